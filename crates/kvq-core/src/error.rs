@@ -1,0 +1,169 @@
+//! The one error type of the engine.
+//!
+//! Every variant knows the JavaScript class it becomes ([`Error::js_class`])
+//! and a stable `KVQ_*` code ([`Error::code`]), so both bindings report a
+//! failure the same way and the TypeScript layer never matches on message
+//! text. Messages are Deno 2.9.6's, word for word, where Deno has one.
+
+use std::fmt;
+
+/// The JavaScript error class an [`Error`] turns into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsClass {
+  /// A plain `Error`.
+  Error = 0,
+  /// `TypeError`.
+  TypeError = 1,
+  /// `RangeError`.
+  RangeError = 2,
+  /// Deno's `BadResource` ("Bad resource ID").
+  BadResource = 3,
+}
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+  // ----- invalid input: each carries the limit it exceeded -----
+  /// A write key is empty.
+  #[error("key cannot be empty")]
+  EmptyKey,
+  /// A write or check key is longer than the write limit.
+  #[error("Key too large for write (max {0} bytes)")]
+  KeyTooLargeToWrite(usize),
+  /// A read key (get, range bound, watch) is longer than the read limit.
+  #[error("Key too large for read (max {0} bytes)")]
+  KeyTooLargeToRead(usize),
+  /// A value is larger than the value limit.
+  #[error("Value too large (max {0} bytes)")]
+  ValueTooLarge(usize),
+  /// An enqueue payload is larger than the value limit.
+  #[error("enqueue payload too large (max {0} bytes)")]
+  EnqueuePayloadTooLarge(usize),
+  /// More checks than allowed in one atomic write.
+  #[error("Too many checks (max {0})")]
+  TooManyChecks(usize),
+  /// More mutations plus enqueues than allowed in one atomic write.
+  #[error("Too many mutations (max {0})")]
+  TooManyMutations(usize),
+  /// The summed size of an atomic write is over the limit.
+  #[error("Total mutation size too large (max {0} bytes)")]
+  TotalMutationTooLarge(usize),
+  /// The summed key size of an atomic write is over the limit.
+  #[error("Total key size too large (max {0} bytes)")]
+  TotalKeyTooLarge(usize),
+  /// More ranges than allowed in one snapshot read.
+  #[error("Too many ranges (max {0})")]
+  TooManyRanges(usize),
+  /// The summed limits of a snapshot read are over the limit.
+  #[error("Too many entries (max {0})")]
+  TooManyEntries(usize),
+  /// More keys than allowed in one watch.
+  #[error("Too many keys (max {0})")]
+  TooManyWatchedKeys(usize),
+  /// An expiry that does not fit in a date.
+  #[error("Invalid mutation: expireIn is too large: {0}")]
+  ExpireInTooLarge(i64),
+  /// A sum/min/max whose operand or stored value has the wrong type; the
+  /// message is Deno's for the case.
+  #[error("{0}")]
+  TypeMismatch(String),
+  /// A stored value with an encoding this engine does not know.
+  #[error("The value encoding {0} is unknown.")]
+  UnknownValueEncoding(i64),
+  /// A request buffer from a binding that does not decode; a bug in the
+  /// TypeScript layer or a version mismatch between it and the library.
+  #[error("malformed request: {0}")]
+  Malformed(String),
+  /// An option of `openKv` that kvq does not accept.
+  #[error("{0}")]
+  InvalidOption(String),
+
+  // ----- state -----
+  /// The database was closed while the operation was in flight.
+  #[error("Database is closed.")]
+  Closed,
+
+  // ----- storage -----
+  /// The path could not be opened as a database file.
+  #[error("unable to open database file: {0}")]
+  CannotOpen(String),
+  /// The file exists but is not a SQLite database, or is corrupt.
+  #[error("file is not a database")]
+  NotADatabase,
+  /// Any other SQLite failure.
+  #[error("{0}")]
+  Sqlite(#[from] rusqlite::Error),
+
+  // ----- internal -----
+  /// A bug: a panic caught at the boundary, or an invariant that broke.
+  #[error("internal error: {0}")]
+  Internal(String),
+}
+
+impl Error {
+  /// A stable machine-readable code, `KVQ_UPPER_SNAKE`.
+  pub fn code(&self) -> &'static str {
+    match self {
+      Error::EmptyKey => "KVQ_EMPTY_KEY",
+      Error::KeyTooLargeToWrite(_) | Error::KeyTooLargeToRead(_) => {
+        "KVQ_KEY_TOO_LARGE"
+      }
+      Error::ValueTooLarge(_) | Error::EnqueuePayloadTooLarge(_) => {
+        "KVQ_VALUE_TOO_LARGE"
+      }
+      Error::TooManyChecks(_)
+      | Error::TooManyMutations(_)
+      | Error::TotalMutationTooLarge(_)
+      | Error::TotalKeyTooLarge(_)
+      | Error::TooManyRanges(_)
+      | Error::TooManyEntries(_)
+      | Error::TooManyWatchedKeys(_) => "KVQ_LIMIT_EXCEEDED",
+      Error::ExpireInTooLarge(_) => "KVQ_INVALID_EXPIRY",
+      Error::TypeMismatch(_) => "KVQ_TYPE_MISMATCH",
+      Error::UnknownValueEncoding(_) => "KVQ_UNKNOWN_ENCODING",
+      Error::Malformed(_) => "KVQ_MALFORMED_REQUEST",
+      Error::InvalidOption(_) => "KVQ_INVALID_OPTION",
+      Error::Closed => "KVQ_CLOSED",
+      Error::CannotOpen(_) => "KVQ_CANNOT_OPEN",
+      Error::NotADatabase => "KVQ_NOT_A_DATABASE",
+      Error::Sqlite(_) => "KVQ_SQLITE",
+      Error::Internal(_) => "KVQ_INTERNAL",
+    }
+  }
+
+  /// The JavaScript class Deno uses for this failure.
+  pub fn js_class(&self) -> JsClass {
+    match self {
+      Error::CannotOpen(_) | Error::NotADatabase | Error::Internal(_) => {
+        JsClass::Error
+      }
+      _ => JsClass::TypeError,
+    }
+  }
+
+  /// Turns a panic payload caught at a boundary into an [`Error::Internal`].
+  pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> Error {
+    let text = payload
+      .downcast_ref::<&str>()
+      .map(|s| s.to_string())
+      .or_else(|| payload.downcast_ref::<String>().cloned())
+      .unwrap_or_else(|| "panic".to_string());
+    Error::Internal(text)
+  }
+}
+
+impl fmt::Display for JsClass {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let name = match self {
+      JsClass::Error => "Error",
+      JsClass::TypeError => "TypeError",
+      JsClass::RangeError => "RangeError",
+      JsClass::BadResource => "BadResource",
+    };
+    f.write_str(name)
+  }
+}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

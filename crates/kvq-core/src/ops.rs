@@ -1,0 +1,162 @@
+//! The operations both bindings expose, bytes in and bytes out.
+//!
+//! A binding looks up its handle, calls one of these and hands the reply to
+//! JavaScript; it has no logic of its own. Each function decodes its
+//! request before it returns its future, so the future owns everything it
+//! needs (`'static`) and runs on any executor. A panic anywhere below is
+//! caught here and becomes a `KVQ_INTERNAL` error reply: nothing unwinds
+//! into Node or Deno.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::Context;
+use std::task::Poll;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::error::Result;
+use crate::store::Durability;
+use crate::store::OpenOptions;
+use crate::store::Store;
+use crate::store::Watcher;
+use crate::wire;
+
+/// Opens a database. `path` is a file path, or `:memory:` for a private
+/// in-memory database; `options` is JSON: `{"leaseMs"?: number,
+/// "durability"?: "full" | "relaxed"}`.
+pub fn open(path: &str, options: &str) -> Result<Store> {
+  guard(|| {
+    let options = parse_options(options)?;
+    let path = (path != ":memory:").then_some(path);
+    Store::open(path, options)
+  })
+}
+
+fn parse_options(json: &str) -> Result<OpenOptions> {
+  let mut options = OpenOptions::default();
+  if json.trim().is_empty() {
+    return Ok(options);
+  }
+  let value: serde_json::Value = serde_json::from_str(json)
+    .map_err(|e| Error::Malformed(format!("open options: {e}")))?;
+  if let Some(ms) = value.get("leaseMs").filter(|v| !v.is_null()) {
+    let ms = ms
+      .as_f64()
+      .filter(|ms| ms.is_finite() && *ms >= 30.0)
+      .ok_or_else(|| {
+        Error::InvalidOption(format!(
+          "leaseMs must be a number of milliseconds >= 30: received {ms}"
+        ))
+      })?;
+    options.lease = Duration::from_millis(ms as u64);
+  }
+  match value.get("durability").and_then(|v| v.as_str()) {
+    None | Some("full") => {}
+    Some("relaxed") => options.durability = Durability::Relaxed,
+    Some(other) => {
+      return Err(Error::InvalidOption(format!(
+        "durability must be \"full\" or \"relaxed\": received \"{other}\""
+      )))
+    }
+  }
+  Ok(options)
+}
+
+/// A snapshot read; see docs/wire.md for both buffers.
+pub fn snapshot_read(
+  store: &Store,
+  request: &[u8],
+) -> impl Future<Output = Vec<u8>> + Send + 'static {
+  let decoded = guard(|| wire::decode_read(request));
+  let store = store.clone();
+  reply(async move {
+    let out = store.snapshot_read(decoded?).await?;
+    Ok(wire::encode_read(&out))
+  })
+}
+
+/// An atomic write; see docs/wire.md.
+pub fn atomic_write(
+  store: &Store,
+  request: &[u8],
+) -> impl Future<Output = Vec<u8>> + Send + 'static {
+  let decoded = guard(|| wire::decode_atomic(request));
+  let store = store.clone();
+  reply(async move {
+    let outcome = store.atomic_write(decoded?).await?;
+    Ok(wire::encode_atomic(outcome))
+  })
+}
+
+/// Waits for up to `max` due messages and leases them.
+pub fn dequeue(
+  store: &Store,
+  max: u32,
+) -> impl Future<Output = Vec<u8>> + Send + 'static {
+  let store = store.clone();
+  reply(async move {
+    let messages = store.dequeue(max as usize).await?;
+    Ok(wire::encode_messages(&messages))
+  })
+}
+
+/// Reports handled messages.
+pub fn finish(
+  store: &Store,
+  request: &[u8],
+) -> impl Future<Output = Vec<u8>> + Send + 'static {
+  let decoded = guard(|| wire::decode_finish(request));
+  let store = store.clone();
+  reply(async move {
+    store.finish(decoded?).await?;
+    Ok(wire::empty_reply())
+  })
+}
+
+/// Starts watching keys; on failure, the error reply to hand to JavaScript.
+pub fn watch(store: &Store, request: &[u8]) -> Result<Watcher, Vec<u8>> {
+  guard(|| {
+    let (raw, keys) = wire::decode_watch(request)?;
+    store.watch(keys, raw)
+  })
+  .map_err(|e| wire::error_reply(&e))
+}
+
+/// The next state of a watch (waits for a change after the first).
+pub async fn watch_next(watcher: &mut Watcher) -> Vec<u8> {
+  let result = CatchUnwind(watcher.next()).await;
+  match result {
+    Ok(Some(entries)) => wire::encode_watch(Some(&entries)),
+    Ok(None) => wire::encode_watch(None),
+    Err(e) => wire::error_reply(&e),
+  }
+}
+
+fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+  std::panic::catch_unwind(AssertUnwindSafe(f))
+    .unwrap_or_else(|p| Err(Error::from_panic(p.as_ref())))
+}
+
+async fn reply(f: impl Future<Output = Result<Vec<u8>>>) -> Vec<u8> {
+  match CatchUnwind(f).await {
+    Ok(bytes) => bytes,
+    Err(e) => wire::error_reply(&e),
+  }
+}
+
+/// Polls a future, turning a panic inside it into [`Error::Internal`].
+struct CatchUnwind<F>(F);
+
+impl<T, F: Future<Output = Result<T>>> Future for CatchUnwind<F> {
+  type Output = Result<T>;
+
+  fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    // SAFETY: the inner future is never moved out of the pinned wrapper.
+    let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
+    match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+      Ok(poll) => poll,
+      Err(p) => Poll::Ready(Err(Error::from_panic(p.as_ref()))),
+    }
+  }
+}

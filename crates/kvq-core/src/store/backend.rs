@@ -1,0 +1,348 @@
+//! Synchronous SQLite code: the connection, its settings, and the KV
+//! operations that run inside a transaction. No threads, no channels: the
+//! worker decides when to call what.
+
+use std::time::Duration;
+
+use denokv_proto::AtomicWrite;
+use denokv_proto::KvEntry;
+use denokv_proto::KvValue;
+use denokv_proto::MutationKind;
+use denokv_proto::ReadRange;
+use denokv_proto::ReadRangeOutput;
+use denokv_proto::Versionstamp;
+use rand::Rng;
+use rusqlite::params;
+use rusqlite::Connection;
+use rusqlite::OpenFlags;
+use rusqlite::OptionalExtension;
+use rusqlite::Transaction;
+
+use super::queue;
+use super::schema;
+use crate::error::Error;
+use crate::error::Result;
+use crate::sum;
+
+const STATEMENT_INC_AND_GET_DATA_VERSION: &str =
+  "update data_version set version = version + ? where k = 0 returning version";
+const STATEMENT_KV_RANGE_SCAN: &str =
+  "select k, v, v_encoding, version from kv \
+   where k >= ? and k < ? and (expiration_ms < 0 or expiration_ms > ?) \
+   order by k asc limit ?";
+const STATEMENT_KV_RANGE_SCAN_REVERSE: &str =
+  "select k, v, v_encoding, version from kv \
+   where k >= ? and k < ? and (expiration_ms < 0 or expiration_ms > ?) \
+   order by k desc limit ?";
+const STATEMENT_KV_POINT_GET_VALUE_ONLY: &str = "select v, v_encoding from kv \
+   where k = ? and (expiration_ms < 0 or expiration_ms > ?)";
+const STATEMENT_KV_POINT_GET_VERSION_ONLY: &str = "select version from kv \
+   where k = ? and (expiration_ms < 0 or expiration_ms > ?)";
+const STATEMENT_KV_POINT_SET: &str = "insert into kv (k, v, v_encoding, version, expiration_ms) \
+   values (:k, :v, :v_encoding, :version, :expiration_ms) on conflict(k) do update \
+   set v = :v, v_encoding = :v_encoding, version = :version, expiration_ms = :expiration_ms";
+const STATEMENT_KV_POINT_DELETE: &str = "delete from kv where k = ?";
+const STATEMENT_DELETE_ALL_EXPIRED: &str =
+  "delete from kv where expiration_ms >= 0 and expiration_ms <= ? returning k";
+const STATEMENT_EARLIEST_EXPIRATION: &str =
+  "select expiration_ms from kv where expiration_ms >= 0 order by expiration_ms limit 1";
+
+/// How long SQLite itself waits on another process's lock before the
+/// worker's own retry loop takes over.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// When a resolved write is on disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+  /// Every commit is fsynced before its promise resolves (as in Deno).
+  #[default]
+  Full,
+  /// Commits reach the OS at once and the disk at the next checkpoint; a
+  /// power cut may lose the last writes, a process crash loses nothing.
+  Relaxed,
+}
+
+/// Turns a stored row into a value, refusing encodings Deno would panic on.
+pub fn decode_value(bytes: Vec<u8>, encoding: i64) -> Result<KvValue> {
+  match encoding {
+    1 => Ok(KvValue::V8(bytes)),
+    3 => Ok(KvValue::Bytes(bytes)),
+    2 => {
+      let raw: [u8; 8] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::UnknownValueEncoding(encoding))?;
+      Ok(KvValue::U64(u64::from_le_bytes(raw)))
+    }
+    other => Err(Error::UnknownValueEncoding(other)),
+  }
+}
+
+fn encode_value(value: &KvValue) -> (std::borrow::Cow<'_, [u8]>, i64) {
+  match value {
+    KvValue::V8(v) => (v.into(), 1),
+    KvValue::Bytes(v) => (v.into(), 3),
+    KvValue::U64(n) => (n.to_le_bytes().to_vec().into(), 2),
+  }
+}
+
+/// A versionstamp is the big-endian data version followed by two zero bytes.
+pub fn version_to_versionstamp(version: i64) -> Versionstamp {
+  let mut vs = [0; 10];
+  vs[..8].copy_from_slice(&version.to_be_bytes());
+  vs
+}
+
+/// Opens (creating if needed) and configures a database connection.
+pub fn open(path: Option<&str>, durability: Durability) -> Result<Connection> {
+  let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+    | OpenFlags::SQLITE_OPEN_CREATE
+    | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+  let mut conn = match path {
+    None => Connection::open_in_memory(),
+    Some(p) => Connection::open_with_flags(p, flags),
+  }
+  .map_err(|e| open_error(e, path))?;
+  conn
+    .busy_timeout(BUSY_TIMEOUT)
+    .map_err(|e| open_error(e, path))?;
+  conn
+    .pragma_update(None, "journal_mode", "wal")
+    .map_err(|e| open_error(e, path))?;
+  let sync = match durability {
+    Durability::Full => "full",
+    Durability::Relaxed => "normal",
+  };
+  conn.pragma_update(None, "synchronous", sync)?;
+  conn.set_prepared_statement_cache_capacity(64);
+  retry_busy(|| schema::migrate(&mut conn)).map_err(|e| match e {
+    Error::Sqlite(e) => open_error(e, path),
+    other => other,
+  })?;
+  Ok(conn)
+}
+
+fn open_error(e: rusqlite::Error, path: Option<&str>) -> Error {
+  match e.sqlite_error_code() {
+    Some(rusqlite::ErrorCode::NotADatabase) => Error::NotADatabase,
+    Some(rusqlite::ErrorCode::CannotOpen) => {
+      Error::CannotOpen(path.unwrap_or(":memory:").to_string())
+    }
+    _ => Error::Sqlite(e),
+  }
+}
+
+/// Runs `f` again while another connection holds the write lock longer than
+/// the busy timeout, sleeping a random 5-20 ms between tries as Deno does.
+pub fn retry_busy<R>(mut f: impl FnMut() -> Result<R>) -> Result<R> {
+  loop {
+    match f() {
+      Err(Error::Sqlite(e))
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+      {
+        let ms = rand::thread_rng().gen_range(5..20);
+        std::thread::sleep(Duration::from_millis(ms));
+      }
+      other => return other,
+    }
+  }
+}
+
+/// Answers a snapshot read, never returning an entry expired at `now`.
+pub fn snapshot_read(
+  tx: &Transaction,
+  ranges: &[ReadRange],
+  now: i64,
+) -> Result<Vec<ReadRangeOutput>> {
+  let mut out = Vec::with_capacity(ranges.len());
+  for range in ranges {
+    let sql = if range.reverse {
+      STATEMENT_KV_RANGE_SCAN_REVERSE
+    } else {
+      STATEMENT_KV_RANGE_SCAN
+    };
+    let mut stmt = tx.prepare_cached(sql)?;
+    let mut rows = stmt.query(params![
+      range.start.as_slice(),
+      range.end.as_slice(),
+      now,
+      range.limit.get()
+    ])?;
+    let mut entries = Vec::new();
+    while let Some(row) = rows.next()? {
+      let encoding: i64 = row.get(2)?;
+      let value = decode_value(row.get(1)?, encoding)?;
+      entries.push(KvEntry {
+        key: row.get(0)?,
+        value,
+        versionstamp: version_to_versionstamp(row.get(3)?),
+      });
+    }
+    out.push(ReadRangeOutput { entries });
+  }
+  Ok(out)
+}
+
+/// Moves the data version forward by a random 1..=9, as Deno does, and
+/// returns the new version.
+pub fn bump_version(tx: &Transaction, by: i64) -> Result<i64> {
+  Ok(
+    tx.prepare_cached(STATEMENT_INC_AND_GET_DATA_VERSION)?
+      .query_row([by], |r| r.get(0))?,
+  )
+}
+
+/// A random version increment in Deno's range.
+pub fn version_step() -> i64 {
+  rand::thread_rng().gen_range(1..10)
+}
+
+/// Writes one entry (set, sum result, dead letter).
+pub fn put(
+  tx: &Transaction,
+  key: &[u8],
+  value: &KvValue,
+  version: i64,
+  expire_at_ms: i64,
+) -> Result<()> {
+  let (bytes, encoding) = encode_value(value);
+  tx.prepare_cached(STATEMENT_KV_POINT_SET)?.execute(params![
+    key,
+    bytes.as_ref(),
+    encoding,
+    version,
+    expire_at_ms
+  ])?;
+  Ok(())
+}
+
+fn get_value(
+  tx: &Transaction,
+  key: &[u8],
+  now: i64,
+) -> Result<Option<KvValue>> {
+  let row = tx
+    .prepare_cached(STATEMENT_KV_POINT_GET_VALUE_ONLY)?
+    .query_row(params![key, now], |r| {
+      Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+    })
+    .optional()?;
+  row.map(|(v, e)| decode_value(v, e)).transpose()
+}
+
+/// What an applied atomic write did, for the worker's bookkeeping.
+pub struct Applied {
+  /// The commit's versionstamp, or `None` when a check failed.
+  pub versionstamp: Option<Versionstamp>,
+  /// The earliest due time of the messages it enqueued.
+  pub earliest_enqueue: Option<i64>,
+  /// The earliest expiry it set.
+  pub earliest_expiry: Option<i64>,
+}
+
+/// Applies one atomic write inside `tx`. The caller wraps it in a savepoint
+/// and rolls back on error, which makes the write all-or-nothing even though
+/// it shares the transaction with others (group commit).
+pub fn apply_atomic(
+  tx: &Transaction,
+  write: &AtomicWrite,
+  keys_out: &mut Vec<Vec<u8>>,
+  now: i64,
+) -> Result<Applied> {
+  let mut applied = Applied {
+    versionstamp: None,
+    earliest_enqueue: None,
+    earliest_expiry: None,
+  };
+  for check in &write.checks {
+    let stored: Option<i64> = tx
+      .prepare_cached(STATEMENT_KV_POINT_GET_VERSION_ONLY)?
+      .query_row(params![check.key.as_slice(), now], |r| r.get(0))
+      .optional()?;
+    if stored.map(version_to_versionstamp) != check.versionstamp {
+      return Ok(applied);
+    }
+  }
+  let version = bump_version(tx, version_step())?;
+  let versionstamp = version_to_versionstamp(version);
+  for mutation in &write.mutations {
+    let expire_at = match mutation.expire_at {
+      Some(t) => {
+        let ms = t.timestamp_millis();
+        applied.earliest_expiry =
+          Some(applied.earliest_expiry.map_or(ms, |e: i64| e.min(ms)));
+        ms
+      }
+      None => -1,
+    };
+    let key = &mutation.key;
+    match &mutation.kind {
+      MutationKind::Set(value) => put(tx, key, value, version, expire_at)?,
+      MutationKind::Delete => {
+        tx.prepare_cached(STATEMENT_KV_POINT_DELETE)?
+          .execute([key])?;
+      }
+      MutationKind::SetSuffixVersionstampedKey(value) => {
+        let mut full = Vec::with_capacity(key.len() + 22);
+        full.extend_from_slice(key);
+        full.push(0x02);
+        full.extend_from_slice(hex::encode(versionstamp).as_bytes());
+        full.push(0x00);
+        put(tx, &full, value, version, expire_at)?;
+        keys_out.push(full);
+        continue;
+      }
+      MutationKind::Sum { value, .. } => {
+        let next =
+          sum::apply(sum::Arith::Sum, get_value(tx, key, now)?, value)?;
+        put(tx, key, &next, version, -1)?;
+      }
+      MutationKind::Min(value) => {
+        let next =
+          sum::apply(sum::Arith::Min, get_value(tx, key, now)?, value)?;
+        put(tx, key, &next, version, -1)?;
+      }
+      MutationKind::Max(value) => {
+        let next =
+          sum::apply(sum::Arith::Max, get_value(tx, key, now)?, value)?;
+        put(tx, key, &next, version, -1)?;
+      }
+    }
+    keys_out.push(key.clone());
+  }
+  for enqueue in &write.enqueues {
+    let ts = queue::insert_ready(tx, enqueue)?;
+    applied.earliest_enqueue =
+      Some(applied.earliest_enqueue.map_or(ts, |e: i64| e.min(ts)));
+  }
+  applied.versionstamp = Some(versionstamp);
+  Ok(applied)
+}
+
+/// Deletes every entry expired at `now`, moving the version by 1 when any
+/// went, and returns their keys.
+pub fn collect_expired(tx: &Transaction, now: i64) -> Result<Vec<Vec<u8>>> {
+  let keys = tx
+    .prepare_cached(STATEMENT_DELETE_ALL_EXPIRED)?
+    .query_map([now], |r| r.get::<_, Vec<u8>>(0))?
+    .collect::<Result<Vec<_>, _>>()?;
+  if !keys.is_empty() {
+    bump_version(tx, 1)?;
+  }
+  Ok(keys)
+}
+
+/// The earliest expiry time stored, if any.
+pub fn earliest_expiration(conn: &Connection) -> Result<Option<i64>> {
+  Ok(
+    conn
+      .prepare_cached(STATEMENT_EARLIEST_EXPIRATION)?
+      .query_row([], |r| r.get(0))
+      .optional()?,
+  )
+}
+
+/// SQLite's counter of commits made by other connections to this file.
+pub fn data_version(conn: &Connection) -> Result<i64> {
+  Ok(conn.query_row("pragma data_version", [], |r| r.get(0))?)
+}

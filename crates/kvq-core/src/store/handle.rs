@@ -1,0 +1,278 @@
+//! [`Store`]: the cheap, cloneable, async handle to one open database.
+
+use std::num::NonZeroU32;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use denokv_proto::AtomicWrite;
+use denokv_proto::KvEntry;
+use denokv_proto::ReadRange;
+use denokv_proto::ReadRangeOutput;
+use denokv_proto::Versionstamp;
+use tokio::sync::oneshot;
+
+use super::backend;
+use super::backend::Durability;
+use super::stats::StatsSnapshot;
+use super::watch::WatchSlot;
+use super::worker::LeaseConfig;
+use super::worker::QueueMessage;
+use super::worker::Request;
+use super::worker::Worker;
+use super::Shared;
+use crate::error::Error;
+use crate::error::Result;
+use crate::limits::Limits;
+
+/// How a database is opened.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+  /// When a resolved write is on disk.
+  pub durability: Durability,
+  /// How long a claimed message stays leased without renewal. A listener's
+  /// leases are renewed every third of this while its handlers run; a dead
+  /// process's messages come back this long after it died.
+  pub lease: Duration,
+  /// Size and count limits.
+  pub limits: Limits,
+}
+
+impl Default for OpenOptions {
+  fn default() -> Self {
+    OpenOptions {
+      durability: Durability::Full,
+      lease: Duration::from_secs(30),
+      limits: Limits::default(),
+    }
+  }
+}
+
+/// An open database. Clones share the same worker; the worker stops when
+/// [`Store::close`] is called or the last clone is dropped.
+#[derive(Clone)]
+pub struct Store {
+  tx: Arc<Mutex<Option<mpsc::Sender<Request>>>>,
+  shared: Arc<Shared>,
+  limits: Arc<Limits>,
+}
+
+impl Store {
+  /// Opens a file (created if missing, migrated to Deno's schema) or, with
+  /// `None`, a private in-memory database.
+  pub fn open(path: Option<&str>, options: OpenOptions) -> Result<Store> {
+    if options.lease < Duration::from_millis(30) {
+      return Err(Error::InvalidOption(
+        "leaseMs must be at least 30 milliseconds".into(),
+      ));
+    }
+    let conn = backend::open(path, options.durability)?;
+    let shared = Arc::new(Shared::default());
+    let (tx, rx) = mpsc::channel();
+    let lease = LeaseConfig {
+      lease: options.lease,
+    };
+    let worker =
+      Worker::new(conn, rx, shared.clone(), lease, options.durability)?;
+    std::thread::Builder::new()
+      .name("kvq-worker".into())
+      .spawn(move || worker.run())
+      .map_err(|e| Error::Internal(format!("spawning the worker: {e}")))?;
+    Ok(Store {
+      tx: Arc::new(Mutex::new(Some(tx))),
+      shared,
+      limits: Arc::new(options.limits),
+    })
+  }
+
+  fn send(&self, req: Request) -> Result<()> {
+    let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+    match guard.as_ref() {
+      Some(tx) => tx.send(req).map_err(|_| Error::Closed),
+      None => Err(Error::Closed),
+    }
+  }
+
+  async fn ask<T>(
+    &self,
+    make: impl FnOnce(oneshot::Sender<Result<T>>) -> Request,
+  ) -> Result<T> {
+    let (reply, answer) = oneshot::channel();
+    self.send(make(reply))?;
+    answer.await.map_err(|_| Error::Closed)?
+  }
+
+  /// The limits this store checks requests against.
+  pub fn limits(&self) -> &Limits {
+    &self.limits
+  }
+
+  /// Reads up to 10 ranges from one consistent snapshot. Expired entries
+  /// are never returned.
+  pub async fn snapshot_read(
+    &self,
+    ranges: Vec<ReadRange>,
+  ) -> Result<Vec<ReadRangeOutput>> {
+    self.limits.check_read(&ranges)?;
+    self.ask(|r| Request::Read(ranges, r)).await
+  }
+
+  /// Commits an atomic write: `Some(versionstamp)` when it committed,
+  /// `None` when a check failed. All-or-nothing: if any mutation fails,
+  /// nothing is written and the version does not move.
+  pub async fn atomic_write(
+    &self,
+    write: AtomicWrite,
+  ) -> Result<Option<Versionstamp>> {
+    self.limits.check_atomic(&write)?;
+    self.ask(|r| Request::Write(write, r)).await
+  }
+
+  /// Waits until at least one message is due, then leases up to `max`.
+  /// Resolves to an empty list when the store closes.
+  pub async fn dequeue(&self, max: usize) -> Result<Vec<QueueMessage>> {
+    if max == 0 {
+      return Err(Error::InvalidOption("dequeue needs max >= 1".into()));
+    }
+    match self.ask(|r| Request::Dequeue(max, r)).await {
+      Err(Error::Closed) => Ok(Vec::new()),
+      other => other,
+    }
+  }
+
+  /// Reports handled messages: `true` deletes, `false` retries along the
+  /// backoff schedule or dead-letters. Unknown tokens are ignored (the
+  /// lease had lapsed).
+  pub async fn finish(&self, results: Vec<(u64, bool)>) -> Result<()> {
+    if results.is_empty() {
+      return Ok(());
+    }
+    self.ask(|r| Request::Finish(results, r)).await
+  }
+
+  /// Watches up to 10 keys. `raw` reports every write to them, even one
+  /// that changed nothing.
+  pub fn watch(&self, keys: Vec<Vec<u8>>, raw: bool) -> Result<Watcher> {
+    self.limits.check_watch(&keys)?;
+    if self.shared.watches.is_closed() {
+      return Err(Error::Closed);
+    }
+    let slot = self.shared.watches.register(keys);
+    // Wake the worker so it starts looking for other processes' writes.
+    let _ = self.send(Request::Wake);
+    Ok(Watcher {
+      store: self.clone(),
+      slot,
+      raw,
+      seen: None,
+      generation: 0,
+    })
+  }
+
+  /// Closes the database: queued requests fail with [`Error::Closed`],
+  /// listeners and watchers end. Idempotent.
+  pub fn close(&self) {
+    let sender = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(tx) = sender {
+      let _ = tx.send(Request::Close);
+    }
+    self.shared.watches.close();
+  }
+
+  /// Counters of what the engine has done so far.
+  pub fn stats(&self) -> StatsSnapshot {
+    self.shared.stats.snapshot()
+  }
+}
+
+/// A stream of states of up to 10 keys; see [`Store::watch`].
+pub struct Watcher {
+  store: Store,
+  slot: Arc<WatchSlot>,
+  raw: bool,
+  seen: Option<Vec<Option<Versionstamp>>>,
+  generation: u64,
+}
+
+impl Watcher {
+  /// The next state of the keys, one entry per key in order (`None` for a
+  /// missing key). The first call returns at once; later calls wait for a
+  /// change. `Ok(None)` means the store closed.
+  pub async fn next(&mut self) -> Result<Option<Vec<Option<KvEntry>>>> {
+    use std::sync::atomic::Ordering;
+    loop {
+      if self.seen.is_some() {
+        if self.store.shared.watches.is_closed()
+          || self.slot.cancelled.load(Ordering::SeqCst)
+        {
+          return Ok(None);
+        }
+        let generation = self.slot.generation.load(Ordering::SeqCst);
+        if generation == self.generation {
+          self.slot.notify.notified().await;
+          continue;
+        }
+        self.generation = generation;
+      } else {
+        self.generation = self.slot.generation.load(Ordering::SeqCst);
+      }
+      let entries = match self.read().await {
+        Err(Error::Closed) => return Ok(None),
+        other => other?,
+      };
+      let stamps: Vec<Option<Versionstamp>> = entries
+        .iter()
+        .map(|e| e.as_ref().map(|e| e.versionstamp))
+        .collect();
+      let changed = self.seen.as_ref() != Some(&stamps);
+      if changed || self.raw {
+        self.seen = Some(stamps);
+        return Ok(Some(entries));
+      }
+    }
+  }
+
+  /// A handle that ends this watch from anywhere, even while `next()` is
+  /// waiting on another thread.
+  pub fn canceller(&self) -> WatchCanceller {
+    WatchCanceller(self.slot.clone())
+  }
+
+  async fn read(&self) -> Result<Vec<Option<KvEntry>>> {
+    let one = NonZeroU32::MIN;
+    let ranges = self
+      .slot
+      .keys
+      .iter()
+      .map(|k| {
+        let mut end = k.clone();
+        end.push(0);
+        ReadRange {
+          start: k.clone(),
+          end,
+          limit: one,
+          reverse: false,
+        }
+      })
+      .collect();
+    let out = self.store.ask(|r| Request::Read(ranges, r)).await?;
+    Ok(
+      out
+        .into_iter()
+        .map(|r| r.entries.into_iter().next())
+        .collect(),
+    )
+  }
+}
+
+/// Ends a [`Watcher`] from another thread; see [`Watcher::canceller`].
+#[derive(Clone)]
+pub struct WatchCanceller(Arc<WatchSlot>);
+
+impl WatchCanceller {
+  /// Ends the watch: a waiting `next()` returns `Ok(None)`.
+  pub fn cancel(&self) {
+    self.0.cancel();
+  }
+}

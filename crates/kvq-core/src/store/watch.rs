@@ -1,0 +1,100 @@
+//! Watchers: who waits on which keys, and how they learn of a change.
+//!
+//! A change only marks a watcher dirty and wakes it; the watcher then reads
+//! its keys again and compares versionstamps. So a burst of writes
+//! collapses into the latest state (Deno's pull-based coalescing), and a
+//! change made by another process, which tells us only "something changed",
+//! is handled by waking every watcher.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::Weak;
+
+use tokio::sync::Notify;
+
+/// One watcher's wake-up state, shared between the worker and the watcher.
+pub struct WatchSlot {
+  /// The encoded keys watched.
+  pub keys: Vec<Vec<u8>>,
+  /// Bumped on every change that may concern the keys.
+  pub generation: AtomicU64,
+  /// Wakes the watcher; a wake-up with no waiter is kept as a permit.
+  pub notify: Notify,
+  /// Set when the watcher's consumer gave up (a cancelled stream).
+  pub cancelled: AtomicBool,
+}
+
+impl WatchSlot {
+  /// Ends the watch: a pending or later `next()` returns "ended".
+  pub fn cancel(&self) {
+    self.cancelled.store(true, Ordering::SeqCst);
+    self.notify.notify_one();
+  }
+}
+
+/// Every live watcher of one store.
+#[derive(Default)]
+pub struct WatchRegistry {
+  slots: Mutex<Vec<Weak<WatchSlot>>>,
+  closed: AtomicBool,
+}
+
+impl WatchRegistry {
+  /// Registers a watcher of `keys`.
+  pub fn register(&self, keys: Vec<Vec<u8>>) -> Arc<WatchSlot> {
+    let slot = Arc::new(WatchSlot {
+      keys,
+      generation: AtomicU64::new(0),
+      notify: Notify::new(),
+      cancelled: AtomicBool::new(false),
+    });
+    let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+    slots.retain(|w| w.strong_count() > 0);
+    slots.push(Arc::downgrade(&slot));
+    slot
+  }
+
+  /// Whether any watcher is alive (the worker then watches for other
+  /// processes' writes).
+  pub fn is_empty(&self) -> bool {
+    let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+    slots.iter().all(|w| w.strong_count() == 0)
+  }
+
+  /// Wakes the watchers of any of `keys`.
+  pub fn keys_changed(&self, keys: &[Vec<u8>]) {
+    if keys.is_empty() {
+      return;
+    }
+    self.wake(|slot| slot.keys.iter().any(|k| keys.contains(k)));
+  }
+
+  /// Wakes every watcher: something changed, we do not know what.
+  pub fn all_changed(&self) {
+    self.wake(|_| true);
+  }
+
+  /// Marks the store closed and wakes every watcher so it can end.
+  pub fn close(&self) {
+    self.closed.store(true, Ordering::SeqCst);
+    self.all_changed();
+  }
+
+  /// Whether the store has been closed.
+  pub fn is_closed(&self) -> bool {
+    self.closed.load(Ordering::SeqCst)
+  }
+
+  fn wake(&self, concerns: impl Fn(&WatchSlot) -> bool) {
+    let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+    for slot in slots.iter().filter_map(Weak::upgrade) {
+      if concerns(&slot) {
+        slot.generation.fetch_add(1, Ordering::SeqCst);
+        slot.notify.notify_one();
+      }
+    }
+  }
+}
