@@ -1,0 +1,130 @@
+//! kvq's N-API addon for Node.js and Bun.
+//!
+//! Thin by design: each export looks up its handle, calls `kvq_core::ops`,
+//! and returns the engine's reply bytes (docs/wire.md). All behaviour, and
+//! every error message, lives in kvq-core; the TypeScript layer turns error
+//! replies into JavaScript errors. Futures run on napi-rs's tokio runtime.
+
+use std::sync::Arc;
+
+use kvq_core::ops;
+use kvq_core::Store;
+use kvq_core::WatchCanceller;
+use kvq_core::Watcher;
+use napi::bindgen_prelude::Either;
+use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::Uint8Array;
+use napi::Env;
+use napi::Result;
+use napi_derive::napi;
+use tokio::sync::Mutex;
+
+/// An open database.
+#[napi]
+pub struct NativeStore {
+  store: Store,
+}
+
+/// A watch on up to 10 keys.
+#[napi]
+pub struct NativeWatcher {
+  watcher: Arc<Mutex<Watcher>>,
+  canceller: WatchCanceller,
+}
+
+/// Opens a database (`":memory:"` or a file path; options as JSON). Returns
+/// the store, or the engine's error reply.
+#[napi]
+pub fn open(path: String, options: String) -> Either<NativeStore, Uint8Array> {
+  match ops::open(&path, &options) {
+    Ok(store) => Either::A(NativeStore { store }),
+    Err(e) => Either::B(kvq_core::wire::error_reply(&e).into()),
+  }
+}
+
+fn spawn<'env>(
+  env: &'env Env,
+  reply: impl std::future::Future<Output = Vec<u8>> + Send + 'static,
+) -> Result<PromiseRaw<'env, Uint8Array>> {
+  env.spawn_future(async move { Ok(Uint8Array::from(reply.await)) })
+}
+
+#[napi]
+impl NativeStore {
+  /// Closes the database; idempotent.
+  #[napi]
+  pub fn close(&self) {
+    self.store.close();
+  }
+
+  /// A snapshot read.
+  #[napi]
+  pub fn snapshot_read<'env>(
+    &self,
+    env: &'env Env,
+    request: Uint8Array,
+  ) -> Result<PromiseRaw<'env, Uint8Array>> {
+    spawn(env, ops::snapshot_read(&self.store, &request))
+  }
+
+  /// An atomic write.
+  #[napi]
+  pub fn atomic_write<'env>(
+    &self,
+    env: &'env Env,
+    request: Uint8Array,
+  ) -> Result<PromiseRaw<'env, Uint8Array>> {
+    spawn(env, ops::atomic_write(&self.store, &request))
+  }
+
+  /// Waits for up to `max` due messages and leases them.
+  #[napi]
+  pub fn dequeue<'env>(
+    &self,
+    env: &'env Env,
+    max: u32,
+  ) -> Result<PromiseRaw<'env, Uint8Array>> {
+    spawn(env, ops::dequeue(&self.store, max))
+  }
+
+  /// Reports handled messages.
+  #[napi]
+  pub fn finish<'env>(
+    &self,
+    env: &'env Env,
+    request: Uint8Array,
+  ) -> Result<PromiseRaw<'env, Uint8Array>> {
+    spawn(env, ops::finish(&self.store, &request))
+  }
+
+  /// Starts a watch; returns the watcher, or the engine's error reply.
+  #[napi]
+  pub fn watch(&self, request: Uint8Array) -> Either<NativeWatcher, Uint8Array> {
+    match ops::watch(&self.store, &request) {
+      Ok(watcher) => Either::A(NativeWatcher {
+        canceller: watcher.canceller(),
+        watcher: Arc::new(Mutex::new(watcher)),
+      }),
+      Err(reply) => Either::B(reply.into()),
+    }
+  }
+}
+
+#[napi]
+impl NativeWatcher {
+  /// The next state of the watched keys.
+  #[napi]
+  pub fn next<'env>(
+    &self,
+    env: &'env Env,
+  ) -> Result<PromiseRaw<'env, Uint8Array>> {
+    let watcher = self.watcher.clone();
+    spawn(env, async move { ops::watch_next(&mut *watcher.lock().await).await })
+  }
+
+  /// Ends the watch; a pending `next()` resolves as ended.
+  #[napi]
+  pub fn close(&self) {
+    self.canceller.cancel();
+  }
+}

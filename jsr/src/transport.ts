@@ -1,0 +1,69 @@
+/**
+ * The seam between the shared TypeScript and a native binding: eight
+ * operations of bytes in, bytes out (docs/wire.md), implemented by the
+ * N-API addon on Node and Bun and by the FFI library on Deno. A transport
+ * has no logic of its own; everything else lives in the shared code.
+ *
+ * @module
+ */
+
+import { engineError } from "./errors.ts";
+
+/** An open database inside the native library; opaque to the shared code. */
+export type NativeStore = unknown;
+
+/** A watcher inside the native library; opaque to the shared code. */
+export type NativeWatcher = unknown;
+
+/** The operations every binding provides. Replies are wire replies. */
+export interface Transport {
+  /** The runtime this transport serves, for messages ("node", "deno"...). */
+  readonly name: string;
+  /**
+   * Opens a database: `":memory:"` or a file path; `options` is JSON. Throws
+   * the engine's error (via {@link unwrapError}) if it cannot.
+   */
+  open(path: string, options: string): NativeStore;
+  /** Closes a database; idempotent. Queued requests fail, listeners end. */
+  close(store: NativeStore): void;
+  /** A snapshot read. */
+  snapshotRead(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
+  /** An atomic write. */
+  atomicWrite(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
+  /** Waits for up to `max` due messages and leases them. */
+  dequeue(store: NativeStore, max: number): Promise<Uint8Array>;
+  /** Reports handled messages. */
+  finish(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
+  /** Starts a watch; throws the engine's error if the request is refused. */
+  watch(store: NativeStore, request: Uint8Array): NativeWatcher;
+  /** The watch's next state. */
+  watchNext(watcher: NativeWatcher): Promise<Uint8Array>;
+  /** Releases a watcher. */
+  watchClose(watcher: NativeWatcher): void;
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Throws the error an error reply carries. Call only on a reply whose first
+ * byte is 1.
+ */
+export function unwrapError(reply: Uint8Array): never {
+  const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+  const cls = reply[1];
+  const codeLength = view.getUint32(2, true);
+  const code = utf8.decode(reply.subarray(6, 6 + codeLength));
+  const at = 6 + codeLength;
+  const messageLength = view.getUint32(at, true);
+  const message = utf8.decode(reply.subarray(at + 4, at + 4 + messageLength));
+  throw engineError(cls, code, message);
+}
+
+/**
+ * Checks a reply's status byte: returns the reply when it is a success (the
+ * payload starts at offset 1), throws its error otherwise.
+ */
+export function checkReply(reply: Uint8Array): Uint8Array {
+  if (reply[0] !== 0) unwrapError(reply);
+  return reply;
+}

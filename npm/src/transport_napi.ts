@@ -1,0 +1,34 @@
+/**
+ * The N-API transport: the eight operations of `Transport` over the addon.
+ * Used on Node.js and Bun. Thin: it only turns error replies of the two
+ * synchronous calls into exceptions.
+ *
+ * @module
+ */
+
+import type { Transport } from "../../jsr/src/transport.ts";
+import { unwrapError } from "../../jsr/src/transport.ts";
+import { addon, type AddonStore, type AddonWatcher } from "./native.ts";
+
+/** kvq's transport for Node.js and Bun. */
+export const napiTransport: Transport = {
+  name: "napi",
+  open(path: string, options: string): AddonStore {
+    const store = addon.open(path, options);
+    if (store instanceof Uint8Array) unwrapError(store);
+    return store;
+  },
+  close: (store) => (store as AddonStore).close(),
+  snapshotRead: (store, request) =>
+    (store as AddonStore).snapshotRead(request),
+  atomicWrite: (store, request) => (store as AddonStore).atomicWrite(request),
+  dequeue: (store, max) => (store as AddonStore).dequeue(max),
+  finish: (store, request) => (store as AddonStore).finish(request),
+  watch(store, request): AddonWatcher {
+    const watcher = (store as AddonStore).watch(request);
+    if (watcher instanceof Uint8Array) unwrapError(watcher);
+    return watcher;
+  },
+  watchNext: (watcher) => (watcher as AddonWatcher).next(),
+  watchClose: (watcher) => (watcher as AddonWatcher).close(),
+};
