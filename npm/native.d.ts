@@ -13,8 +13,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativeStore {
   /** Closes the database; idempotent. */
   close(): void
-  /** A snapshot read. */
-  snapshotRead(request: Uint8Array): Promise<Uint8Array>
+  /**
+   * A snapshot read: the reply itself when answered at once (file
+   * databases), else a promise of it.
+   */
+  snapshotRead(request: Uint8Array): Uint8Array | Promise<Uint8Array>
   /** An atomic write. */
   atomicWrite(request: Uint8Array): Promise<Uint8Array>
   /** Waits for up to `max` due messages and leases them. */

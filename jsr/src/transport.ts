@@ -26,8 +26,15 @@ export interface Transport {
   open(path: string, options: string): NativeStore;
   /** Closes a database; idempotent. Queued requests fail, listeners end. */
   close(store: NativeStore): void;
-  /** A snapshot read. */
-  snapshotRead(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
+  /**
+   * A snapshot read. A binding may answer at once (a file database read on
+   * the calling thread takes microseconds) or with a promise; callers
+   * `await` either.
+   */
+  snapshotRead(
+    store: NativeStore,
+    request: Uint8Array,
+  ): Uint8Array | Promise<Uint8Array>;
   /** An atomic write. */
   atomicWrite(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
   /** Waits for up to `max` due messages and leases them. */

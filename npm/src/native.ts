@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 /** An open database in the addon (see native.d.ts). */
 export interface AddonStore {
   close(): void;
-  snapshotRead(request: Uint8Array): Promise<Uint8Array>;
+  snapshotRead(request: Uint8Array): Uint8Array | Promise<Uint8Array>;
   atomicWrite(request: Uint8Array): Promise<Uint8Array>;
   dequeue(max: number): Promise<Uint8Array>;
   finish(request: Uint8Array): Promise<Uint8Array>;

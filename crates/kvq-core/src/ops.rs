@@ -63,17 +63,35 @@ fn parse_options(json: &str) -> Result<OpenOptions> {
   Ok(options)
 }
 
-/// A snapshot read; see docs/wire.md for both buffers.
+/// A reply that is either ready now or will be.
+pub enum Reply<F> {
+  /// Answered on the calling thread.
+  Ready(Vec<u8>),
+  /// Answered by the worker; await it.
+  Later(F),
+}
+
+/// A snapshot read; see docs/wire.md for both buffers. File databases
+/// answer at once on the calling thread; in-memory ones (and a read that
+/// meets a lock) go through the worker.
 pub fn snapshot_read(
   store: &Store,
   request: &[u8],
-) -> impl Future<Output = Vec<u8>> + Send + 'static {
+) -> Reply<impl Future<Output = Vec<u8>> + Send + 'static> {
   let decoded = guard(|| wire::decode_read(request));
+  if let Ok(ranges) = &decoded {
+    let now = guard(|| store.snapshot_read_now(ranges).transpose());
+    match now {
+      Ok(Some(out)) => return Reply::Ready(wire::encode_read(&out)),
+      Ok(None) => {}
+      Err(e) => return Reply::Ready(wire::error_reply(&e)),
+    }
+  }
   let store = store.clone();
-  reply(async move {
+  Reply::Later(reply(async move {
     let out = store.snapshot_read(decoded?).await?;
     Ok(wire::encode_read(&out))
-  })
+  }))
 }
 
 /// An atomic write; see docs/wire.md.

@@ -57,14 +57,18 @@ impl NativeStore {
     self.store.close();
   }
 
-  /// A snapshot read.
+  /// A snapshot read: the reply itself when answered at once (file
+  /// databases), else a promise of it.
   #[napi]
   pub fn snapshot_read<'env>(
     &self,
     env: &'env Env,
     request: Uint8Array,
-  ) -> Result<PromiseRaw<'env, Uint8Array>> {
-    spawn(env, ops::snapshot_read(&self.store, &request))
+  ) -> Result<Either<Uint8Array, PromiseRaw<'env, Uint8Array>>> {
+    Ok(match ops::snapshot_read(&self.store, &request) {
+      ops::Reply::Ready(bytes) => Either::A(bytes.into()),
+      ops::Reply::Later(reply) => Either::B(spawn(env, reply)?),
+    })
   }
 
   /// An atomic write.
@@ -99,7 +103,10 @@ impl NativeStore {
 
   /// Starts a watch; returns the watcher, or the engine's error reply.
   #[napi]
-  pub fn watch(&self, request: Uint8Array) -> Either<NativeWatcher, Uint8Array> {
+  pub fn watch(
+    &self,
+    request: Uint8Array,
+  ) -> Either<NativeWatcher, Uint8Array> {
     match ops::watch(&self.store, &request) {
       Ok(watcher) => Either::A(NativeWatcher {
         canceller: watcher.canceller(),
@@ -119,7 +126,9 @@ impl NativeWatcher {
     env: &'env Env,
   ) -> Result<PromiseRaw<'env, Uint8Array>> {
     let watcher = self.watcher.clone();
-    spawn(env, async move { ops::watch_next(&mut *watcher.lock().await).await })
+    spawn(env, async move {
+      ops::watch_next(&mut *watcher.lock().await).await
+    })
   }
 
   /// Ends the watch; a pending `next()` resolves as ended.

@@ -122,6 +122,22 @@ pub fn open(path: Option<&str>, durability: Durability) -> Result<Connection> {
   Ok(conn)
 }
 
+/// How long a caller-thread read waits on a lock before it hands the read
+/// to the worker instead. In WAL mode readers are almost never blocked.
+const READER_BUSY_TIMEOUT: Duration = Duration::from_millis(50);
+
+/// Opens a second connection to a file, used only for reads on the
+/// caller's thread (no hop to the worker, no wait behind an fsync).
+pub fn open_reader(path: &str) -> Result<Connection> {
+  let flags =
+    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+  let conn = Connection::open_with_flags(path, flags)
+    .map_err(|e| open_error(e, Some(path)))?;
+  conn.busy_timeout(READER_BUSY_TIMEOUT)?;
+  conn.set_prepared_statement_cache_capacity(64);
+  Ok(conn)
+}
+
 fn open_error(e: rusqlite::Error, path: Option<&str>) -> Error {
   match e.sqlite_error_code() {
     Some(rusqlite::ErrorCode::NotADatabase) => Error::NotADatabase,
