@@ -303,11 +303,6 @@ impl Worker {
     let expire = self.next_expiry.is_some_and(|ts| ts <= now);
     let waiting = !self.waiters.is_empty();
     let ready = self.next_ready.is_some_and(|ts| ts <= now);
-    let busy = !writes.is_empty() || !finishes.is_empty();
-    if !(busy || renew || sweep || expire || (waiting && ready)) {
-      return Ok(());
-    }
-
     let lapsed: Vec<LeaseKey> = if sweep {
       self.next_sweep = t + self.lease.sweep_every();
       let mine: HashSet<&LeaseKey> = self.running.values().collect();
@@ -318,6 +313,10 @@ impl Worker {
     } else {
       Vec::new()
     };
+    let busy = !writes.is_empty() || !finishes.is_empty() || !lapsed.is_empty();
+    if !(busy || renew || expire || (waiting && ready)) {
+      return Ok(());
+    }
 
     // Only a user's write needs to be on disk before its promise resolves.
     // Claims, acknowledgements, renewals and sweeps ride along unsynced: the
