@@ -1,0 +1,70 @@
+/**
+ * openKv (spec 7.1): path validation and file errors.
+ *
+ * @module
+ */
+
+import {
+  assertIs,
+  assertRejects,
+  closeQuietly,
+  withKv,
+} from "../harness/helpers.ts";
+import type { Case } from "../harness/types.ts";
+
+export const cases: Case[] = [
+  {
+    name: "openKv: an empty path rejects with TypeError",
+    run: (t) =>
+      assertRejects(() => t.openKv(""), TypeError, "Filename cannot be empty"),
+  },
+  {
+    name:
+      "openKv: a path starting with ':' other than :memory: rejects with TypeError",
+    run: (t) =>
+      assertRejects(
+        () => t.openKv(":x"),
+        TypeError,
+        "Filename cannot start with ':' unless prefixed with './'",
+      ),
+  },
+  {
+    name: "openKv: :memory: opens a private database per call",
+    run: async (t) => {
+      const a = await t.openKv(":memory:");
+      const b = await t.openKv(":memory:");
+      try {
+        await a.set(["k"], 1);
+        assertIs((await b.get(["k"])).value, null);
+        assertIs((await a.get(["k"])).value, 1);
+      } finally {
+        closeQuietly(a);
+        closeQuietly(b);
+      }
+    },
+  },
+  {
+    name:
+      "openKv: a file in a missing directory rejects with unable to open database file",
+    run: (t) => {
+      const path = `${t.tempPath()}.d/missing/db.sqlite3`;
+      return assertRejects(
+        () => t.openKv(path),
+        Error,
+        `unable to open database file: ${path}`,
+      );
+    },
+  },
+  {
+    name: "openKv: two handles on one file see each other's writes",
+    run: (t) => {
+      const path = t.tempPath();
+      return withKv(t, async (a) => {
+        await withKv(t, async (b) => {
+          await a.set(["k"], "from a");
+          assertIs((await b.get(["k"])).value, "from a");
+        }, path);
+      }, path);
+    },
+  },
+];
