@@ -6,7 +6,13 @@
  * @module
  */
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -142,6 +148,17 @@ export async function main(
       timeoutMs: timeout,
     });
     code = summary.failed > 0 ? 1 : 0;
+    // KVQ_RESULTS_DIR collects every runner's outcomes, so one report can
+    // show each case on every runtime (tests-js/report.ts).
+    const resultsDir = process.env.KVQ_RESULTS_DIR;
+    if (resultsDir) {
+      for (const r of summary.results) {
+        writeFileSync(
+          join(resultsDir, `${r.target}.json`),
+          JSON.stringify(r, null, 1),
+        );
+      }
+    }
   } catch (e) {
     console.error(
       `runner error: ${e instanceof Error ? e.message : describe(e)}`,

@@ -22,11 +22,21 @@ export interface RunOptions {
   log?: (line: string) => void;
 }
 
+/** Every case's outcome on one target, as a results file holds it. */
+export interface TargetResults {
+  /** The target's name. */
+  target: string;
+  /** Outcome per case name, in run order. */
+  outcomes: Record<string, Outcome>;
+}
+
 /** The outcome of one case on one target. */
 export type Outcome = "pass" | "fail" | "skip";
 
 /** Totals returned by `runCases`. */
 export interface RunSummary {
+  /** Per target, every case's outcome. */
+  results: TargetResults[];
   /** Cases that passed, over all targets. */
   passed: number;
   /** Cases that failed (including timeouts), over all targets. */
@@ -76,7 +86,12 @@ export async function runCases(
     if (names.has(c.name)) throw new Error(`duplicate case name: ${c.name}`);
     names.add(c.name);
   }
-  const summary: RunSummary = { passed: 0, failed: 0, skipped: 0 };
+  const summary: RunSummary = {
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+    results: [],
+  };
   const table = new Map<string, Outcome[]>();
   const prefixOf = (t: Target) => (targets.length > 1 ? `[${t.name}] ` : "");
   for (const c of selected) {
@@ -112,6 +127,12 @@ export async function runCases(
       }
     }
   }
+  summary.results = targets.map((t, ti) => ({
+    target: t.name,
+    outcomes: Object.fromEntries(
+      [...table].map(([name, row]) => [name, row[ti]]),
+    ),
+  }));
   if (targets.length > 1) printTable(targets, table, log);
   if (summary.skipped > 0) log(`${summary.skipped} skipped`);
   log(`${summary.passed} passed, ${summary.failed} failed`);
@@ -119,8 +140,8 @@ export async function runCases(
 }
 
 /** Prints the case x target matrix. */
-function printTable(
-  targets: Target[],
+export function printTable(
+  targets: { name: string }[],
   table: Map<string, Outcome[]>,
   log: (line: string) => void,
 ): void {

