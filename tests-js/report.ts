@@ -11,7 +11,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { type Outcome, printTable, type TargetResults } from "./harness/runner.ts";
+import {
+  type Outcome,
+  printTable,
+  type TargetResults,
+} from "./harness/runner.ts";
 
 const [dir, ...expected] = process.argv.slice(2);
 const results: TargetResults[] = [];
@@ -29,7 +33,11 @@ for (const name of names) {
   table.set(name, results.map((r) => r.outcomes[name] ?? "skip"));
 }
 console.log("conformance: every case on every target");
-printTable(results.map((r) => ({ name: r.target })), table, (l) => console.log(l));
+printTable(
+  results.map((r) => ({ name: r.target })),
+  table,
+  (l) => console.log(l),
+);
 let passed = 0;
 let failed = 0;
 for (const row of table.values()) {
@@ -38,6 +46,8 @@ for (const row of table.values()) {
     if (o === "fail") failed++;
   }
 }
-for (const name of missing) console.log(`target ${name}: no results (runner crashed?)`);
+for (const name of missing) {
+  console.log(`target ${name}: no results (runner crashed?)`);
+}
 console.log(`conformance: ${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || missing.length > 0 ? 1 : 0);
