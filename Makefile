@@ -37,7 +37,9 @@ TS_SOURCES := $(shell find jsr npm/src -name '*.ts' 2>/dev/null)
 deps: node_modules/.deps-installed
 
 node_modules/.deps-installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	# npm ci rejects this lock file over an npm bug with empty optional
+	# dependency versions (@napi-rs/lzma); install honours the lock all the same.
+	npm install --no-audit --no-fund
 	$(DENO) --version >/dev/null
 	$(BUN) --version >/dev/null
 	$(NODE24) --version >/dev/null

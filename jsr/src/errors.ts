@@ -84,3 +84,24 @@ export function engineError(
   });
   return error;
 }
+
+/**
+ * Deno's `Deno.errors.InvalidData` under Deno; elsewhere an `Error` named
+ * "InvalidData". Thrown when stored key bytes do not decode.
+ */
+export function invalidData(message: string): Error {
+  const deno = (globalThis as { Deno?: { errors?: { InvalidData?: unknown } } })
+    .Deno;
+  const native = deno?.errors?.InvalidData;
+  if (typeof native === "function") {
+    return new (native as new (message?: string) => Error)(message);
+  }
+  const error = new Error(message);
+  Object.defineProperty(error, "name", {
+    value: "InvalidData",
+    enumerable: false,
+    configurable: true,
+    writable: true,
+  });
+  return error;
+}

@@ -19,8 +19,7 @@ export const napiTransport: Transport = {
     return store;
   },
   close: (store) => (store as AddonStore).close(),
-  snapshotRead: (store, request) =>
-    (store as AddonStore).snapshotRead(request),
+  snapshotRead: (store, request) => (store as AddonStore).snapshotRead(request),
   atomicWrite: (store, request) => (store as AddonStore).atomicWrite(request),
   dequeue: (store, max) => (store as AddonStore).dequeue(max),
   finish: (store, request) => (store as AddonStore).finish(request),

@@ -67,7 +67,7 @@ export const cases: Case[] = [
           (u as { value: bigint }).value = 6n;
         },
         TypeError,
-        /read.only|Cannot assign/,
+        /read.?only|Cannot assign/,
       );
       return Promise.resolve();
     },

@@ -1,0 +1,45 @@
+/**
+ * The shared Deno.Kv implementation of kvq. The npm and jsr entry files
+ * call {@link createOpenKv} with their transport and re-export the rest.
+ *
+ * @module
+ */
+
+export { createOpenKv, type OpenKv, resolvePath } from "./open.ts";
+export { Kv } from "./kv.ts";
+export { AtomicOperation } from "./atomic.ts";
+export { KvListIterator } from "./list.ts";
+export { KvU64 } from "./value.ts";
+import {
+  type BadResource as KvqBadResource,
+  badResourceClass,
+} from "./errors.ts";
+
+/**
+ * The class of "Bad resource ID" errors kvq throws: `Deno.errors.BadResource`
+ * under Deno, kvq's own `BadResource` elsewhere, so `instanceof` holds on
+ * every runtime.
+ */
+export const BadResource: typeof KvqBadResource =
+  badResourceClass() as typeof KvqBadResource;
+/** A "Bad resource ID" error. */
+export type BadResource = KvqBadResource;
+export type {
+  AtomicCheck,
+  KvCommitError,
+  KvCommitResult,
+  KvConsistencyLevel,
+  KvEnqueueOptions,
+  KvEntry,
+  KvEntryMaybe,
+  KvKey,
+  KvKeyPart,
+  KvListOptions,
+  KvListSelector,
+  KvMutation,
+  KvU64Like,
+  ListenQueueOptions,
+  OpenKvOptions,
+  QueueHandler,
+} from "./types.ts";
+export type { NativeStore, NativeWatcher, Transport } from "./transport.ts";

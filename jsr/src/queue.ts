@@ -1,0 +1,199 @@
+/**
+ * The `listenQueue` loop. Shaped like Deno's (take a message, run the
+ * handler without blocking the loop, report the outcome), with kvq's
+ * batching: one dequeue asks for as many messages as there are free
+ * handler slots, and outcomes are reported together, once per macrotask,
+ * through one finish call. At most `concurrency` handlers run at once.
+ *
+ * @module
+ */
+
+import type { KvState } from "./state.ts";
+import { checkReply } from "./transport.ts";
+import type { QueueHandler } from "./types.ts";
+import { deserializePayload } from "./value.ts";
+import { encodeFinish, Reply } from "./wire.ts";
+
+// Outcomes are collected until the event loop turns, so handlers that end
+// together are reported together. setImmediate exists in Node, Bun and Deno.
+const setImmediateFn = (globalThis as {
+  setImmediate?: (f: () => void) => unknown;
+}).setImmediate;
+const later: (f: () => void) => void = typeof setImmediateFn === "function"
+  ? (f) => setImmediateFn(f)
+  : (f) => setTimeout(f, 0);
+
+const ABORTED: unique symbol = Symbol("aborted");
+
+/** One `listenQueue` call: its loop, its running handlers, its outcomes. */
+export class QueueListener {
+  #s: KvState;
+  #handler: unknown;
+  #concurrency: number;
+  #signal: AbortSignal | undefined;
+  #running = 0;
+  #stopped = false;
+  #wake: (() => void) | null = null;
+  #abort: ((v: typeof ABORTED) => void) | null = null;
+  #tokens: number[] = [];
+  #outcomes: boolean[] = [];
+  #flushScheduled = false;
+  #finishing = new Set<Promise<void>>();
+  // Created once per listener so that reporting allocates no closure.
+  #flushLater = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+  #onAbort = (): void => {
+    this.#stopped = true;
+    this.#wakeLoop();
+    this.#abort?.(ABORTED);
+  };
+
+  /**
+   * Prepares a listener; `handler` is called as given (a non-function
+   * makes every delivery fail, as in Deno).
+   */
+  constructor(
+    s: KvState,
+    handler: unknown,
+    concurrency: number,
+    signal: AbortSignal | undefined,
+  ) {
+    this.#s = s;
+    this.#handler = handler;
+    this.#concurrency = concurrency;
+    this.#signal = signal;
+  }
+
+  /**
+   * Runs until the database closes or the signal aborts, then waits for
+   * outcome reports already sent (not for running handlers, as Deno).
+   */
+  async run(): Promise<void> {
+    const signal = this.#signal;
+    let aborted: Promise<typeof ABORTED> | undefined;
+    if (signal !== undefined) {
+      aborted = new Promise((resolve) => this.#abort = resolve);
+      signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+    this.#s.closeHooks.add(this.#onAbort);
+    try {
+      await this.#loop(aborted);
+    } finally {
+      signal?.removeEventListener("abort", this.#onAbort);
+      this.#s.closeHooks.delete(this.#onAbort);
+    }
+    this.#flush();
+    for (const p of this.#finishing) await p;
+  }
+
+  async #loop(aborted: Promise<typeof ABORTED> | undefined): Promise<void> {
+    const s = this.#s;
+    while (!this.#stopped && !s.closed) {
+      const want = this.#concurrency - this.#running;
+      if (want <= 0) {
+        await new Promise<void>((resolve) => this.#wake = resolve);
+        continue;
+      }
+      const dequeued = s.transport.dequeue(s.store, want);
+      const reply = aborted === undefined
+        ? await dequeued
+        : await Promise.race([dequeued, aborted]);
+      if (reply === ABORTED) {
+        // The engine cannot take the request back: whatever it hands out
+        // later goes back to the queue as a failed attempt.
+        dequeued.then((late) => this.#giveBack(late), () => {});
+        return;
+      }
+      if (reply[0] !== 0) {
+        if (s.closed) return;
+        checkReply(reply);
+      }
+      const r = new Reply(reply);
+      const n = r.u32();
+      if (n === 0) return;
+      for (let i = 0; i < n; i++) {
+        const token = r.f64();
+        const payload = r.bytes();
+        let value: unknown;
+        try {
+          value = deserializePayload(payload);
+        } catch (error) {
+          console.error("Exception in queue handler", error);
+          this.#report(token, false);
+          continue;
+        }
+        this.#running++;
+        this.#dispatch(token, value);
+      }
+    }
+  }
+
+  async #dispatch(token: number, value: unknown): Promise<void> {
+    let ok = false;
+    try {
+      const result = (this.#handler as QueueHandler)(value);
+      // Deno awaits only native promises; other thenables count as done.
+      if (result instanceof Promise) await result;
+      ok = true;
+    } catch (error) {
+      console.error("Exception in queue handler", error);
+    }
+    this.#running--;
+    this.#report(token, ok);
+    this.#wakeLoop();
+  }
+
+  #wakeLoop(): void {
+    const wake = this.#wake;
+    if (wake !== null) {
+      this.#wake = null;
+      wake();
+    }
+  }
+
+  #report(token: number, ok: boolean): void {
+    this.#tokens.push(token);
+    this.#outcomes.push(ok);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      later(this.#flushLater);
+    }
+  }
+
+  #giveBack(reply: Uint8Array): void {
+    if (reply[0] !== 0) return;
+    const r = new Reply(reply);
+    const n = r.u32();
+    for (let i = 0; i < n; i++) {
+      const token = r.f64();
+      r.bytes();
+      this.#report(token, false);
+    }
+  }
+
+  #flush(): void {
+    const n = this.#tokens.length;
+    if (n === 0) return;
+    const s = this.#s;
+    // After close an outcome cannot be recorded; the message stays leased
+    // and comes back after its lease, as in Deno.
+    if (s.closed) {
+      this.#tokens.length = 0;
+      this.#outcomes.length = 0;
+      return;
+    }
+    const request = encodeFinish(this.#tokens, this.#outcomes, n);
+    this.#tokens.length = 0;
+    this.#outcomes.length = 0;
+    const p = s.transport.finish(s.store, request).then(
+      (reply) => {
+        if (reply[0] !== 0 && !s.closed) checkReply(reply);
+      },
+    ).catch((error) => {
+      if (!s.closed) console.error("Failed to finish queue messages", error);
+    }).finally(() => this.#finishing.delete(p));
+    this.#finishing.add(p);
+  }
+}

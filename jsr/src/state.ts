@@ -1,0 +1,48 @@
+/**
+ * The state one open database shares between `Kv` and the objects it hands
+ * out (atomic operations, list iterators, watch streams, queue listeners).
+ *
+ * @module
+ */
+
+import { badResource } from "./errors.ts";
+import type { NativeStore, Transport } from "./transport.ts";
+
+/** One open database: its transport, its native handle, whether closed. */
+export class KvState {
+  /** The binding that carries requests. */
+  readonly transport: Transport;
+  /** The native handle. */
+  readonly store: NativeStore;
+  /** True once closed by close() or Symbol.dispose. */
+  closed = false;
+  /** True once close() itself was called (listenQueue then rejects). */
+  closeCalled = false;
+
+  /** Called once when the database closes (queue listeners stop). */
+  readonly closeHooks: Set<() => void> = new Set();
+
+  /** Wraps an open native store. */
+  constructor(transport: Transport, store: NativeStore) {
+    this.transport = transport;
+    this.store = store;
+  }
+
+  /** Marks the database closed, closes the native store, runs the hooks. */
+  close(): void {
+    this.closed = true;
+    this.transport.close(this.store);
+    for (const hook of this.closeHooks) hook();
+    this.closeHooks.clear();
+  }
+
+  /** Throws BadResource ("Bad resource ID") when the database is closed. */
+  ensureOpen(): void {
+    if (this.closed) throw badResource();
+  }
+}
+
+/** The symbol `commitVersionstamp()` returns, one for every database. */
+export const COMMIT_VERSIONSTAMP: unique symbol = Symbol(
+  "KvCommitVersionstamp",
+);

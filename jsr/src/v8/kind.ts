@@ -1,0 +1,240 @@
+/**
+ * Which V8 object kind a JS object is, decided without V8's instance types, and the
+ * "could not be cloned" errors Deno 2.9.6 raises for the rest.
+ *
+ * @module
+ */
+
+/** A plain object: written as 'o' ... '{'. Class instances are plain objects too. */
+export const K_OBJECT = 0;
+/** An Array (any subclass). */
+export const K_ARRAY = 1;
+/** A Date. */
+export const K_DATE = 2;
+/** A RegExp. */
+export const K_REGEXP = 3;
+/** A Map. */
+export const K_MAP = 4;
+/** A Set. */
+export const K_SET = 5;
+/** A (possibly resizable) ArrayBuffer. */
+export const K_ARRAY_BUFFER = 6;
+/** A typed array or DataView. */
+export const K_VIEW = 7;
+/** An Error object (one with V8's [[ErrorData]]). */
+export const K_ERROR = 8;
+/** new Boolean(x). */
+export const K_BOOLEAN = 9;
+/** new Number(x). */
+export const K_NUMBER = 10;
+/** new String(x). */
+export const K_STRING = 11;
+/** Object(bigint). */
+export const K_BIGINT = 12;
+
+type Fn = (this: unknown, ...args: unknown[]) => unknown;
+
+const objectToString = Object.prototype.toString as Fn;
+const functionToString = Function.prototype.toString as Fn;
+const getOwn = Object.getOwnPropertyDescriptor;
+
+function getter(proto: object, key: PropertyKey): Fn {
+  return getOwn(proto, key)!.get as Fn;
+}
+
+// Brand checks: each succeeds (without throwing) only on objects that carry the
+// internal slot, so Object.create(Map.prototype) is not taken for a Map.
+const mapSize = getter(Map.prototype, "size");
+const setSize = getter(Set.prototype, "size");
+const dateValue = Date.prototype.getTime as Fn;
+const regexpGlobal = getter(RegExp.prototype, "global");
+const bufferLength = getter(ArrayBuffer.prototype, "byteLength");
+const sabProto = typeof SharedArrayBuffer === "function"
+  ? SharedArrayBuffer.prototype
+  : undefined;
+const sabLength = sabProto ? getter(sabProto, "byteLength") : undefined;
+const booleanValue = Boolean.prototype.valueOf as Fn;
+const numberValue = Number.prototype.valueOf as Fn;
+const stringValue = String.prototype.valueOf as Fn;
+const bigintValue = BigInt.prototype.valueOf as Fn;
+const weakMapHas = WeakMap.prototype.has as Fn;
+const weakSetHas = WeakSet.prototype.has as Fn;
+const weakRefDeref = typeof WeakRef === "function"
+  ? WeakRef.prototype.deref as Fn
+  : undefined;
+const isErrorNative =
+  (Error as unknown as { isError?: (v: unknown) => boolean })
+    .isError;
+
+function has(check: Fn | undefined, o: object, arg?: unknown): boolean {
+  if (check === undefined) return false;
+  try {
+    check.call(o, arg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `o` carries V8's [[ErrorData]] (Error.isError where the runtime has it). */
+export function isError(o: object): boolean {
+  return isErrorNative !== undefined
+    ? isErrorNative(o)
+    : objectToString.call(o) === "[object Error]";
+}
+
+// The kind each built-in prototype suggests; confirmed by a brand check before use.
+const protoKinds = new Map<object, number>([
+  [Date.prototype, K_DATE],
+  [RegExp.prototype, K_REGEXP],
+  [Map.prototype, K_MAP],
+  [Set.prototype, K_SET],
+  [ArrayBuffer.prototype, K_ARRAY_BUFFER],
+  [Boolean.prototype, K_BOOLEAN],
+  [Number.prototype, K_NUMBER],
+  [String.prototype, K_STRING],
+  [BigInt.prototype, K_BIGINT],
+]);
+for (
+  const E of [
+    Error,
+    TypeError,
+    RangeError,
+    SyntaxError,
+    ReferenceError,
+    EvalError,
+    URIError,
+  ]
+) protoKinds.set(E.prototype, K_ERROR);
+
+const BRANDED = [
+  K_ERROR,
+  K_DATE,
+  K_REGEXP,
+  K_MAP,
+  K_SET,
+  K_ARRAY_BUFFER,
+  K_BOOLEAN,
+  K_NUMBER,
+  K_STRING,
+  K_BIGINT,
+];
+
+function confirm(kind: number, o: object): boolean {
+  switch (kind) {
+    case K_DATE:
+      return has(dateValue, o);
+    case K_REGEXP:
+      return has(regexpGlobal, o);
+    case K_MAP:
+      return has(mapSize, o);
+    case K_SET:
+      return has(setSize, o);
+    case K_ARRAY_BUFFER:
+      return has(bufferLength, o);
+    case K_BOOLEAN:
+      return has(booleanValue, o);
+    case K_NUMBER:
+      return has(numberValue, o);
+    case K_STRING:
+      return has(stringValue, o);
+    case K_BIGINT:
+      return has(bigintValue, o);
+    case K_ERROR:
+      return isError(o);
+  }
+  return false;
+}
+
+// Objects V8 refuses whose class cannot be brand-checked cheaply: recognised by the
+// tag Object.prototype.toString reports for them.
+const exoticTags = new Set([
+  "[object Promise]",
+  "[object Generator]",
+  "[object AsyncGenerator]",
+  "[object Array Iterator]",
+  "[object Map Iterator]",
+  "[object Set Iterator]",
+  "[object String Iterator]",
+  "[object RegExp String Iterator]",
+  "[object Iterator Helper]",
+  "[object Module]",
+  "[object Arguments]",
+  "[object FinalizationRegistry]",
+  "[object WebAssembly.Memory]",
+  "[object WebAssembly.Instance]",
+  "[object WebAssembly.Table]",
+  "[object WebAssembly.Global]",
+]);
+
+/**
+ * Classifies an object that is neither a plain object nor an array of this realm.
+ * Throws Deno's error for objects V8 refuses to clone.
+ */
+export function classify(o: object, proto: object | null): number {
+  if (Array.isArray(o)) return K_ARRAY;
+  if (ArrayBuffer.isView(o)) return K_VIEW;
+  const hinted = proto === null ? undefined : protoKinds.get(proto);
+  if (hinted !== undefined) return confirm(hinted, o) ? hinted : K_OBJECT;
+  const tag = objectToString.call(o) as string;
+  // Ordinary objects (class instances included) report "[object Object]"; built-ins
+  // and their sub-classes keep their own tag, so only those pay for brand checks.
+  if (tag === "[object Object]") return K_OBJECT;
+  for (const kind of BRANDED) {
+    if (confirm(kind, o)) return kind;
+  }
+  if (has(sabLength, o)) {
+    // Deno raises a plain Error here, not a TypeError [observed on Deno 2.9.6].
+    throw new Error(`${describe(o)} could not be cloned.`);
+  }
+  if (tag === "[object Symbol]") throw cloneError(o);
+  if (
+    has(weakMapHas, o, o) || has(weakSetHas, o, o) || has(weakRefDeref, o) ||
+    exoticTags.has(tag) || tag.startsWith("[object Intl.")
+  ) throw cloneError(o);
+  if (tag === "[object WebAssembly.Module]") {
+    throw new TypeError("Wasm modules cannot be stored");
+  }
+  if (tag === "[object ReadableStream]") {
+    throw new TypeError("Unsupported object type");
+  }
+  return K_OBJECT;
+}
+
+/** Deno's TypeError for a value V8 refuses: "<description> could not be cloned." */
+export function cloneError(value: unknown): TypeError {
+  return new TypeError(`${describe(value)} could not be cloned.`);
+}
+
+/** The error for a detached ArrayBuffer, worded as V8 words it. */
+export function detachedError(): TypeError {
+  return new TypeError("An ArrayBuffer is detached and could not be cloned.");
+}
+
+// A data property found along the prototype chain, without running getters or proxy
+// traps' side effects beyond getOwnPropertyDescriptor (V8's GetDataProperty).
+function dataProperty(o: object, key: PropertyKey): unknown {
+  for (let p: object | null = o; p !== null; p = Object.getPrototypeOf(p)) {
+    const d = getOwn(p, key);
+    if (d !== undefined) return "value" in d ? d.value : undefined;
+  }
+  return undefined;
+}
+
+/** V8's side-effect-free description of a value (Object::NoSideEffectsToString). */
+export function describe(value: unknown): string {
+  if (typeof value === "function") {
+    return functionToString.call(value) as string;
+  }
+  if (typeof value !== "object" || value === null) return String(value);
+  if (dataProperty(value, "toString") === Object.prototype.toString) {
+    const ctor = dataProperty(value, "constructor");
+    if (typeof ctor === "function") {
+      const name = dataProperty(ctor, "name");
+      if (typeof name === "string" && name !== "") return `#<${name}>`;
+    }
+  }
+  const tag = dataProperty(value, Symbol.toStringTag);
+  if (typeof tag === "string") return `[object ${tag}]`;
+  return objectToString.call(value) as string;
+}
