@@ -12,7 +12,7 @@ import type { KvState } from "./state.ts";
 import { checkReply } from "./transport.ts";
 import type { QueueHandler } from "./types.ts";
 import { deserializePayload } from "./value.ts";
-import { encodeFinish, Reply } from "./wire.ts";
+import { encodeFinish, Outcome, Reply } from "./wire.ts";
 
 // Outcomes are collected until the event loop turns, so handlers that end
 // together are reported together. setImmediate exists in Node, Bun and Deno.
@@ -36,7 +36,7 @@ export class QueueListener {
   #wake: (() => void) | null = null;
   #abort: ((v: typeof ABORTED) => void) | null = null;
   #tokens: number[] = [];
-  #outcomes: boolean[] = [];
+  #outcomes: Outcome[] = [];
   #flushScheduled = false;
   #finishing = new Set<Promise<void>>();
   // Created once per listener so that reporting allocates no closure.
@@ -102,7 +102,7 @@ export class QueueListener {
         : await Promise.race([dequeued, aborted]);
       if (reply === ABORTED) {
         // The engine cannot take the request back: whatever it hands out
-        // later goes back to the queue as a failed attempt.
+        // later goes straight back to the queue, its attempt not counted.
         dequeued.then((late) => this.#giveBack(late), () => {});
         return;
       }
@@ -121,7 +121,7 @@ export class QueueListener {
           value = deserializePayload(payload);
         } catch (error) {
           console.error("Exception in queue handler", error);
-          this.#report(token, false);
+          this.#report(token, Outcome.Failed);
           continue;
         }
         this.#running++;
@@ -141,7 +141,7 @@ export class QueueListener {
       console.error("Exception in queue handler", error);
     }
     this.#running--;
-    this.#report(token, ok);
+    this.#report(token, ok ? Outcome.Handled : Outcome.Failed);
     this.#wakeLoop();
   }
 
@@ -153,9 +153,9 @@ export class QueueListener {
     }
   }
 
-  #report(token: number, ok: boolean): void {
+  #report(token: number, outcome: Outcome): void {
     this.#tokens.push(token);
-    this.#outcomes.push(ok);
+    this.#outcomes.push(outcome);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       later(this.#flushLater);
@@ -169,7 +169,7 @@ export class QueueListener {
     for (let i = 0; i < n; i++) {
       const token = r.f64();
       r.bytes();
-      this.#report(token, false);
+      this.#report(token, Outcome.Released);
     }
   }
 

@@ -217,17 +217,30 @@ export function watchKey(key: unknown): void {
   if (!req.key(key)) req.defer(new TypeError(BIGINT_TOO_LARGE));
 }
 
+/** What a listener reports for a delivered message (docs/wire.md). */
+export const Outcome = {
+  /** The handler threw or rejected: retry along the schedule. */
+  Failed: 0,
+  /** The handler succeeded: the message is gone. */
+  Handled: 1,
+  /** The handler never ran: back to the queue, the attempt not counted. */
+  Released: 2,
+} as const;
+
+/** One of {@link Outcome}'s values. */
+export type Outcome = typeof Outcome[keyof typeof Outcome];
+
 /** Encodes a batch of handler outcomes for `finish`. */
 export function encodeFinish(
   tokens: readonly number[],
-  outcomes: readonly boolean[],
+  outcomes: readonly Outcome[],
   n: number,
 ): Uint8Array {
   req.start();
   req.u32(n);
   for (let i = 0; i < n; i++) {
     req.f64(tokens[i]);
-    req.u8(outcomes[i] ? 1 : 0);
+    req.u8(outcomes[i]);
   }
   return req.take();
 }

@@ -25,6 +25,7 @@ import {
   M_DELETE,
   M_SET,
   M_SUM,
+  Outcome,
   readKeyRange,
   Reply,
   req,
@@ -134,7 +135,7 @@ test("watch and finish requests", () => {
   watchKey(["a"]);
   eqBytes(req.take(), bytes("01 01000000 03000000 026100"));
   eqBytes(
-    encodeFinish([7, 8], [true, false], 2),
+    encodeFinish([7, 8], [Outcome.Handled, Outcome.Failed], 2),
     bytes("02000000 0000000000001c40 01 0000000000002040 00"),
   );
 });

@@ -28,6 +28,7 @@ pub use error::Result;
 pub use limits::Limits;
 pub use store::Durability;
 pub use store::OpenOptions;
+pub use store::Outcome;
 pub use store::QueueMessage;
 pub use store::StatsSnapshot;
 pub use store::Store;

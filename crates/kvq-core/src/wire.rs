@@ -23,6 +23,7 @@ use denokv_proto::Versionstamp;
 
 use crate::error::Error;
 use crate::error::Result;
+use crate::store::Outcome;
 use crate::store::QueueMessage;
 
 /// Mutation kinds on the wire (the KV Connect protobuf numbers).
@@ -346,14 +347,23 @@ pub fn encode_messages(messages: &[QueueMessage]) -> Vec<u8> {
   w.finish()
 }
 
-/// Decodes a batch of handler outcomes: (token, success).
-pub fn decode_finish(buf: &[u8]) -> Result<Vec<(u64, bool)>> {
+/// Decodes a batch of handler outcomes: (token, outcome), the outcome a
+/// byte: 0 failed, 1 handled, 2 released.
+pub fn decode_finish(buf: &[u8]) -> Result<Vec<(u64, Outcome)>> {
   let mut r = Reader::new(buf);
   let n = r.count()?;
   let mut out = Vec::with_capacity(n);
   for _ in 0..n {
     let token = r.f64()? as u64;
-    out.push((token, r.u8()? != 0));
+    let outcome = match r.u8()? {
+      0 => Outcome::Failed,
+      1 => Outcome::Handled,
+      2 => Outcome::Released,
+      other => {
+        return Err(Error::Malformed(format!("unknown outcome {other}")))
+      }
+    };
+    out.push((token, outcome));
   }
   r.end()?;
   Ok(out)

@@ -18,6 +18,7 @@ use super::backend::Durability;
 use super::stats::StatsSnapshot;
 use super::watch::WatchSlot;
 use super::worker::LeaseConfig;
+use super::worker::Outcome;
 use super::worker::QueueMessage;
 use super::worker::Request;
 use super::worker::Worker;
@@ -183,10 +184,9 @@ impl Store {
     }
   }
 
-  /// Reports handled messages: `true` deletes, `false` retries along the
-  /// backoff schedule or dead-letters. Unknown tokens are ignored (the
-  /// lease had lapsed).
-  pub async fn finish(&self, results: Vec<(u64, bool)>) -> Result<()> {
+  /// Reports what became of delivered messages (see [`Outcome`]). Unknown
+  /// tokens are ignored (the lease had lapsed).
+  pub async fn finish(&self, results: Vec<(u64, Outcome)>) -> Result<()> {
     if results.is_empty() {
       return Ok(());
     }

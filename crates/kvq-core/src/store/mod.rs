@@ -16,6 +16,7 @@ pub use handle::WatchCanceller;
 pub use handle::Watcher;
 pub use queue::DEFAULT_BACKOFF_SCHEDULE;
 pub use stats::StatsSnapshot;
+pub use worker::Outcome;
 pub use worker::QueueMessage;
 
 use stats::Stats;

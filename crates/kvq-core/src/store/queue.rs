@@ -39,6 +39,8 @@ const STATEMENT_REMOVE_RUNNING: &str =
 const STATEMENT_GET_RUNNING: &str =
   "select data, backoff_schedule, keys_if_undelivered \
    from queue_running where deadline = ? and id = ?";
+const STATEMENT_RELEASE: &str = "insert into queue (ts, id, data, backoff_schedule, keys_if_undelivered) \
+   select ?, id, data, backoff_schedule, keys_if_undelivered from queue_running where deadline = ? and id = ?";
 const STATEMENT_RENEW: &str =
   "update queue_running set deadline = ? where deadline = ? and id = ?";
 const STATEMENT_PAST_DEADLINE: &str = "select deadline, id from queue_running \
@@ -132,6 +134,20 @@ pub fn acknowledge(tx: &Transaction, lease: &LeaseKey) -> Result<bool> {
   let n = tx
     .prepare_cached(STATEMENT_REMOVE_RUNNING)?
     .execute(params![lease.deadline, lease.id])?;
+  Ok(n == 1)
+}
+
+/// Gives a leased message back untouched: ready again now, its attempt not
+/// counted (a listener that stopped before it could run the handler).
+pub fn release(tx: &Transaction, lease: &LeaseKey, now: i64) -> Result<bool> {
+  let n = tx.prepare_cached(STATEMENT_RELEASE)?.execute(params![
+    now,
+    lease.deadline,
+    lease.id
+  ])?;
+  if n == 1 {
+    acknowledge(tx, lease)?;
+  }
   Ok(n == 1)
 }
 

@@ -45,6 +45,19 @@ const IDLE_TICK: Duration = Duration::from_secs(1);
 /// The most requests folded into one transaction.
 const MAX_BATCH: usize = 4096;
 
+/// What a listener reports for a message it was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+  /// The handler threw or rejected: retry along the schedule, or
+  /// dead-letter.
+  Failed,
+  /// The handler succeeded: the message is gone.
+  Handled,
+  /// The handler never ran (the listener stopped): back to the queue now,
+  /// the attempt not counted.
+  Released,
+}
+
 /// A message handed to a listener.
 #[derive(Debug)]
 pub struct QueueMessage {
@@ -56,7 +69,7 @@ pub struct QueueMessage {
 
 type Reply<T> = oneshot::Sender<Result<T>>;
 /// Handler outcomes from one listener, with the reply to send once stored.
-type FinishRequest = (Vec<(u64, bool)>, Reply<()>);
+type FinishRequest = (Vec<(u64, Outcome)>, Reply<()>);
 
 /// A request to the worker.
 pub enum Request {
@@ -67,7 +80,7 @@ pub enum Request {
   /// Wait for up to `max` messages; an empty reply means closed.
   Dequeue(usize, Reply<Vec<QueueMessage>>),
   /// Results of handled messages, by token.
-  Finish(Vec<(u64, bool)>, Reply<()>),
+  Finish(Vec<(u64, Outcome)>, Reply<()>),
   /// Look again at what needs doing (a watcher was added).
   Wake,
   /// Stop: answer what is queued with `Closed` and end the thread.
@@ -105,6 +118,8 @@ pub(super) struct Worker {
   synchronous: bool,
   waiters: VecDeque<Waiter>,
   running: HashMap<u64, LeaseKey>,
+  /// Claimed for a listener that was gone when they were handed out.
+  orphaned: Vec<LeaseKey>,
   next_token: u64,
   /// Earliest ready message; `Some(i64::MIN)` means "look again".
   next_ready: Option<i64>,
@@ -152,6 +167,7 @@ impl Worker {
       synchronous: durability == Durability::Full,
       waiters: VecDeque::new(),
       running: HashMap::new(),
+      orphaned: Vec::new(),
       next_token: 1,
       next_ready: Some(i64::MIN),
       next_expiry: Some(i64::MIN),
@@ -301,6 +317,10 @@ impl Worker {
     let renew = !self.running.is_empty() && t >= self.next_renew;
     let sweep = t >= self.next_sweep;
     let expire = self.next_expiry.is_some_and(|ts| ts <= now);
+    // A caller that stopped waiting (its dequeue future was dropped) must
+    // not be handed messages: they would sit leased to nobody, then come
+    // back as a failed attempt, or be dropped with no retries left.
+    self.waiters.retain(|w| !w.reply.is_closed());
     let waiting = !self.waiters.is_empty();
     let ready = self.next_ready.is_some_and(|ts| ts <= now);
     let lapsed: Vec<LeaseKey> = if sweep {
@@ -313,7 +333,11 @@ impl Worker {
     } else {
       Vec::new()
     };
-    let busy = !writes.is_empty() || !finishes.is_empty() || !lapsed.is_empty();
+    let orphaned = std::mem::take(&mut self.orphaned);
+    let busy = !writes.is_empty()
+      || !finishes.is_empty()
+      || !lapsed.is_empty()
+      || !orphaned.is_empty();
     if !(busy || renew || expire || (waiting && ready)) {
       return Ok(());
     }
@@ -337,6 +361,10 @@ impl Worker {
       apply_finishes(&tx, running, &finishes, &mut out, now)?;
       for lease in &lapsed {
         record_failure(&tx, lease, now, &mut out)?;
+      }
+      for lease in &orphaned {
+        queue::release(&tx, lease, now)?;
+        out.touched_queue = true;
       }
       if expire {
         out.changed_keys.extend(backend::collect_expired(&tx, now)?);
@@ -457,10 +485,12 @@ impl Worker {
         });
       }
       if let Err(Ok(batch)) = waiter.reply.send(Ok(batch)) {
-        // The listener went away before it got them. Stop renewing their
-        // leases: they lapse and come back like any unfinished message.
+        // The listener went away before it got them: the next turn gives
+        // them back to the queue, their attempt not counted.
         for m in batch {
-          self.running.remove(&m.token);
+          if let Some(lease) = self.running.remove(&m.token) {
+            self.orphaned.push(lease);
+          }
         }
       }
     }
@@ -527,15 +557,20 @@ fn apply_finishes(
   now: i64,
 ) -> Result<()> {
   for (results, _) in finishes {
-    for (token, success) in results {
+    for (token, outcome) in results {
       let Some(lease) = running.get(token) else {
         continue;
       };
       out.finished.push(*token);
-      if *success {
-        queue::acknowledge(tx, lease)?;
-      } else {
-        record_failure(tx, lease, now, out)?;
+      match outcome {
+        Outcome::Handled => {
+          queue::acknowledge(tx, lease)?;
+        }
+        Outcome::Failed => record_failure(tx, lease, now, out)?,
+        Outcome::Released => {
+          queue::release(tx, lease, now)?;
+          out.touched_queue = true;
+        }
       }
     }
   }
