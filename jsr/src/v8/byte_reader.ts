@@ -128,17 +128,13 @@ export class ByteReader {
       for (let i = p; i < p + n; i++) s += String.fromCharCode(b[i]);
       return s;
     }
-    let ascii = true;
-    for (let i = p; i < p + n; i++) {
-      if (b[i] > 0x7f) {
-        ascii = false;
-        break;
-      }
-    }
     // TextDecoder has no true Latin-1 ("latin1" means windows-1252), but ASCII is
-    // valid UTF-8 with the same meaning.
-    if (ascii) return utf8.decode(b.subarray(p, p + n));
-    return units(b.subarray(p, p + n));
+    // UTF-8 with the same meaning. Any byte above 0x7F either joins a multi-byte
+    // sequence (the result gets shorter) or becomes U+FFFD, which no Latin-1
+    // string contains: so same length and no U+FFFD means it was all ASCII.
+    const bytes = b.subarray(p, p + n);
+    const s = utf8.decode(bytes);
+    return s.length === n && s.indexOf("\ufffd") < 0 ? s : units(bytes);
   }
 
   /** Reads a two-byte (UTF-16LE) string of `bytes` bytes; lone surrogates survive. */

@@ -10,7 +10,7 @@ import * as T from "./tags.ts";
 const encoder = new TextEncoder();
 const U64 = 0xffffffffffffffffn;
 // Below this length a charCodeAt loop beats TextEncoder.encodeInto's call overhead.
-const ENCODE_INTO_MIN = 32;
+const ENCODE_INTO_MIN = 64;
 // A buffer that grew past this is dropped after use instead of kept for the next call.
 const KEEP_MAX = 1 << 20;
 

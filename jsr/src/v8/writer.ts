@@ -47,6 +47,16 @@ const numberValue = Number.prototype.valueOf;
 const stringValue = String.prototype.valueOf;
 const bigintValue = BigInt.prototype.valueOf;
 
+/** Whether `b` is detached, where `detached` is missing (Node 20): views refuse it. */
+function detached(b: ArrayBuffer): boolean {
+  try {
+    new Uint8Array(b);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** The array index a property key denotes (V8 writes those keys as numbers), or -1. */
 function arrayIndex(key: string): number {
   const c = key.charCodeAt(0);
@@ -269,8 +279,13 @@ export class Writer extends ByteWriter {
 
   /** Writes an ArrayBuffer ('B'), or a resizable one ('~'), with its bytes. */
   arrayBuffer(b: Buffer): void {
-    if (b.detached === true) throw detachedError();
     const n = b.byteLength;
+    if (
+      b.detached === true ||
+      (n === 0 && b.detached === undefined && detached(b))
+    ) {
+      throw detachedError();
+    }
     if (b.resizable === true) {
       this.byte(T.RESIZABLE_ARRAY_BUFFER);
       this.varint(n);
