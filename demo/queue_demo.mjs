@@ -43,6 +43,8 @@ async function worker(path) {
     await kv.atomic().sum(["done", job.kind], 1n).commit();
   }, { concurrency: 64, signal: controller.signal });
   kv.close();
+  // The IPC channel would keep this process alive.
+  process.disconnect();
 }
 
 function counts(entries) {
