@@ -20,8 +20,13 @@ export declare class NativeStore {
   snapshotRead(request: Uint8Array): Uint8Array | Promise<Uint8Array>
   /** An atomic write. */
   atomicWrite(request: Uint8Array): Promise<Uint8Array>
-  /** Waits for up to `max` due messages and leases them. */
-  dequeue(max: number): Promise<Uint8Array>
+  /**
+   * Waits for up to `max` due messages and leases them, for a listener
+   * (a nonzero id; 0 or absent: anonymous).
+   */
+  dequeue(max: number, listener?: number | undefined | null): Promise<Uint8Array>
+  /** Ends a listener's waiting dequeue: it resolves with no messages. */
+  cancelDequeue(listener: number): void
   /** Reports handled messages. */
   finish(request: Uint8Array): Promise<Uint8Array>
   /** Starts a watch; returns the watcher, or the engine's error reply. */

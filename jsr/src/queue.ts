@@ -25,9 +25,18 @@ const later: (f: () => void) => void = typeof setImmediateFn === "function"
 
 const ABORTED: unique symbol = Symbol("aborted");
 
+// Each listener's id in the engine, so stopping one cancels only its own
+// waiting dequeue. Nonzero: 0 is the engine's anonymous listener.
+let lastListenerId = 0;
+function nextListenerId(): number {
+  lastListenerId = lastListenerId >= 0xffff_ffff ? 1 : lastListenerId + 1;
+  return lastListenerId;
+}
+
 /** One `listenQueue` call: its loop, its running handlers, its outcomes. */
 export class QueueListener {
   #s: KvState;
+  #id = nextListenerId();
   #handler: unknown;
   #concurrency: number;
   #signal: AbortSignal | undefined;
@@ -45,6 +54,11 @@ export class QueueListener {
     this.#flush();
   };
   #onAbort = (): void => {
+    // Synchronously, so that the engine drops our waiting dequeue before
+    // any enqueue the caller makes next could be claimed for it.
+    if (!this.#stopped && !this.#s.closed) {
+      this.#s.transport.cancelDequeue(this.#s.store, this.#id);
+    }
     this.#stopped = true;
     this.#wakeLoop();
     this.#abort?.(ABORTED);
@@ -96,13 +110,13 @@ export class QueueListener {
         await new Promise<void>((resolve) => this.#wake = resolve);
         continue;
       }
-      const dequeued = s.transport.dequeue(s.store, want);
+      const dequeued = s.transport.dequeue(s.store, want, this.#id);
       const reply = aborted === undefined
         ? await dequeued
         : await Promise.race([dequeued, aborted]);
       if (reply === ABORTED) {
-        // The engine cannot take the request back: whatever it hands out
-        // later goes straight back to the queue, its attempt not counted.
+        // A batch the engine handed out before the cancel reached it goes
+        // straight back to the queue, its attempt not counted.
         dequeued.then((late) => this.#giveBack(late), () => {});
         return;
       }

@@ -37,8 +37,21 @@ export interface Transport {
   ): Uint8Array | Promise<Uint8Array>;
   /** An atomic write. */
   atomicWrite(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
-  /** Waits for up to `max` due messages and leases them. */
-  dequeue(store: NativeStore, max: number): Promise<Uint8Array>;
+  /**
+   * Waits for up to `max` due messages and leases them, on behalf of
+   * `listener` (a nonzero id the caller picks), whose wait
+   * {@link Transport.cancelDequeue} can end.
+   */
+  dequeue(
+    store: NativeStore,
+    max: number,
+    listener: number,
+  ): Promise<Uint8Array>;
+  /**
+   * Ends `listener`'s waiting dequeue: it resolves with no messages, so a
+   * listener that stopped takes no message it would not run.
+   */
+  cancelDequeue(store: NativeStore, listener: number): void;
   /** Reports handled messages. */
   finish(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
   /** Starts a watch; throws the engine's error if the request is refused. */

@@ -21,7 +21,10 @@ export const napiTransport: Transport = {
   close: (store) => (store as AddonStore).close(),
   snapshotRead: (store, request) => (store as AddonStore).snapshotRead(request),
   atomicWrite: (store, request) => (store as AddonStore).atomicWrite(request),
-  dequeue: (store, max) => (store as AddonStore).dequeue(max),
+  dequeue: (store, max, listener) =>
+    (store as AddonStore).dequeue(max, listener),
+  cancelDequeue: (store, listener) =>
+    (store as AddonStore).cancelDequeue(listener),
   finish: (store, request) => (store as AddonStore).finish(request),
   watch(store, request): AddonWatcher {
     const watcher = (store as AddonStore).watch(request);

@@ -107,16 +107,24 @@ pub fn atomic_write(
   })
 }
 
-/// Waits for up to `max` due messages and leases them.
+/// Waits for up to `max` due messages and leases them, for `listener` (a
+/// nonzero id chosen by the caller, or 0), whose wait
+/// [`cancel_dequeue`] ends.
 pub fn dequeue(
   store: &Store,
   max: u32,
+  listener: u32,
 ) -> impl Future<Output = Vec<u8>> + Send + 'static {
   let store = store.clone();
   reply(async move {
-    let messages = store.dequeue(max as usize).await?;
+    let messages = store.dequeue_for(listener as u64, max as usize).await?;
     Ok(wire::encode_messages(&messages))
   })
+}
+
+/// Ends a listener's waiting dequeue: it resolves with no messages.
+pub fn cancel_dequeue(store: &Store, listener: u32) {
+  store.cancel_dequeue(listener as u64);
 }
 
 /// Reports handled messages.

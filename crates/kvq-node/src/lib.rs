@@ -81,14 +81,22 @@ impl NativeStore {
     spawn(env, ops::atomic_write(&self.store, &request))
   }
 
-  /// Waits for up to `max` due messages and leases them.
+  /// Waits for up to `max` due messages and leases them, for a listener
+  /// (a nonzero id; 0 or absent: anonymous).
   #[napi]
   pub fn dequeue<'env>(
     &self,
     env: &'env Env,
     max: u32,
+    listener: Option<u32>,
   ) -> Result<PromiseRaw<'env, Uint8Array>> {
-    spawn(env, ops::dequeue(&self.store, max))
+    spawn(env, ops::dequeue(&self.store, max, listener.unwrap_or(0)))
+  }
+
+  /// Ends a listener's waiting dequeue: it resolves with no messages.
+  #[napi]
+  pub fn cancel_dequeue(&self, listener: u32) {
+    ops::cancel_dequeue(&self.store, listener);
   }
 
   /// Reports handled messages.

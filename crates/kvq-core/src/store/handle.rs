@@ -175,13 +175,29 @@ impl Store {
   /// Waits until at least one message is due, then leases up to `max`.
   /// Resolves to an empty list when the store closes.
   pub async fn dequeue(&self, max: usize) -> Result<Vec<QueueMessage>> {
+    self.dequeue_for(0, max).await
+  }
+
+  /// [`Store::dequeue`] on behalf of `listener` (a nonzero id the caller
+  /// chooses), whose wait [`Store::cancel_dequeue`] can end.
+  pub async fn dequeue_for(
+    &self,
+    listener: u64,
+    max: usize,
+  ) -> Result<Vec<QueueMessage>> {
     if max == 0 {
       return Err(Error::InvalidOption("dequeue needs max >= 1".into()));
     }
-    match self.ask(|r| Request::Dequeue(max, r)).await {
+    match self.ask(|r| Request::Dequeue(listener, max, r)).await {
       Err(Error::Closed) => Ok(Vec::new()),
       other => other,
     }
+  }
+
+  /// Ends `listener`'s waiting dequeue with an empty batch, so a listener
+  /// that stopped takes no more messages. A no-op if it is not waiting.
+  pub fn cancel_dequeue(&self, listener: u64) {
+    let _ = self.send(Request::CancelDequeue(listener));
   }
 
   /// Reports what became of delivered messages (see [`Outcome`]). Unknown

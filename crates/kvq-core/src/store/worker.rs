@@ -77,8 +77,11 @@ pub enum Request {
   Read(Vec<ReadRange>, Reply<Vec<ReadRangeOutput>>),
   /// An atomic write; `None` in the reply means a check failed.
   Write(AtomicWrite, Reply<Option<Versionstamp>>),
-  /// Wait for up to `max` messages; an empty reply means closed.
-  Dequeue(usize, Reply<Vec<QueueMessage>>),
+  /// Wait for up to `max` messages for a listener (0: anonymous); an
+  /// empty reply means closed or cancelled.
+  Dequeue(u64, usize, Reply<Vec<QueueMessage>>),
+  /// Answer the listener's waiting dequeue with nothing (it stopped).
+  CancelDequeue(u64),
   /// Results of handled messages, by token.
   Finish(Vec<(u64, Outcome)>, Reply<()>),
   /// Look again at what needs doing (a watcher was added).
@@ -104,6 +107,7 @@ impl LeaseConfig {
 }
 
 struct Waiter {
+  listener: u64,
   max: usize,
   reply: Reply<Vec<QueueMessage>>,
 }
@@ -210,8 +214,19 @@ impl Worker {
       Request::Read(r, reply) => batch.reads.push((r, reply)),
       Request::Write(w, reply) => batch.writes.push((w, reply)),
       Request::Finish(f, reply) => batch.finishes.push((f, reply)),
-      Request::Dequeue(max, reply) => {
-        self.waiters.push_back(Waiter { max, reply })
+      Request::Dequeue(listener, max, reply) => {
+        self.waiters.push_back(Waiter { listener, max, reply })
+      }
+      Request::CancelDequeue(listener) => {
+        // Answer before any claim of this turn can reach it, so a stopped
+        // listener never takes a message it will not run.
+        let (gone, kept) = std::mem::take(&mut self.waiters)
+          .into_iter()
+          .partition(|w| w.listener == listener && listener != 0);
+        self.waiters = kept;
+        for w in gone {
+          let _ = w.reply.send(Ok(Vec::new()));
+        }
       }
       Request::Wake => {}
       Request::Close => batch.close = true,
@@ -357,6 +372,10 @@ impl Worker {
       out = TurnOutput::default();
       let tx =
         conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+      // The clock is read again once the write lock is held: waiting for
+      // another process's lock must not age the leases we are about to
+      // write, or that process's sweep would take them back at once.
+      let now = now_ms();
       apply_writes(&tx, &writes, &mut out, now)?;
       apply_finishes(&tx, running, &finishes, &mut out, now)?;
       for lease in &lapsed {
@@ -504,9 +523,9 @@ impl Worker {
       match req {
         Request::Read(_, r) => drop(r.send(Err(Error::Closed))),
         Request::Write(_, r) => drop(r.send(Err(Error::Closed))),
-        Request::Dequeue(_, r) => drop(r.send(Ok(Vec::new()))),
+        Request::Dequeue(_, _, r) => drop(r.send(Ok(Vec::new()))),
         Request::Finish(_, r) => drop(r.send(Err(Error::Closed))),
-        Request::Wake | Request::Close => {}
+        Request::Wake | Request::CancelDequeue(_) | Request::Close => {}
       }
     }
     self.shared.watches.close();
