@@ -1,0 +1,145 @@
+/**
+ * Real Deno.openKv and kvq (jsr/mod.ts, FFI) on the same file in one Deno
+ * process: a value written by each is read by the other, and a message
+ * enqueued by each is delivered to the other's listener. Deno's listener
+ * is a handle opened after kvq's enqueue has committed, because Deno notices
+ * another writer's messages only when a handle opens or by its 60 s poll.
+ *
+ * Run: deno run -A --unstable-kv tests-js/interop/same_process_test.ts
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { Checks, describe } from "./checks.ts";
+import { missingBuilds, tempDir } from "./processes.ts";
+import { integrity } from "./raw_rows.ts";
+import { payload } from "./queue_scenario.ts";
+import { difference } from "../v8/equal.ts";
+import type { KvLike, KvU64Class } from "../harness/types.ts";
+
+const DELIVERY_TIMEOUT_MS = 5_000;
+
+const checks = new Checks();
+
+/** Resolves with the first message `kv` delivers, or rejects in time. */
+function firstMessage(
+  kv: KvLike,
+  listen: (kv: KvLike, handler: (m: unknown) => void) => Promise<void>,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`nothing in ${DELIVERY_TIMEOUT_MS} ms`)),
+      DELIVERY_TIMEOUT_MS,
+    );
+    listen(kv, (m) => {
+      clearTimeout(timer);
+      resolve(m);
+    }).catch(reject);
+  });
+}
+
+async function main(file: string): Promise<void> {
+  const mod = await import(new URL("../../jsr/mod.ts", import.meta.url).href);
+  const KvU64 = mod.KvU64 as KvU64Class;
+  const deno = await Deno.openKv(file) as unknown as KvLike;
+  const kvq = await mod.openKv(file) as KvLike;
+
+  await checks.run("a value kvq wrote is read by Deno", async () => {
+    const { versionstamp } = await kvq.set(["from", "kvq"], payload("kvq"));
+    const got = await deno.get(["from", "kvq"]);
+    const d = difference(got.value, payload("kvq"));
+    if (d !== null) throw new Error(d);
+    if (got.versionstamp !== versionstamp) {
+      throw new Error(
+        `versionstamp ${got.versionstamp}, kvq said ${versionstamp}`,
+      );
+    }
+  });
+  await checks.run("a value Deno wrote is read by kvq", async () => {
+    const { versionstamp } = await deno.set(["from", "deno"], payload("deno"));
+    const got = await kvq.get(["from", "deno"]);
+    const d = difference(got.value, payload("deno"));
+    if (d !== null) throw new Error(d);
+    if (got.versionstamp !== versionstamp) {
+      throw new Error(
+        `versionstamp ${got.versionstamp}, Deno said ${versionstamp}`,
+      );
+    }
+  });
+  await checks.run("sums on one KvU64 from both sides add up", async () => {
+    await deno.set(["n"], new Deno.KvU64(1n));
+    await kvq.atomic().sum(["n"], 2n).commit();
+    await deno.atomic().sum(["n"], 4n).commit();
+    const a = (await deno.get(["n"])).value as { value: bigint };
+    const b = (await kvq.get(["n"])).value;
+    if (a.value !== 7n) throw new Error(`Deno reads ${a.value}`);
+    if (!(b instanceof KvU64) || b.value !== 7n) {
+      throw new Error(`kvq reads ${describe(b)}`);
+    }
+  });
+
+  await checks.run(
+    "a message kvq enqueued reaches Deno's listener",
+    async () => {
+      const res = await kvq.enqueue(payload("kvq message"));
+      if (!res.ok) throw new Error("enqueue did not commit");
+      // A Deno handle looks for ready messages when it opens; one opened
+      // earlier would wait for its 60 s poll.
+      const listener = await Deno.openKv(file) as unknown as KvLike;
+      try {
+        const d = difference(
+          await firstMessage(listener, (kv, h) => kv.listenQueue(h)),
+          payload("kvq message"),
+        );
+        if (d !== null) throw new Error(d);
+      } finally {
+        listener.close();
+      }
+    },
+  );
+
+  // kvq's listener runs last: a listener stopped by its signal may still
+  // hold a message it claimed late, for the moment it takes to give it
+  // back, and a Deno handle opened in that moment would not see it.
+  await checks.run(
+    "a message Deno enqueued reaches kvq's listener",
+    async () => {
+      const stop = new AbortController();
+      await deno.enqueue(payload("deno message"));
+      const got = firstMessage(
+        kvq,
+        (kv, h) => kv.listenQueue(h, { signal: stop.signal }),
+      );
+      try {
+        const d = difference(await got, payload("deno message"));
+        if (d !== null) throw new Error(d);
+      } finally {
+        stop.abort();
+      }
+    },
+  );
+  kvq.close();
+  deno.close();
+  // Two SQLite libraries share this process's file locks: check the file.
+  checks.check(
+    "the file is sound after both closed",
+    integrity(file) === "ok",
+    integrity(file),
+  );
+}
+
+const missing = missingBuilds(["deno"]);
+const temp = tempDir("kvq-interop-same-");
+if (missing.length > 0) {
+  checks.check("kvq is built", false, `missing ${missing.join(", ")}`);
+} else {
+  try {
+    await main(join(temp.dir, "same.sqlite3"));
+  } catch (e) {
+    console.error(e);
+    checks.check("same-process run", false, describe(e));
+  }
+}
+temp.dispose();
+checks.finish();
