@@ -20,6 +20,8 @@ export declare class NativeStore {
   snapshotRead(request: Uint8Array): Uint8Array | Promise<Uint8Array>
   /** An atomic write. */
   atomicWrite(request: Uint8Array): Promise<Uint8Array>
+  /** Several atomic writes in one transaction (docs/wire.md). */
+  atomicWriteMany(request: Uint8Array): Promise<Uint8Array>
   /**
    * Waits for up to `max` due messages and leases them, for a listener
    * (a nonzero id; 0 or absent: anonymous).

@@ -56,7 +56,7 @@ export async function sendWrite(
 ): Promise<string | null> {
   s.ensureOpen();
   if (pending !== null) throw pending;
-  const reply = checkReply(await s.transport.atomicWrite(s.store, request));
+  const reply = checkReply(await s.writes.submit(request));
   if (reply[1] !== 1) return null;
   const r = new Reply(reply);
   r.p = 2;

@@ -7,6 +7,7 @@
 
 import { badResource } from "./errors.ts";
 import type { NativeStore, Transport } from "./transport.ts";
+import { WriteBatcher } from "./write_batch.ts";
 
 /** One open database: its transport, its native handle, whether closed. */
 export class KvState {
@@ -19,6 +20,9 @@ export class KvState {
   /** True once close() itself was called (listenQueue then rejects). */
   closeCalled = false;
 
+  /** Sends atomic writes, one native call per tick. */
+  readonly writes: WriteBatcher;
+
   /** Called once when the database closes (queue listeners stop). */
   readonly closeHooks: Set<() => void> = new Set();
 
@@ -26,6 +30,7 @@ export class KvState {
   constructor(transport: Transport, store: NativeStore) {
     this.transport = transport;
     this.store = store;
+    this.writes = new WriteBatcher(transport, store);
   }
 
   /** Marks the database closed, closes the native store, runs the hooks. */

@@ -38,6 +38,15 @@ export interface Transport {
   /** An atomic write. */
   atomicWrite(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
   /**
+   * Several atomic writes in one call and one transaction: u32 n, then per
+   * write a u32 length and its request; the reply holds each write's own
+   * reply the same way (docs/wire.md).
+   */
+  atomicWriteMany(
+    store: NativeStore,
+    request: Uint8Array,
+  ): Promise<Uint8Array>;
+  /**
    * Waits for up to `max` due messages and leases them, on behalf of
    * `listener` (a nonzero id the caller picks), whose wait
    * {@link Transport.cancelDequeue} can end.

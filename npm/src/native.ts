@@ -13,6 +13,7 @@ export interface AddonStore {
   close(): void;
   snapshotRead(request: Uint8Array): Uint8Array | Promise<Uint8Array>;
   atomicWrite(request: Uint8Array): Promise<Uint8Array>;
+  atomicWriteMany(request: Uint8Array): Promise<Uint8Array>;
   dequeue(max: number, listener?: number): Promise<Uint8Array>;
   cancelDequeue(listener: number): void;
   finish(request: Uint8Array): Promise<Uint8Array>;

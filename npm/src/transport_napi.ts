@@ -21,6 +21,8 @@ export const napiTransport: Transport = {
   close: (store) => (store as AddonStore).close(),
   snapshotRead: (store, request) => (store as AddonStore).snapshotRead(request),
   atomicWrite: (store, request) => (store as AddonStore).atomicWrite(request),
+  atomicWriteMany: (store, request) =>
+    (store as AddonStore).atomicWriteMany(request),
   dequeue: (store, max, listener) =>
     (store as AddonStore).dequeue(max, listener),
   cancelDequeue: (store, listener) =>

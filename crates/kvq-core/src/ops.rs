@@ -107,6 +107,40 @@ pub fn atomic_write(
   })
 }
 
+/// Several atomic writes in one transaction and one fsync (a runtime sends
+/// the writes made in one tick together). The reply holds each write's own
+/// reply, in order; see docs/wire.md.
+pub fn atomic_write_many(
+  store: &Store,
+  request: &[u8],
+) -> impl Future<Output = Vec<u8>> + Send + 'static {
+  let decoded = guard(|| wire::decode_atomic_many(request));
+  let store = store.clone();
+  reply(async move {
+    let decoded = decoded?;
+    let mut replies = vec![Vec::new(); decoded.len()];
+    let mut writes = Vec::with_capacity(decoded.len());
+    let mut slots = Vec::with_capacity(decoded.len());
+    for (i, write) in decoded.into_iter().enumerate() {
+      match write {
+        Ok(w) => {
+          writes.push(w);
+          slots.push(i);
+        }
+        Err(e) => replies[i] = wire::error_reply(&e),
+      }
+    }
+    let outcomes = store.atomic_write_many(writes).await;
+    for (i, outcome) in slots.into_iter().zip(outcomes) {
+      replies[i] = match outcome {
+        Ok(o) => wire::encode_atomic(o),
+        Err(e) => wire::error_reply(&e),
+      };
+    }
+    Ok(wire::encode_many(&replies))
+  })
+}
+
 /// Waits for up to `max` due messages and leases them, for `listener` (a
 /// nonzero id chosen by the caller, or 0), whose wait
 /// [`cancel_dequeue`] ends.

@@ -323,6 +323,32 @@ pub fn decode_atomic(buf: &[u8]) -> Result<AtomicWrite> {
   })
 }
 
+/// Splits a request of several atomic writes: u32 n, then n times a u32
+/// length and one atomic write request. Each decodes on its own, so one
+/// malformed write fails alone.
+pub fn decode_atomic_many(buf: &[u8]) -> Result<Vec<Result<AtomicWrite>>> {
+  let mut r = Reader::new(buf);
+  let n = r.count()?;
+  let mut out = Vec::with_capacity(n);
+  for _ in 0..n {
+    out.push(decode_atomic(r.bytes()?));
+  }
+  r.end()?;
+  Ok(out)
+}
+
+/// Joins the replies of several atomic writes: status 0, u32 n, then n
+/// times a u32 length and one reply (each with its own status).
+pub fn encode_many(replies: &[Vec<u8>]) -> Vec<u8> {
+  let size: usize = replies.iter().map(|r| r.len() + 4).sum();
+  let mut w = Writer { buf: Vec::with_capacity(5 + size) };
+  w.u8(0).u32(replies.len() as u32);
+  for reply in replies {
+    w.bytes(reply);
+  }
+  w.finish()
+}
+
 /// Encodes an atomic write's outcome: committed with its versionstamp, or
 /// a failed check.
 pub fn encode_atomic(outcome: Option<Versionstamp>) -> Vec<u8> {

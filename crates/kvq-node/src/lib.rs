@@ -81,6 +81,16 @@ impl NativeStore {
     spawn(env, ops::atomic_write(&self.store, &request))
   }
 
+  /// Several atomic writes in one transaction (docs/wire.md).
+  #[napi]
+  pub fn atomic_write_many<'env>(
+    &self,
+    env: &'env Env,
+    request: Uint8Array,
+  ) -> Result<PromiseRaw<'env, Uint8Array>> {
+    spawn(env, ops::atomic_write_many(&self.store, &request))
+  }
+
   /// Waits for up to `max` due messages and leases them, for a listener
   /// (a nonzero id; 0 or absent: anonymous).
   #[napi]

@@ -172,6 +172,42 @@ impl Store {
     self.ask(|r| Request::Write(write, r)).await
   }
 
+  /// Commits several atomic writes in one transaction and one fsync, each
+  /// still all-or-nothing on its own, with its own outcome in order.
+  pub async fn atomic_write_many(
+    &self,
+    writes: Vec<AtomicWrite>,
+  ) -> Vec<Result<Option<Versionstamp>>> {
+    let mut outcomes: Vec<Option<Result<Option<Versionstamp>>>> =
+      Vec::with_capacity(writes.len());
+    let mut batch = Vec::with_capacity(writes.len());
+    let mut answers = Vec::with_capacity(writes.len());
+    for write in writes {
+      match self.limits.check_atomic(&write) {
+        Err(e) => outcomes.push(Some(Err(e))),
+        Ok(()) => {
+          let (reply, answer) = oneshot::channel();
+          batch.push((write, reply));
+          answers.push((outcomes.len(), answer));
+          outcomes.push(None);
+        }
+      }
+    }
+    if !batch.is_empty() {
+      if let Err(e) = self.send(Request::Writes(batch)) {
+        let message = e.to_string();
+        for (i, _) in &answers {
+          outcomes[*i] = Some(Err(Error::Internal(message.clone())));
+        }
+        answers.clear();
+      }
+    }
+    for (i, answer) in answers {
+      outcomes[i] = Some(answer.await.unwrap_or(Err(Error::Closed)));
+    }
+    outcomes.into_iter().map(|o| o.unwrap_or(Err(Error::Closed))).collect()
+  }
+
   /// Waits until at least one message is due, then leases up to `max`.
   /// Resolves to an empty list when the store closes.
   pub async fn dequeue(&self, max: usize) -> Result<Vec<QueueMessage>> {

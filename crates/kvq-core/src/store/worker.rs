@@ -77,6 +77,8 @@ pub enum Request {
   Read(Vec<ReadRange>, Reply<Vec<ReadRangeOutput>>),
   /// An atomic write; `None` in the reply means a check failed.
   Write(AtomicWrite, Reply<Option<Versionstamp>>),
+  /// Several atomic writes, sure to share one transaction.
+  Writes(Vec<(AtomicWrite, Reply<Option<Versionstamp>>)>),
   /// Wait for up to `max` messages for a listener (0: anonymous); an
   /// empty reply means closed or cancelled.
   Dequeue(u64, usize, Reply<Vec<QueueMessage>>),
@@ -213,6 +215,7 @@ impl Worker {
     match req {
       Request::Read(r, reply) => batch.reads.push((r, reply)),
       Request::Write(w, reply) => batch.writes.push((w, reply)),
+      Request::Writes(mut w) => batch.writes.append(&mut w),
       Request::Finish(f, reply) => batch.finishes.push((f, reply)),
       Request::Dequeue(listener, max, reply) => {
         self.waiters.push_back(Waiter { listener, max, reply })
@@ -523,6 +526,11 @@ impl Worker {
       match req {
         Request::Read(_, r) => drop(r.send(Err(Error::Closed))),
         Request::Write(_, r) => drop(r.send(Err(Error::Closed))),
+        Request::Writes(w) => {
+          for (_, r) in w {
+            let _ = r.send(Err(Error::Closed));
+          }
+        }
         Request::Dequeue(_, _, r) => drop(r.send(Ok(Vec::new()))),
         Request::Finish(_, r) => drop(r.send(Err(Error::Closed))),
         Request::Wake | Request::CancelDequeue(_) | Request::Close => {}
