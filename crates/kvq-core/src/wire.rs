@@ -341,7 +341,9 @@ pub fn decode_atomic_many(buf: &[u8]) -> Result<Vec<Result<AtomicWrite>>> {
 /// times a u32 length and one reply (each with its own status).
 pub fn encode_many(replies: &[Vec<u8>]) -> Vec<u8> {
   let size: usize = replies.iter().map(|r| r.len() + 4).sum();
-  let mut w = Writer { buf: Vec::with_capacity(5 + size) };
+  let mut w = Writer {
+    buf: Vec::with_capacity(5 + size),
+  };
   w.u8(0).u32(replies.len() as u32);
   for reply in replies {
     w.bytes(reply);

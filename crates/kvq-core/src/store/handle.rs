@@ -205,7 +205,10 @@ impl Store {
     for (i, answer) in answers {
       outcomes[i] = Some(answer.await.unwrap_or(Err(Error::Closed)));
     }
-    outcomes.into_iter().map(|o| o.unwrap_or(Err(Error::Closed))).collect()
+    outcomes
+      .into_iter()
+      .map(|o| o.unwrap_or(Err(Error::Closed)))
+      .collect()
   }
 
   /// Waits until at least one message is due, then leases up to `max`.

@@ -218,7 +218,11 @@ impl Worker {
       Request::Writes(mut w) => batch.writes.append(&mut w),
       Request::Finish(f, reply) => batch.finishes.push((f, reply)),
       Request::Dequeue(listener, max, reply) => {
-        self.waiters.push_back(Waiter { listener, max, reply })
+        self.waiters.push_back(Waiter {
+          listener,
+          max,
+          reply,
+        })
       }
       Request::CancelDequeue(listener) => {
         // Answer before any claim of this turn can reach it, so a stopped

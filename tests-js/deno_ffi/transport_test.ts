@@ -1,0 +1,161 @@
+/**
+ * The FFI transport on its own, with hand-built wire buffers: every
+ * operation, the reply envelope, handle lifetimes, and the close paths.
+ *
+ *     node_modules/.bin/deno test --allow-ffi --allow-read --allow-write \
+ *       --allow-env tests-js/deno_ffi/transport_test.ts
+ *
+ * @module
+ */
+
+import { serialize } from "node:v8";
+import { ffiTransport as t } from "../../jsr/ffi/transport.ts";
+import { assert, assertEquals } from "../harness/assert.ts";
+import {
+  enqueue,
+  errorCode,
+  ok,
+  readOne,
+  setBytes,
+  stringKey,
+  WireWriter,
+} from "./wire_util.ts";
+
+const RELAXED = '{"durability":"relaxed"}';
+
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: timed out`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("a set of a bytes value is read back with its versionstamp", async () => {
+  for (const path of [":memory:", Deno.makeTempFileSync({ suffix: ".db" })]) {
+    const store = t.open(path, RELAXED);
+    const key = stringKey("a");
+    const value = new Uint8Array([1, 2, 3]);
+    const w = ok(await t.atomicWrite(store, setBytes(key, value)));
+    assertEquals(w.u8(), 1, "committed");
+    const stamp = w.raw(10);
+    const r = ok(await t.snapshotRead(store, readOne(key)));
+    assertEquals(r.u32(), 1, "ranges");
+    assertEquals(r.u32(), 1, "entries");
+    assertEquals(r.bytes(), key, "key");
+    assertEquals(r.u8(), 3, "value encoding");
+    assertEquals(r.bytes(), value, "value");
+    assertEquals(r.raw(10), stamp, "versionstamp");
+    assert(r.done, "reply fully read");
+    t.close(store);
+  }
+});
+
+Deno.test("a file database answers reads synchronously", () => {
+  const store = t.open(Deno.makeTempFileSync({ suffix: ".db" }), RELAXED);
+  const reply = t.snapshotRead(store, readOne(stringKey("none")));
+  assert(reply instanceof Uint8Array, "a Uint8Array, not a promise");
+  const r = ok(reply);
+  assertEquals([r.u32(), r.u32()], [1, 0], "one empty range");
+  t.close(store);
+});
+
+Deno.test("a watch sees the current value, then each change, then its close", async () => {
+  const store = t.open(":memory:", RELAXED);
+  const key = stringKey("w");
+  const watcher = t.watch(
+    store,
+    new WireWriter().u8(0).u32(1).bytes(key).done(),
+  );
+  const first = ok(await t.watchNext(watcher));
+  assertEquals([first.u8(), first.u32(), first.u8()], [1, 1, 0], "absent");
+  const next = t.watchNext(watcher);
+  ok(await t.atomicWrite(store, setBytes(key, new Uint8Array([7]))));
+  const changed = ok(await within(5000, "watch change", next));
+  assertEquals([changed.u8(), changed.u32(), changed.u8()], [1, 1, 1]);
+  assertEquals([changed.u8(), ...changed.bytes()], [3, 7], "new value");
+  const pending = t.watchNext(watcher);
+  t.watchClose(watcher);
+  const ended = ok(await within(5000, "watch close", pending));
+  assertEquals(ended.u8(), 0, "state ended");
+  t.close(store);
+});
+
+Deno.test("an enqueued message is dequeued and finished in batches", async () => {
+  const store = t.open(":memory:", RELAXED);
+  const payload = new Uint8Array(serialize("hello"));
+  for (let i = 0; i < 3; i++) ok(await t.atomicWrite(store, enqueue(payload)));
+  const batch = ok(await within(5000, "dequeue", t.dequeue(store, 10, 1)));
+  const n = batch.u32();
+  assert(n >= 1 && n <= 3, `a batch of 1..3 messages, got ${n}`);
+  const finish = new WireWriter().u32(n);
+  for (let i = 0; i < n; i++) {
+    finish.f64(batch.f64()).u8(1);
+    assertEquals(batch.bytes(), payload, "payload");
+  }
+  ok(await t.finish(store, finish.done()));
+  t.close(store);
+});
+
+Deno.test("close resolves a pending dequeue with no messages", async () => {
+  const store = t.open(":memory:", RELAXED);
+  const pending = t.dequeue(store, 10, 1);
+  await new Promise((r) => setTimeout(r, 50));
+  t.close(store);
+  const r = ok(await within(5000, "dequeue after close", pending));
+  assertEquals(r.u32(), 0, "n = 0");
+  t.close(store); // idempotent
+});
+
+Deno.test("cancelDequeue resolves that listener's pending dequeue only", async () => {
+  const store = t.open(":memory:", RELAXED);
+  const cancelled = t.dequeue(store, 10, 7);
+  const other = t.dequeue(store, 10, 8);
+  await new Promise((r) => setTimeout(r, 20));
+  t.cancelDequeue(store, 7);
+  const r = ok(await within(5000, "cancelled dequeue", cancelled));
+  assertEquals(r.u32(), 0, "n = 0");
+  ok(await t.atomicWrite(store, enqueue(new Uint8Array(serialize(1)))));
+  const got = ok(await within(5000, "other listener", other));
+  assertEquals(got.u32(), 1, "the other listener still gets the message");
+  t.close(store);
+});
+
+Deno.test("errors come back as error replies and exceptions", async () => {
+  let thrown: unknown;
+  try {
+    t.open(":memory:", '{"durability":"fast"}');
+  } catch (e) {
+    thrown = e;
+  }
+  assert(thrown instanceof Error, "open with a bad option throws");
+  assert(
+    typeof (thrown as { code?: unknown }).code === "string",
+    "with a KVQ_* code",
+  );
+  const store = t.open(":memory:", "");
+  const malformed = await t.snapshotRead(store, new Uint8Array([1, 2]));
+  assert(errorCode(malformed).startsWith("KVQ_"), "a malformed read");
+  const empty = await t.atomicWrite(store, new Uint8Array(0));
+  assert(errorCode(empty).startsWith("KVQ_"), "an empty request");
+  t.close(store);
+  const closed = await t.atomicWrite(
+    store,
+    setBytes(stringKey("x"), new Uint8Array([1])),
+  );
+  assertEquals(errorCode(closed), "KVQ_CLOSED", "a write after close");
+});
+
+Deno.test("the event loop keeps running while a call waits", async () => {
+  const store = t.open(":memory:", RELAXED);
+  const pending = t.dequeue(store, 1, 1);
+  let ticks = 0;
+  const start = performance.now();
+  while (performance.now() - start < 100) {
+    await new Promise((r) => setTimeout(r, 1));
+    ticks++;
+  }
+  assert(ticks > 20, `timers ran while dequeue waited (${ticks} ticks)`);
+  t.close(store);
+  ok(await pending);
+});
