@@ -1,0 +1,142 @@
+/**
+ * The scenarios, as data: what each measures and which figures it reports.
+ * Shared by the orchestrator (table, ratios, shape checks) and the children.
+ */
+import type { MetricSpec } from "./types.ts";
+
+/** One scenario's description. */
+export interface ScenarioInfo {
+  /** Stable id, used on the command line and in results JSON. */
+  id: string;
+  /** One line for the table. */
+  title: string;
+  /** The figures it reports. */
+  metrics: MetricSpec[];
+  /** True for the cheap scenarios, repeated `runsFast` times (else `runsBig`). */
+  fast: boolean;
+  /** True when only kvq systems run it (the 1M backlog). */
+  kvqOnly: boolean;
+}
+
+const rate: MetricSpec = { name: "rate", unit: "msg/s", better: "higher" };
+const opsRate: MetricSpec = { name: "rate", unit: "op/s", better: "higher" };
+/** Peak RSS of the benchmark process (for BullMQ: the Node client, not Redis). */
+const peakRss: MetricSpec = { name: "peak_rss", unit: "MB", better: "lower" };
+/** RSS of the Redis server holding the whole backlog (BullMQ rows only). */
+const serverRss: MetricSpec = {
+  name: "server_rss",
+  unit: "MB",
+  better: "lower",
+  optional: true,
+};
+
+/** Every scenario, in the order the table shows them. */
+export const SCENARIOS: ScenarioInfo[] = [
+  {
+    id: "enqueue_seq",
+    title: "(1) sequential enqueue",
+    metrics: [rate],
+    fast: true,
+    kvqOnly: false,
+  },
+  {
+    id: "enqueue_concurrent",
+    title: "(2) concurrent enqueue, chunks of 100",
+    metrics: [rate],
+    fast: true,
+    kvqOnly: false,
+  },
+  {
+    id: "drain_20k",
+    title: "(3) drain 20k backlog, no-op handler",
+    metrics: [rate],
+    fast: false,
+    kvqOnly: false,
+  },
+  {
+    id: "latency",
+    title: "(4) enqueue-to-handler latency",
+    metrics: [
+      { name: "p50", unit: "ms", better: "lower" },
+      { name: "p99", unit: "ms", better: "lower" },
+    ],
+    fast: true,
+    kvqOnly: false,
+  },
+  {
+    id: "lateness",
+    title: "(5) lateness of delayed messages",
+    metrics: [
+      { name: "p50", unit: "ms", better: "lower" },
+      { name: "max", unit: "ms", better: "lower" },
+    ],
+    fast: true,
+    kvqOnly: false,
+  },
+  {
+    id: "kv_set_seq",
+    title: "(6) KV set, sequential",
+    metrics: [opsRate],
+    fast: true,
+    kvqOnly: false,
+  },
+  {
+    id: "kv_get_seq",
+    title: "(6) KV get, sequential",
+    metrics: [opsRate],
+    fast: true,
+    kvqOnly: false,
+  },
+  {
+    id: "kv_set_concurrent",
+    title: "(6) KV set, concurrent",
+    metrics: [opsRate],
+    fast: true,
+    kvqOnly: false,
+  },
+  {
+    id: "kv_get_concurrent",
+    title: "(6) KV get, concurrent",
+    metrics: [opsRate],
+    fast: true,
+    kvqOnly: false,
+  },
+  {
+    id: "kv_list",
+    title: "(6) KV list all keys",
+    metrics: [
+      { name: "ms", unit: "ms", better: "lower" },
+      { name: "rate", unit: "key/s", better: "higher" },
+    ],
+    fast: true,
+    kvqOnly: false,
+  },
+  {
+    id: "backlog_1m",
+    title: "(7) drain 1M backlog",
+    metrics: [rate, peakRss],
+    fast: false,
+    kvqOnly: true,
+  },
+  {
+    id: "drain_1k",
+    title: "(8) drain 1k backlog",
+    metrics: [rate],
+    fast: true,
+    kvqOnly: false,
+  },
+  {
+    id: "drain_200k",
+    title: "(8) drain 200k backlog",
+    metrics: [rate, peakRss, serverRss],
+    fast: false,
+    kvqOnly: false,
+  },
+];
+
+/** Looks a scenario up by id; throws on an unknown id. */
+export function scenarioInfo(id: string): ScenarioInfo {
+  const found = SCENARIOS.find((s) => s.id === id);
+  if (!found) throw new Error(`unknown scenario "${id}"`);
+  return found;
+}

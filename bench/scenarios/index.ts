@@ -1,0 +1,30 @@
+/** Maps scenario ids (lib/scenario_list.ts) to their implementations. */
+import type { Scenario } from "./common.ts";
+import { drain } from "./drain.ts";
+import { enqueueConcurrent, enqueueSeq } from "./enqueue.ts";
+import {
+  kvGetConcurrent,
+  kvGetSeq,
+  kvList,
+  kvSetConcurrent,
+  kvSetSeq,
+} from "./kv.ts";
+import { latency } from "./latency.ts";
+import { lateness } from "./lateness.ts";
+
+/** Implementation of each scenario id. */
+export const IMPLEMENTATIONS: Record<string, Scenario> = {
+  enqueue_seq: enqueueSeq,
+  enqueue_concurrent: enqueueConcurrent,
+  drain_20k: drain,
+  latency,
+  lateness,
+  kv_set_seq: kvSetSeq,
+  kv_get_seq: kvGetSeq,
+  kv_set_concurrent: kvSetConcurrent,
+  kv_get_concurrent: kvGetConcurrent,
+  kv_list: kvList,
+  backlog_1m: drain,
+  drain_1k: drain,
+  drain_200k: drain,
+};

@@ -1,0 +1,94 @@
+/**
+ * The adapter for anything shaped like Deno.Kv: Deno.openKv itself, @deno/kv,
+ * and kvq on every runtime. A system of this kind is one `openKv` function.
+ */
+import { join } from "node:path";
+import type {
+  MessageHandler,
+  Payload,
+  SystemAdapter,
+  SystemInstance,
+} from "../lib/types.ts";
+
+/** The part of the Deno.Kv surface the benchmark uses. */
+export interface KvLike {
+  get(key: unknown[]): Promise<{ value: unknown }>;
+  set(key: unknown[], value: unknown): Promise<unknown>;
+  list(selector: { prefix: unknown[] }): AsyncIterable<{ value: unknown }>;
+  enqueue(value: unknown, options?: { delay?: number }): Promise<unknown>;
+  listenQueue(handler: (value: unknown) => unknown): Promise<void>;
+  atomic(): AtomicLike;
+  close(): void;
+}
+
+/** The part of Deno.AtomicOperation the benchmark uses. */
+export interface AtomicLike {
+  set(key: unknown[], value: unknown): AtomicLike;
+  enqueue(value: unknown): AtomicLike;
+  commit(): Promise<{ ok: boolean }>;
+}
+
+/** Opens a database file, like `Deno.openKv(path)`. */
+export type OpenKv = (path: string) => Promise<KvLike>;
+
+/** Name of the database file inside the run's directory. */
+const FILE = "bench.sqlite3";
+
+/** Wraps an `openKv` function as a benchmark system (a new file per run). */
+export function kvApiSystem(openKv: OpenKv): SystemAdapter {
+  return {
+    async open(dir) {
+      return kvApiInstance(await openKv(join(dir, FILE)));
+    },
+  };
+}
+
+async function commit(op: AtomicLike): Promise<void> {
+  const res = await op.commit();
+  if (!res.ok) throw new Error("atomic commit failed its checks");
+}
+
+/** Adapts one open Kv to the benchmark's SystemInstance. */
+export function kvApiInstance(kv: KvLike): SystemInstance {
+  let listening: Promise<void> | undefined;
+  return {
+    async enqueue(message: Payload, delayMs?: number) {
+      await kv.enqueue(message, delayMs ? { delay: delayMs } : undefined);
+    },
+    async enqueueMany(messages: Payload[]) {
+      const op = kv.atomic();
+      for (const m of messages) op.enqueue(m);
+      await commit(op);
+    },
+    listen(handler: MessageHandler) {
+      if (listening) throw new Error("listen() called twice");
+      listening = kv.listenQueue((value) => handler(value as Payload));
+      // After close() some implementations reject the pending listener; that
+      // end is expected and must not surface as an unhandled rejection.
+      listening.catch(() => {});
+    },
+    async set(i: number, value: Payload) {
+      await kv.set(["kv", i], value);
+    },
+    async get(i: number) {
+      return (await kv.get(["kv", i])).value as Payload | null;
+    },
+    async setMany(values: Payload[]) {
+      const op = kv.atomic();
+      for (const v of values) op.set(["kv", v.i], v);
+      await commit(op);
+    },
+    async listAll(stop: () => boolean) {
+      let n = 0;
+      for await (const entry of kv.list({ prefix: ["kv"] })) {
+        if (typeof (entry.value as Payload).i === "number") n++;
+        if (stop()) break;
+      }
+      return n;
+    },
+    close() {
+      kv.close();
+      return Promise.resolve();
+    },
+  };
+}
