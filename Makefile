@@ -30,7 +30,7 @@ NPM_DIST := npm/dist/index.js npm/dist/index.cjs
 RUST_SOURCES := Cargo.toml Cargo.lock $(shell find crates -name '*.rs' -o -name Cargo.toml)
 TS_SOURCES := $(shell find jsr npm/src -name '*.ts' 2>/dev/null)
 
-.PHONY: build deps demo test test-rust lint test-js bench bench-smoke clean
+.PHONY: build deps demo test test-rust lint test-js check-bindings bench bench-smoke clean
 
 # ---------------------------------------------------------------- set-up
 
@@ -68,6 +68,11 @@ $(NPM_DIST): $(TS_SOURCES) | deps
 $(FFI_LIB): $(RUST_SOURCES)
 	cargo build --release -p kvq-deno
 
+# deno_bindgen's generated table must match the one jsr/ffi ships by hand.
+check-bindings: $(FFI_LIB) | deps
+	command -v deno_bindgen >/dev/null || cargo install deno_bindgen_cli --version 0.1.0 --locked
+	crates/kvq-deno/bindgen.sh
+
 # ---------------------------------------------------------------- demo
 
 demo: build
@@ -75,13 +80,14 @@ demo: build
 
 # ---------------------------------------------------------------- test
 
-test: lint test-rust test-js bench-smoke
+test: lint test-rust test-js check-bindings bench-smoke
 
 lint: deps
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(DENO) fmt --check
 	$(DENO) lint
+	$(DENO) check jsr/mod.ts npm/src/index.ts tests-js/run_*.ts bench/run.ts
 
 test-rust: deps
 	cargo test --workspace
@@ -92,11 +98,11 @@ test-js: build
 # ---------------------------------------------------------------- bench
 
 bench: build
-	bench/setup.sh
+	bash bench/setup.sh
 	$(NODE24) bench/run.ts
 
 bench-smoke: build
-	bench/setup.sh
+	bash bench/setup.sh
 	$(NODE24) bench/run.ts --smoke
 
 clean:

@@ -35,12 +35,17 @@ results=$(mktemp -d)
 export KVQ_RESULTS_DIR=$results
 trap 'rm -rf "$results"' EXIT
 
-for t in tests-js/v8/*_test.ts tests-js/unit/*_test.ts; do
-  [ -e "$t" ] || continue
-  run "unit $(basename "$t") (deno)" "$DENO" run -A "$t"
+# The codecs, on every runtime (Node 24 runs the TypeScript as it is).
+for t in tests-js/v8/golden_test.ts tests-js/v8/roundtrip_test.ts \
+  tests-js/unit/key.codec.ts tests-js/unit/list.cursor.ts \
+  tests-js/unit/wire.roundtrip.ts; do
+  run "unit $(basename "$t") (deno)" "${DENO_KVQ[@]}" "$t"
   run "unit $(basename "$t") (node24)" "$NODE24" "$t"
   run "unit $(basename "$t") (bun)" "$BUN" "$t"
 done
+# Byte-for-byte against Node's own V8, and against real Deno's KV rows.
+run "v8 vs node's v8.Serializer (node24)" "$NODE24" tests-js/v8/node_v8_test.ts
+run "v8 vs Deno 2.9.6 kv rows" "${DENO_KVQ[@]}" tests-js/v8/deno_kv_test.ts
 
 run "conformance: deno-native" "${DENO_KVQ[@]}" tests-js/run_deno_native.ts
 run "conformance: node24" "$NODE24" tests-js/run_node.ts
@@ -49,9 +54,12 @@ bundle tests-js/run_node.ts run_node.mjs &&
 run "conformance: bun" "$BUN" tests-js/run_bun.ts
 run "conformance: deno-ffi" "${DENO_KVQ[@]}" tests-js/run_deno_ffi.ts
 
-for t in tests-js/interop/*_test.ts tests-js/deno_ffi/*_test.ts; do
-  [ -e "$t" ] || continue
-  run "$(basename "$t")" "${DENO_KVQ[@]}" "$t"
+# The FFI transport on its own, and beside Deno's own KV in one process.
+run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env \
+  --allow-ffi --unstable-kv tests-js/deno_ffi/
+# Files, queues and workers shared across Node, Bun, Deno FFI and real Deno.
+for t in tests-js/interop/*_test.ts; do
+  run "interop $(basename "$t")" "${DENO_KVQ[@]}" "$t"
 done
 
 echo

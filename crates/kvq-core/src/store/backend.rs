@@ -47,9 +47,9 @@ const STATEMENT_DELETE_ALL_EXPIRED: &str =
 const STATEMENT_EARLIEST_EXPIRATION: &str =
   "select expiration_ms from kv where expiration_ms >= 0 order by expiration_ms limit 1";
 
-/// How long SQLite itself waits on another process's lock before the
-/// worker's own retry loop takes over.
-const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+/// How many 1 ms naps the worker's connection takes waiting for another
+/// process's lock (about 5 s) before its own retry loop takes over.
+const BUSY_NAPS: i32 = 5000;
 
 /// When a resolved write is on disk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -104,7 +104,7 @@ pub fn open(path: Option<&str>, durability: Durability) -> Result<Connection> {
   }
   .map_err(|e| open_error(e, path))?;
   conn
-    .busy_timeout(BUSY_TIMEOUT)
+    .busy_handler(Some(nap_while_busy))
     .map_err(|e| open_error(e, path))?;
   conn
     .pragma_update(None, "journal_mode", "wal")
@@ -136,6 +136,18 @@ pub fn open_reader(path: &str) -> Result<Connection> {
   conn.busy_timeout(READER_BUSY_TIMEOUT)?;
   conn.set_prepared_statement_cache_capacity(64);
   Ok(conn)
+}
+
+/// SQLite's own busy handler backs off to 100 ms naps, so a waiter
+/// oversleeps a lock held for a few milliseconds; with several processes on
+/// one file that delay can outlast a short lease. Napping 1 ms at a time
+/// takes the lock soon after it is free.
+fn nap_while_busy(attempt: i32) -> bool {
+  if attempt >= BUSY_NAPS {
+    return false;
+  }
+  std::thread::sleep(Duration::from_millis(1));
+  true
 }
 
 fn open_error(e: rusqlite::Error, path: Option<&str>) -> Error {
