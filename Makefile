@@ -88,6 +88,7 @@ lint: deps
 	$(DENO) fmt --check
 	$(DENO) lint
 	$(DENO) check jsr/mod.ts npm/src/index.ts tests-js/run_*.ts bench/run.ts
+	$(DENO) check --unstable-kv tests-js/types/deno_kv_compat.ts
 
 test-rust: deps
 	cargo test --workspace

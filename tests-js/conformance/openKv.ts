@@ -11,6 +11,7 @@ import {
   withKv,
 } from "../harness/helpers.ts";
 import type { Case } from "../harness/types.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
 
 export const cases: Case[] = [
   {
@@ -48,6 +49,31 @@ export const cases: Case[] = [
       "openKv: a file in a missing directory rejects with unable to open database file",
     run: (t) => {
       const path = `${t.tempPath()}.d/missing/db.sqlite3`;
+      return assertRejects(
+        () => t.openKv(path),
+        Error,
+        `unable to open database file: ${path}`,
+      );
+    },
+  },
+  {
+    name:
+      "openKv: a file that is not SQLite rejects with file is not a database",
+    run: (t) => {
+      const path = t.tempPath();
+      writeFileSync(path, "this is a text file, not a database\n".repeat(200));
+      return assertRejects(
+        () => t.openKv(path),
+        Error,
+        "file is not a database",
+      );
+    },
+  },
+  {
+    name: "openKv: a directory rejects with unable to open database file",
+    run: (t) => {
+      const path = `${t.tempPath()}.dir`;
+      mkdirSync(path);
       return assertRejects(
         () => t.openKv(path),
         Error,
