@@ -62,6 +62,9 @@ for t in tests-js/interop/*_test.ts; do
   run "interop $(basename "$t")" "${DENO_KVQ[@]}" "$t"
 done
 
+# The packages as a user installs them: kvq plus its per-platform binary.
+run "npm package install" tests-js/package/install_test.sh
+
 echo
 run "conformance report" "$NODE24" tests-js/report.ts "$results" \
   deno-native node24 node20 bun deno-ffi
