@@ -30,6 +30,7 @@ pub use store::Durability;
 pub use store::OpenOptions;
 pub use store::Outcome;
 pub use store::QueueMessage;
+pub use store::Reply;
 pub use store::StatsSnapshot;
 pub use store::Store;
 pub use store::WatchCanceller;

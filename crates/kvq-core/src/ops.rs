@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::store::Durability;
 use crate::store::OpenOptions;
+use crate::store::Reply as Answer;
 use crate::store::Store;
 use crate::store::Watcher;
 use crate::wire;
@@ -94,66 +95,72 @@ pub fn snapshot_read(
   }))
 }
 
+/// Receives a reply's bytes (docs/wire.md). Called on the engine's worker
+/// thread, or on the caller's when the request fails at once: it must only
+/// hand the bytes on (a napi threadsafe call, a channel send).
+pub type Done = Box<dyn FnOnce(Vec<u8>) + Send>;
+
 /// An atomic write; see docs/wire.md.
-pub fn atomic_write(
-  store: &Store,
-  request: &[u8],
-) -> impl Future<Output = Vec<u8>> + Send + 'static {
-  let decoded = guard(|| wire::decode_atomic(request));
-  let store = store.clone();
-  reply(async move {
-    let outcome = store.atomic_write(decoded?).await?;
-    Ok(wire::encode_atomic(outcome))
-  })
+pub fn atomic_write_then(store: &Store, request: &[u8], done: Done) {
+  match guard(|| wire::decode_atomic(request)) {
+    Err(e) => done(wire::error_reply(&e)),
+    Ok(write) => store.atomic_write_then(
+      write,
+      Answer::Callback(Box::new(move |outcome| {
+        done(match outcome {
+          Ok(o) => wire::encode_atomic(o),
+          Err(e) => wire::error_reply(&e),
+        })
+      })),
+    ),
+  }
 }
 
 /// Several atomic writes in one transaction and one fsync (a runtime sends
 /// the writes made in one tick together). The reply holds each write's own
 /// reply, in order; see docs/wire.md.
-pub fn atomic_write_many(
-  store: &Store,
-  request: &[u8],
-) -> impl Future<Output = Vec<u8>> + Send + 'static {
-  let decoded = guard(|| wire::decode_atomic_many(request));
-  let store = store.clone();
-  reply(async move {
-    let decoded = decoded?;
-    let mut replies = vec![Vec::new(); decoded.len()];
-    let mut writes = Vec::with_capacity(decoded.len());
-    let mut slots = Vec::with_capacity(decoded.len());
-    for (i, write) in decoded.into_iter().enumerate() {
-      match write {
-        Ok(w) => {
-          writes.push(w);
-          slots.push(i);
-        }
-        Err(e) => replies[i] = wire::error_reply(&e),
+pub fn atomic_write_many_then(store: &Store, request: &[u8], done: Done) {
+  let decoded = match guard(|| wire::decode_atomic_many(request)) {
+    Err(e) => return done(wire::error_reply(&e)),
+    Ok(decoded) => decoded,
+  };
+  let mut replies = vec![Vec::new(); decoded.len()];
+  let mut writes = Vec::with_capacity(decoded.len());
+  let mut slots = Vec::with_capacity(decoded.len());
+  for (i, write) in decoded.into_iter().enumerate() {
+    match write {
+      Ok(w) => {
+        writes.push(w);
+        slots.push(i);
       }
+      Err(e) => replies[i] = wire::error_reply(&e),
     }
-    let outcomes = store.atomic_write_many(writes).await;
+  }
+  store.atomic_write_many_then(writes, move |outcomes| {
     for (i, outcome) in slots.into_iter().zip(outcomes) {
       replies[i] = match outcome {
         Ok(o) => wire::encode_atomic(o),
         Err(e) => wire::error_reply(&e),
       };
     }
-    Ok(wire::encode_many(&replies))
-  })
+    done(wire::encode_many(&replies))
+  });
 }
 
 /// Waits for up to `max` due messages and leases them, for `listener` (a
 /// nonzero id chosen by the caller, or 0), whose wait
 /// [`cancel_dequeue`] ends.
-pub fn dequeue(
-  store: &Store,
-  max: u32,
-  listener: u32,
-) -> impl Future<Output = Vec<u8>> + Send + 'static {
-  let store = store.clone();
-  reply(async move {
-    let messages = store.dequeue_for(listener as u64, max as usize).await?;
-    Ok(wire::encode_messages(&messages))
-  })
+pub fn dequeue_then(store: &Store, max: u32, listener: u32, done: Done) {
+  store.dequeue_then(
+    listener as u64,
+    max as usize,
+    Answer::Callback(Box::new(move |messages| {
+      done(match messages {
+        Ok(m) => wire::encode_messages(&m),
+        Err(e) => wire::error_reply(&e),
+      })
+    })),
+  );
 }
 
 /// Ends a listener's waiting dequeue: it resolves with no messages.
@@ -162,16 +169,73 @@ pub fn cancel_dequeue(store: &Store, listener: u32) {
 }
 
 /// Reports handled messages.
+pub fn finish_then(store: &Store, request: &[u8], done: Done) {
+  match guard(|| wire::decode_finish(request)) {
+    Err(e) => done(wire::error_reply(&e)),
+    Ok(results) => store.finish_then(
+      results,
+      Answer::Callback(Box::new(move |r| {
+        done(match r {
+          Ok(()) => wire::empty_reply(),
+          Err(e) => wire::error_reply(&e),
+        })
+      })),
+    ),
+  }
+}
+
+/// [`atomic_write_then`] as a future, for bindings that wait on a thread.
+pub fn atomic_write(
+  store: &Store,
+  request: &[u8],
+) -> impl Future<Output = Vec<u8>> + Send + 'static {
+  let (done, reply) = later();
+  atomic_write_then(store, request, done);
+  reply
+}
+
+/// [`atomic_write_many_then`] as a future.
+pub fn atomic_write_many(
+  store: &Store,
+  request: &[u8],
+) -> impl Future<Output = Vec<u8>> + Send + 'static {
+  let (done, reply) = later();
+  atomic_write_many_then(store, request, done);
+  reply
+}
+
+/// [`dequeue_then`] as a future.
+pub fn dequeue(
+  store: &Store,
+  max: u32,
+  listener: u32,
+) -> impl Future<Output = Vec<u8>> + Send + 'static {
+  let (done, reply) = later();
+  dequeue_then(store, max, listener, done);
+  reply
+}
+
+/// [`finish_then`] as a future.
 pub fn finish(
   store: &Store,
   request: &[u8],
 ) -> impl Future<Output = Vec<u8>> + Send + 'static {
-  let decoded = guard(|| wire::decode_finish(request));
-  let store = store.clone();
-  reply(async move {
-    store.finish(decoded?).await?;
-    Ok(wire::empty_reply())
-  })
+  let (done, reply) = later();
+  finish_then(store, request, done);
+  reply
+}
+
+/// A [`Done`] and the future of the reply it will receive.
+fn later() -> (Done, impl Future<Output = Vec<u8>> + Send + 'static) {
+  let (tx, rx) = tokio::sync::oneshot::channel();
+  let done: Done = Box::new(move |bytes| {
+    let _ = tx.send(bytes);
+  });
+  let reply = async move {
+    rx.await
+      .unwrap_or_else(|_| wire::error_reply(&Error::Closed))
+  };
+  (done, reply)
 }
 
 /// Starts watching keys; on failure, the error reply to hand to JavaScript.

@@ -12,6 +12,7 @@ use kvq_core::Store;
 use kvq_core::WatchCanceller;
 use kvq_core::Watcher;
 use napi::bindgen_prelude::Either;
+use napi::bindgen_prelude::Object;
 use napi::bindgen_prelude::PromiseRaw;
 use napi::bindgen_prelude::Uint8Array;
 use napi::Env;
@@ -41,6 +42,19 @@ pub fn open(path: String, options: String) -> Either<NativeStore, Uint8Array> {
     Err(e) => Either::B(kvq_core::wire::error_reply(&e).into()),
   }
 }
+
+/// A JavaScript promise and the [`ops::Done`] that settles it. The engine
+/// calls `Done` on its worker thread; napi's threadsafe call brings the
+/// bytes to the JavaScript thread: one hop, no runtime in between.
+fn promise(env: &Env) -> Result<(ops::Done, Object<'_>)> {
+  let (deferred, promise) = env.create_deferred::<Uint8Array, Settle>()?;
+  let done: ops::Done = Box::new(move |bytes: Vec<u8>| {
+    deferred.resolve(Box::new(move |_| Ok(Uint8Array::from(bytes))));
+  });
+  Ok((done, promise))
+}
+
+type Settle = Box<dyn FnOnce(Env) -> Result<Uint8Array>>;
 
 fn spawn<'env>(
   env: &'env Env,
@@ -72,35 +86,41 @@ impl NativeStore {
   }
 
   /// An atomic write.
-  #[napi]
+  #[napi(ts_return_type = "Promise<Uint8Array>")]
   pub fn atomic_write<'env>(
     &self,
     env: &'env Env,
     request: Uint8Array,
-  ) -> Result<PromiseRaw<'env, Uint8Array>> {
-    spawn(env, ops::atomic_write(&self.store, &request))
+  ) -> Result<Object<'env>> {
+    let (done, promise) = promise(env)?;
+    ops::atomic_write_then(&self.store, &request, done);
+    Ok(promise)
   }
 
   /// Several atomic writes in one transaction (docs/wire.md).
-  #[napi]
+  #[napi(ts_return_type = "Promise<Uint8Array>")]
   pub fn atomic_write_many<'env>(
     &self,
     env: &'env Env,
     request: Uint8Array,
-  ) -> Result<PromiseRaw<'env, Uint8Array>> {
-    spawn(env, ops::atomic_write_many(&self.store, &request))
+  ) -> Result<Object<'env>> {
+    let (done, promise) = promise(env)?;
+    ops::atomic_write_many_then(&self.store, &request, done);
+    Ok(promise)
   }
 
   /// Waits for up to `max` due messages and leases them, for a listener
   /// (a nonzero id; 0 or absent: anonymous).
-  #[napi]
+  #[napi(ts_return_type = "Promise<Uint8Array>")]
   pub fn dequeue<'env>(
     &self,
     env: &'env Env,
     max: u32,
     listener: Option<u32>,
-  ) -> Result<PromiseRaw<'env, Uint8Array>> {
-    spawn(env, ops::dequeue(&self.store, max, listener.unwrap_or(0)))
+  ) -> Result<Object<'env>> {
+    let (done, promise) = promise(env)?;
+    ops::dequeue_then(&self.store, max, listener.unwrap_or(0), done);
+    Ok(promise)
   }
 
   /// Ends a listener's waiting dequeue: it resolves with no messages.
@@ -110,13 +130,15 @@ impl NativeStore {
   }
 
   /// Reports handled messages.
-  #[napi]
+  #[napi(ts_return_type = "Promise<Uint8Array>")]
   pub fn finish<'env>(
     &self,
     env: &'env Env,
     request: Uint8Array,
-  ) -> Result<PromiseRaw<'env, Uint8Array>> {
-    spawn(env, ops::finish(&self.store, &request))
+  ) -> Result<Object<'env>> {
+    let (done, promise) = promise(env)?;
+    ops::finish_then(&self.store, &request, done);
+    Ok(promise)
   }
 
   /// Starts a watch; returns the watcher, or the engine's error reply.

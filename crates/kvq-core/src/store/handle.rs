@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 
 use super::backend;
 use super::backend::Durability;
+use super::reply::Reply;
 use super::stats::StatsSnapshot;
 use super::watch::WatchSlot;
 use super::worker::LeaseConfig;
@@ -104,12 +105,23 @@ impl Store {
     }
   }
 
-  async fn ask<T>(
-    &self,
-    make: impl FnOnce(oneshot::Sender<Result<T>>) -> Request,
-  ) -> Result<T> {
+  /// Hands a request to the worker; if the worker is gone, answers it as
+  /// closed on the spot.
+  fn submit(&self, req: Request) {
+    let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+    let refused = match guard.as_ref() {
+      Some(tx) => tx.send(req).err().map(|e| e.0),
+      None => Some(req),
+    };
+    drop(guard);
+    if let Some(req) = refused {
+      req.refuse();
+    }
+  }
+
+  async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T> {
     let (reply, answer) = oneshot::channel();
-    self.send(make(reply))?;
+    self.submit(make(Reply::Channel(reply)));
     answer.await.map_err(|_| Error::Closed)?
   }
 
@@ -172,43 +184,54 @@ impl Store {
     self.ask(|r| Request::Write(write, r)).await
   }
 
+  /// [`Store::atomic_write`], answered through `reply` (for example a
+  /// callback that settles a JavaScript promise from the worker thread).
+  pub fn atomic_write_then(
+    &self,
+    write: AtomicWrite,
+    reply: Reply<Option<Versionstamp>>,
+  ) {
+    match self.limits.check_atomic(&write) {
+      Ok(()) => self.submit(Request::Write(write, reply)),
+      Err(e) => drop(reply.send(Err(e))),
+    }
+  }
+
   /// Commits several atomic writes in one transaction and one fsync, each
   /// still all-or-nothing on its own, with its own outcome in order.
   pub async fn atomic_write_many(
     &self,
     writes: Vec<AtomicWrite>,
   ) -> Vec<Result<Option<Versionstamp>>> {
-    let mut outcomes: Vec<Option<Result<Option<Versionstamp>>>> =
-      Vec::with_capacity(writes.len());
+    let (reply, answer) = oneshot::channel();
+    self.atomic_write_many_then(writes, move |outcomes| {
+      let _ = reply.send(outcomes);
+    });
+    answer.await.unwrap_or_default()
+  }
+
+  /// [`Store::atomic_write_many`], calling `done` with every outcome once
+  /// the last one is known (on the worker thread).
+  pub fn atomic_write_many_then(
+    &self,
+    writes: Vec<AtomicWrite>,
+    done: impl FnOnce(Vec<Result<Option<Versionstamp>>>) + Send + 'static,
+  ) {
+    let gather = Gather::new(writes.len(), done);
     let mut batch = Vec::with_capacity(writes.len());
-    let mut answers = Vec::with_capacity(writes.len());
-    for write in writes {
+    for (i, write) in writes.into_iter().enumerate() {
       match self.limits.check_atomic(&write) {
-        Err(e) => outcomes.push(Some(Err(e))),
+        Err(e) => Gather::set(&gather, i, Err(e)),
         Ok(()) => {
-          let (reply, answer) = oneshot::channel();
-          batch.push((write, reply));
-          answers.push((outcomes.len(), answer));
-          outcomes.push(None);
+          let gather = gather.clone();
+          let reply = move |r| Gather::set(&gather, i, r);
+          batch.push((write, Reply::Callback(Box::new(reply))));
         }
       }
     }
     if !batch.is_empty() {
-      if let Err(e) = self.send(Request::Writes(batch)) {
-        let message = e.to_string();
-        for (i, _) in &answers {
-          outcomes[*i] = Some(Err(Error::Internal(message.clone())));
-        }
-        answers.clear();
-      }
+      self.submit(Request::Writes(batch));
     }
-    for (i, answer) in answers {
-      outcomes[i] = Some(answer.await.unwrap_or(Err(Error::Closed)));
-    }
-    outcomes
-      .into_iter()
-      .map(|o| o.unwrap_or(Err(Error::Closed)))
-      .collect()
   }
 
   /// Waits until at least one message is due, then leases up to `max`.
@@ -233,6 +256,20 @@ impl Store {
     }
   }
 
+  /// [`Store::dequeue_for`], answered through `reply`.
+  pub fn dequeue_then(
+    &self,
+    listener: u64,
+    max: usize,
+    reply: Reply<Vec<QueueMessage>>,
+  ) {
+    if max == 0 {
+      let e = Error::InvalidOption("dequeue needs max >= 1".into());
+      return drop(reply.send(Err(e)));
+    }
+    self.submit(Request::Dequeue(listener, max, reply));
+  }
+
   /// Ends `listener`'s waiting dequeue with an empty batch, so a listener
   /// that stopped takes no more messages. A no-op if it is not waiting.
   pub fn cancel_dequeue(&self, listener: u64) {
@@ -246,6 +283,14 @@ impl Store {
       return Ok(());
     }
     self.ask(|r| Request::Finish(results, r)).await
+  }
+
+  /// [`Store::finish`], answered through `reply`.
+  pub fn finish_then(&self, results: Vec<(u64, Outcome)>, reply: Reply<()>) {
+    if results.is_empty() {
+      return drop(reply.send(Ok(())));
+    }
+    self.submit(Request::Finish(results, reply));
   }
 
   /// Watches up to 10 keys. `raw` reports every write to them, even one
@@ -280,6 +325,56 @@ impl Store {
   /// Counters of what the engine has done so far.
   pub fn stats(&self) -> StatsSnapshot {
     self.shared.stats.snapshot()
+  }
+}
+
+/// Collects the outcomes of a batch of writes answered one by one, and
+/// hands them over, in order, when the last arrives.
+struct Gather<T> {
+  state: Mutex<(Vec<Option<Result<T>>>, usize)>,
+  done: Mutex<Option<GatherDone<T>>>,
+}
+
+/// What a [`Gather`] calls with every outcome.
+type GatherDone<T> = Box<dyn FnOnce(Vec<Result<T>>) + Send>;
+
+impl<T: Send + 'static> Gather<T> {
+  fn new(
+    n: usize,
+    done: impl FnOnce(Vec<Result<T>>) + Send + 'static,
+  ) -> Arc<Self> {
+    let gather = Arc::new(Gather {
+      state: Mutex::new(((0..n).map(|_| None).collect(), n)),
+      done: Mutex::new(Some(Box::new(done))),
+    });
+    if n == 0 {
+      Gather::finish(&gather, Vec::new());
+    }
+    gather
+  }
+
+  fn set(this: &Arc<Self>, i: usize, result: Result<T>) {
+    let mut state = this.state.lock().unwrap_or_else(|p| p.into_inner());
+    if state.0[i].is_none() {
+      state.0[i] = Some(result);
+      state.1 -= 1;
+    }
+    if state.1 > 0 {
+      return;
+    }
+    let results = std::mem::take(&mut state.0)
+      .into_iter()
+      .map(|r| r.unwrap_or(Err(Error::Closed)))
+      .collect();
+    drop(state);
+    Gather::finish(this, results);
+  }
+
+  fn finish(this: &Arc<Self>, results: Vec<Result<T>>) {
+    let done = this.done.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(done) = done {
+      done(results);
+    }
   }
 }
 

@@ -24,13 +24,13 @@ use denokv_proto::Versionstamp;
 use rusqlite::Connection;
 use rusqlite::Transaction;
 use rusqlite::TransactionBehavior;
-use tokio::sync::oneshot;
 
 use super::backend;
 use super::backend::Durability;
 use super::queue;
 use super::queue::Failed;
 use super::queue::LeaseKey;
+use super::reply::Reply;
 use super::Shared;
 use crate::error::Error;
 use crate::error::Result;
@@ -67,7 +67,6 @@ pub struct QueueMessage {
   pub payload: Vec<u8>,
 }
 
-type Reply<T> = oneshot::Sender<Result<T>>;
 /// Handler outcomes from one listener, with the reply to send once stored.
 type FinishRequest = (Vec<(u64, Outcome)>, Reply<()>);
 
@@ -90,6 +89,25 @@ pub enum Request {
   Wake,
   /// Stop: answer what is queued with `Closed` and end the thread.
   Close,
+}
+
+impl Request {
+  /// Answers a request the worker will never run: reads, writes and
+  /// finishes fail with `Closed`, a dequeue gets no messages.
+  pub(super) fn refuse(self) {
+    match self {
+      Request::Read(_, r) => drop(r.send(Err(Error::Closed))),
+      Request::Write(_, r) => drop(r.send(Err(Error::Closed))),
+      Request::Writes(w) => {
+        for (_, r) in w {
+          let _ = r.send(Err(Error::Closed));
+        }
+      }
+      Request::Dequeue(_, _, r) => drop(r.send(Ok(Vec::new()))),
+      Request::Finish(_, r) => drop(r.send(Err(Error::Closed))),
+      Request::Wake | Request::CancelDequeue(_) | Request::Close => {}
+    }
+  }
 }
 
 /// Lease settings.
@@ -527,18 +545,7 @@ impl Worker {
       let _ = waiter.reply.send(Ok(Vec::new()));
     }
     while let Ok(req) = self.rx.try_recv() {
-      match req {
-        Request::Read(_, r) => drop(r.send(Err(Error::Closed))),
-        Request::Write(_, r) => drop(r.send(Err(Error::Closed))),
-        Request::Writes(w) => {
-          for (_, r) in w {
-            let _ = r.send(Err(Error::Closed));
-          }
-        }
-        Request::Dequeue(_, _, r) => drop(r.send(Ok(Vec::new()))),
-        Request::Finish(_, r) => drop(r.send(Err(Error::Closed))),
-        Request::Wake | Request::CancelDequeue(_) | Request::Close => {}
-      }
+      req.refuse();
     }
     self.shared.watches.close();
   }
