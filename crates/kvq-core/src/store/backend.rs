@@ -177,8 +177,9 @@ pub fn retry_busy<R>(mut f: impl FnMut() -> Result<R>) -> Result<R> {
 }
 
 /// Answers a snapshot read, never returning an entry expired at `now`.
+/// Several ranges must run inside one transaction to share a snapshot.
 pub fn snapshot_read(
-  tx: &Transaction,
+  tx: &Connection,
   ranges: &[ReadRange],
   now: i64,
 ) -> Result<Vec<ReadRangeOutput>> {

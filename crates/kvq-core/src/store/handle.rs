@@ -158,6 +158,10 @@ impl Store {
     let mut conn = reader.lock().unwrap_or_else(|p| p.into_inner());
     let now = chrono::Utc::now().timestamp_millis();
     let result = (|| {
+      // One statement is its own snapshot; more need a transaction.
+      if ranges.len() == 1 {
+        return backend::snapshot_read(&conn, ranges, now);
+      }
       let tx = conn.transaction()?;
       let out = backend::snapshot_read(&tx, ranges, now)?;
       tx.commit()?;
