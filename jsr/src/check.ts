@@ -137,6 +137,9 @@ export function checkListenOptions(options: unknown): number {
   return (concurrency as number | undefined) ?? 100;
 }
 
+/** The longest lease openKv accepts (a day), as the engine. */
+const MAX_LEASE_MS = 86_400_000;
+
 /** openKv's kvq options, returned as the engine's JSON. */
 export function checkOpenOptions(options: unknown): string {
   if (options === undefined) return "{}";
@@ -152,10 +155,10 @@ export function checkOpenOptions(options: unknown): string {
   const out: { leaseMs?: number; durability?: string } = {};
   if (leaseMs !== undefined) {
     if (
-      typeof leaseMs !== "number" || !Number.isFinite(leaseMs) || leaseMs < 30
+      typeof leaseMs !== "number" || !(leaseMs >= 30 && leaseMs <= MAX_LEASE_MS)
     ) {
       throw new TypeError(
-        `openKv: leaseMs must be a number of milliseconds >= 30: received ${
+        `openKv: leaseMs must be a number of milliseconds from 30 to ${MAX_LEASE_MS}: received ${
           show(leaseMs)
         }`,
       );

@@ -25,6 +25,9 @@ const later: (f: () => void) => void = typeof setImmediateFn === "function"
 
 const ABORTED: unique symbol = Symbol("aborted");
 
+/** The most messages one dequeue asks for (the engine's own cap). */
+const MAX_DEQUEUE = 1024;
+
 // Each listener's id in the engine, so stopping one cancels only its own
 // waiting dequeue. Nonzero: 0 is the engine's anonymous listener.
 let lastListenerId = 0;
@@ -110,7 +113,10 @@ export class QueueListener {
         await new Promise<void>((resolve) => this.#wake = resolve);
         continue;
       }
-      const dequeued = s.transport.dequeue(s.store, want, this.#id);
+      // The engine hands out at most MAX_DEQUEUE at a time anyway; asking
+      // for more would only overflow the binding's u32.
+      const max = Math.min(want, MAX_DEQUEUE);
+      const dequeued = s.transport.dequeue(s.store, max, this.#id);
       const reply = aborted === undefined
         ? await dequeued
         : await Promise.race([dequeued, aborted]);

@@ -94,6 +94,10 @@ pub enum Error {
   /// Any other SQLite failure.
   #[error("{0}")]
   Sqlite(#[from] rusqlite::Error),
+  /// A SQLite failure that failed a whole group of requests (a disk that is
+  /// full or read-only, an I/O error): each request gets its text.
+  #[error("{0}")]
+  Storage(String),
 
   // ----- internal -----
   /// A bug: a panic caught at the boundary, or an invariant that broke.
@@ -127,7 +131,7 @@ impl Error {
       Error::Closed => "KVQ_CLOSED",
       Error::CannotOpen(_) => "KVQ_CANNOT_OPEN",
       Error::NotADatabase => "KVQ_NOT_A_DATABASE",
-      Error::Sqlite(_) => "KVQ_SQLITE",
+      Error::Sqlite(_) | Error::Storage(_) => "KVQ_SQLITE",
       Error::Internal(_) => "KVQ_INTERNAL",
     }
   }

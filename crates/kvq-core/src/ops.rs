@@ -18,10 +18,15 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::store::Durability;
 use crate::store::OpenOptions;
+use crate::store::QueueMessage;
 use crate::store::Reply as Answer;
 use crate::store::Store;
 use crate::store::Watcher;
 use crate::wire;
+
+/// The longest lease `openKv` accepts: a day. Longer only delays the
+/// return of a dead process's messages.
+const MAX_LEASE_MS: f64 = 86_400_000.0;
 
 /// Opens a database. `path` is a file path, or `:memory:` for a private
 /// in-memory database; `options` is JSON: `{"leaseMs"?: number,
@@ -44,10 +49,10 @@ fn parse_options(json: &str) -> Result<OpenOptions> {
   if let Some(ms) = value.get("leaseMs").filter(|v| !v.is_null()) {
     let ms = ms
       .as_f64()
-      .filter(|ms| ms.is_finite() && *ms >= 30.0)
+      .filter(|ms| (30.0..=MAX_LEASE_MS).contains(ms))
       .ok_or_else(|| {
         Error::InvalidOption(format!(
-          "leaseMs must be a number of milliseconds >= 30: received {ms}"
+          "leaseMs must be a number of milliseconds from 30 to {MAX_LEASE_MS}: received {ms}"
         ))
       })?;
     options.lease = Duration::from_millis(ms as u64);
@@ -106,12 +111,12 @@ pub fn atomic_write_then(store: &Store, request: &[u8], done: Done) {
     Err(e) => done(wire::error_reply(&e)),
     Ok(write) => store.atomic_write_then(
       write,
-      Answer::Callback(Box::new(move |outcome| {
+      Answer::callback(move |outcome: Result<Option<crate::Versionstamp>>| {
         done(match outcome {
           Ok(o) => wire::encode_atomic(o),
           Err(e) => wire::error_reply(&e),
         })
-      })),
+      }),
     ),
   }
 }
@@ -154,12 +159,12 @@ pub fn dequeue_then(store: &Store, max: u32, listener: u32, done: Done) {
   store.dequeue_then(
     listener as u64,
     max as usize,
-    Answer::Callback(Box::new(move |messages| {
+    Answer::callback(move |messages: Result<Vec<QueueMessage>>| {
       done(match messages {
         Ok(m) => wire::encode_messages(&m),
         Err(e) => wire::error_reply(&e),
       })
-    })),
+    }),
   );
 }
 
@@ -174,12 +179,12 @@ pub fn finish_then(store: &Store, request: &[u8], done: Done) {
     Err(e) => done(wire::error_reply(&e)),
     Ok(results) => store.finish_then(
       results,
-      Answer::Callback(Box::new(move |r| {
+      Answer::callback(move |r: Result<()>| {
         done(match r {
           Ok(()) => wire::empty_reply(),
           Err(e) => wire::error_reply(&e),
         })
-      })),
+      }),
     ),
   }
 }

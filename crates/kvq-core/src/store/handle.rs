@@ -28,6 +28,9 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::limits::Limits;
 
+/// The most messages one dequeue hands out.
+pub const MAX_DEQUEUE: usize = 1024;
+
 /// How a database is opened.
 #[derive(Clone, Debug)]
 pub struct OpenOptions {
@@ -59,7 +62,7 @@ pub struct Store {
   /// A read-only use of a second connection, for reads on the caller's
   /// thread; `None` for in-memory databases, whose only connection is the
   /// worker's.
-  reader: Option<Arc<Mutex<rusqlite::Connection>>>,
+  reader: Option<Arc<Mutex<Option<rusqlite::Connection>>>>,
   shared: Arc<Shared>,
   limits: Arc<Limits>,
 }
@@ -75,7 +78,7 @@ impl Store {
     }
     let conn = backend::open(path, options.durability)?;
     let reader = match path {
-      Some(p) => Some(Arc::new(Mutex::new(backend::open_reader(p)?))),
+      Some(p) => Some(Arc::new(Mutex::new(Some(backend::open_reader(p)?)))),
       None => None,
     };
     let shared = Arc::new(Shared::default());
@@ -121,7 +124,7 @@ impl Store {
 
   async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T> {
     let (reply, answer) = oneshot::channel();
-    self.submit(make(Reply::Channel(reply)));
+    self.submit(make(Reply::channel(reply)));
     answer.await.map_err(|_| Error::Closed)?
   }
 
@@ -152,15 +155,15 @@ impl Store {
       return Some(Err(e));
     }
     let reader = self.reader.as_ref()?;
-    if self.shared.watches.is_closed() {
+    let mut guard = reader.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(conn) = guard.as_mut() else {
       return Some(Err(Error::Closed));
-    }
-    let mut conn = reader.lock().unwrap_or_else(|p| p.into_inner());
+    };
     let now = chrono::Utc::now().timestamp_millis();
     let result = (|| {
       // One statement is its own snapshot; more need a transaction.
       if ranges.len() == 1 {
-        return backend::snapshot_read(&conn, ranges, now);
+        return backend::snapshot_read(conn, ranges, now);
       }
       let tx = conn.transaction()?;
       let out = backend::snapshot_read(&tx, ranges, now)?;
@@ -184,8 +187,9 @@ impl Store {
     &self,
     write: AtomicWrite,
   ) -> Result<Option<Versionstamp>> {
-    self.limits.check_atomic(&write)?;
-    self.ask(|r| Request::Write(write, r)).await
+    let (reply, answer) = oneshot::channel();
+    self.atomic_write_then(write, Reply::channel(reply));
+    answer.await.map_err(|_| Error::Closed)?
   }
 
   /// [`Store::atomic_write`], answered through `reply` (for example a
@@ -229,7 +233,7 @@ impl Store {
         Ok(()) => {
           let gather = gather.clone();
           let reply = move |r| Gather::set(&gather, i, r);
-          batch.push((write, Reply::Callback(Box::new(reply))));
+          batch.push((write, Reply::callback(reply)));
         }
       }
     }
@@ -251,10 +255,9 @@ impl Store {
     listener: u64,
     max: usize,
   ) -> Result<Vec<QueueMessage>> {
-    if max == 0 {
-      return Err(Error::InvalidOption("dequeue needs max >= 1".into()));
-    }
-    match self.ask(|r| Request::Dequeue(listener, max, r)).await {
+    let (reply, answer) = oneshot::channel();
+    self.dequeue_then(listener, max, Reply::channel(reply));
+    match answer.await.map_err(|_| Error::Closed)? {
       Err(Error::Closed) => Ok(Vec::new()),
       other => other,
     }
@@ -271,6 +274,9 @@ impl Store {
       let e = Error::InvalidOption("dequeue needs max >= 1".into());
       return drop(reply.send(Err(e)));
     }
+    // One claim holds at most this many messages, whatever the listener's
+    // concurrency: a transaction and a renewal stay small.
+    let max = max.min(MAX_DEQUEUE);
     self.submit(Request::Dequeue(listener, max, reply));
   }
 
@@ -283,10 +289,9 @@ impl Store {
   /// Reports what became of delivered messages (see [`Outcome`]). Unknown
   /// tokens are ignored (the lease had lapsed).
   pub async fn finish(&self, results: Vec<(u64, Outcome)>) -> Result<()> {
-    if results.is_empty() {
-      return Ok(());
-    }
-    self.ask(|r| Request::Finish(results, r)).await
+    let (reply, answer) = oneshot::channel();
+    self.finish_then(results, Reply::channel(reply));
+    answer.await.map_err(|_| Error::Closed)?
   }
 
   /// [`Store::finish`], answered through `reply`.
@@ -322,6 +327,11 @@ impl Store {
     let sender = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(tx) = sender {
       let _ = tx.send(Request::Close);
+    }
+    // The reader goes now, not when the last clone is dropped, so the file
+    // is free once the worker has closed too.
+    if let Some(reader) = &self.reader {
+      reader.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
     self.shared.watches.close();
   }
@@ -422,7 +432,8 @@ impl Watcher {
         .map(|e| e.as_ref().map(|e| e.versionstamp))
         .collect();
       let changed = self.seen.as_ref() != Some(&stamps);
-      if changed || self.raw {
+      let written = self.slot.written.swap(false, Ordering::SeqCst);
+      if changed || (self.raw && written) {
         self.seen = Some(stamps);
         return Ok(Some(entries));
       }

@@ -168,13 +168,16 @@ pub fn fail(tx: &Transaction, lease: &LeaseKey, now: i64) -> Result<Failed> {
   let row = tx
     .prepare_cached(STATEMENT_GET_RUNNING)?
     .query_row(params![lease.deadline, lease.id], |r| {
-      Ok((
-        r.get::<_, Vec<u8>>(0)?,
-        r.get::<_, String>(1)?,
-        r.get::<_, String>(2)?,
-      ))
+      Ok((r.get::<_, Vec<u8>>(0)?, text(r, 1)?, text(r, 2)?))
     })
-    .optional()?;
+    .optional()
+    .map_err(|e| match e {
+      rusqlite::Error::FromSqlConversionFailure(..)
+      | rusqlite::Error::InvalidColumnType(..) => {
+        Error::Internal(format!("unreadable queue row: {e}"))
+      }
+      e => Error::Sqlite(e),
+    })?;
   let Some((data, schedule, keys)) = row else {
     return Ok(Failed::Gone);
   };
@@ -202,6 +205,22 @@ pub fn fail(tx: &Transaction, lease: &LeaseKey, now: i64) -> Result<Failed> {
     }
   }
   Ok(Failed::Undelivered(keys))
+}
+
+/// A JSON column as text. Deno stores TEXT, but the columns are declared
+/// blob, so a foreign writer may have stored the same JSON as a BLOB.
+fn text(row: &rusqlite::Row, i: usize) -> rusqlite::Result<String> {
+  match row.get_ref(i)? {
+    rusqlite::types::ValueRef::Blob(b) => String::from_utf8(b.to_vec())
+      .map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+          i,
+          rusqlite::types::Type::Blob,
+          e.into(),
+        )
+      }),
+    _ => row.get(i),
+  }
 }
 
 /// Extends leases; returns, per lease, whether the row was still ours.

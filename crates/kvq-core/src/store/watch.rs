@@ -25,6 +25,10 @@ pub struct WatchSlot {
   pub notify: Notify,
   /// Set when the watcher's consumer gave up (a cancelled stream).
   pub cancelled: AtomicBool,
+  /// Set when this process wrote one of the keys, changed or not: what a
+  /// raw watch reports. A wake-up from another process's commit does not
+  /// set it, since it may not concern these keys at all.
+  pub written: AtomicBool,
 }
 
 impl WatchSlot {
@@ -50,6 +54,7 @@ impl WatchRegistry {
       generation: AtomicU64::new(0),
       notify: Notify::new(),
       cancelled: AtomicBool::new(false),
+      written: AtomicBool::new(false),
     });
     let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
     slots.retain(|w| w.strong_count() > 0);
@@ -69,7 +74,13 @@ impl WatchRegistry {
     if keys.is_empty() {
       return;
     }
-    self.wake(|slot| slot.keys.iter().any(|k| keys.contains(k)));
+    self.wake(|slot| {
+      let hit = slot.keys.iter().any(|k| keys.contains(k));
+      if hit {
+        slot.written.store(true, Ordering::SeqCst);
+      }
+      hit
+    });
   }
 
   /// Wakes every watcher: something changed, we do not know what.

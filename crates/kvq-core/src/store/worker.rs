@@ -44,6 +44,8 @@ const CROSS_PROCESS_POLL: Duration = Duration::from_millis(5);
 const IDLE_TICK: Duration = Duration::from_secs(1);
 /// The most requests folded into one transaction.
 const MAX_BATCH: usize = 4096;
+/// The longest pause after failed transactions before trying again.
+const MAX_PAUSE: Duration = Duration::from_secs(1);
 
 /// What a listener reports for a message it was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +154,9 @@ pub(super) struct Worker {
   next_renew: Instant,
   next_sweep: Instant,
   next_poll: Instant,
+  /// Failed write transactions in a row, and when to try again.
+  failures: u32,
+  paused_until: Instant,
 }
 
 fn now_ms() -> i64 {
@@ -199,6 +204,8 @@ impl Worker {
       next_renew: now + lease.renew_every(),
       next_sweep: now,
       next_poll: now,
+      failures: 0,
+      paused_until: now,
     })
   }
 
@@ -221,6 +228,13 @@ impl Worker {
         n += 1;
       }
       let close = batch.close;
+      if close {
+        // Closing: listeners get nothing more, so the last turn claims no
+        // message that no handler would run.
+        for waiter in self.waiters.drain(..) {
+          let _ = waiter.reply.send(Ok(Vec::new()));
+        }
+      }
       self.turn(batch);
       if close {
         break;
@@ -264,6 +278,10 @@ impl Worker {
 
   fn next_wake(&self) -> Instant {
     let mut at = Instant::now() + IDLE_TICK;
+    if self.failures > 0 {
+      // Only a new request wakes the worker before the pause is over.
+      return at.max(self.paused_until);
+    }
     if self.listening() {
       at = at.min(self.next_poll);
     }
@@ -287,11 +305,18 @@ impl Worker {
       self.answer_reads(batch.reads, now);
     }
     self.poll_other_processes();
-    if let Err(e) = self.write_turn(batch.writes, batch.finishes, now) {
-      // A failed transaction: the replies already carry the error; make
-      // the next turn look at the queue again rather than trust state.
-      self.next_ready = Some(i64::MIN);
-      log_error("write transaction", &e);
+    match self.write_turn(batch.writes, batch.finishes, now) {
+      Ok(()) => self.failures = 0,
+      Err(e) => {
+        // The replies already carry the error. Look at the queue again
+        // rather than trust state, and back off (up to a second) so a full
+        // or read-only disk does not make this loop spin.
+        self.next_ready = Some(i64::MIN);
+        self.failures = (self.failures + 1).min(10);
+        let pause = Duration::from_millis(1 << self.failures).min(MAX_PAUSE);
+        self.paused_until = Instant::now() + pause;
+        log_error("write transaction", &e);
+      }
     }
   }
 
@@ -320,7 +345,7 @@ impl Worker {
       Err(e) => {
         let message = e.to_string();
         for (_, reply) in reads {
-          let _ = reply.send(Err(Error::Internal(message.clone())));
+          let _ = reply.send(Err(Error::Storage(message.clone())));
         }
       }
     }
@@ -439,12 +464,13 @@ impl Worker {
     });
     self.shared.stats.transaction(self.synchronous);
     if let Err(e) = result {
+      self.orphaned.extend(orphaned);
       let message = e.to_string();
       for (_, reply) in writes {
-        let _ = reply.send(Err(Error::Internal(message.clone())));
+        let _ = reply.send(Err(Error::Storage(message.clone())));
       }
       for (_, reply) in finishes {
-        let _ = reply.send(Err(Error::Internal(message.clone())));
+        let _ = reply.send(Err(Error::Storage(message.clone())));
       }
       return Err(e);
     }
@@ -615,16 +641,32 @@ fn apply_finishes(
   Ok(())
 }
 
+/// Records a failed attempt under its own savepoint. A row this engine
+/// cannot read (a schedule or dead-letter list that is not the JSON Deno
+/// writes) must not fail the whole group commit again on every sweep: it
+/// is dropped, and said so on stderr. A SQLite error still fails the turn.
 fn record_failure(
   tx: &Transaction,
   lease: &LeaseKey,
   now: i64,
   out: &mut TurnOutput,
 ) -> Result<()> {
-  match queue::fail(tx, lease, now)? {
-    Failed::Requeued => out.touched_queue = true,
-    Failed::Undelivered(keys) => out.changed_keys.extend(keys),
-    Failed::Gone => {}
+  tx.execute_batch("savepoint f")?;
+  match queue::fail(tx, lease, now) {
+    Ok(failed) => {
+      tx.execute_batch("release f")?;
+      match failed {
+        Failed::Requeued => out.touched_queue = true,
+        Failed::Undelivered(keys) => out.changed_keys.extend(keys),
+        Failed::Gone => {}
+      }
+    }
+    Err(e @ Error::Sqlite(_)) => return Err(e),
+    Err(e) => {
+      tx.execute_batch("rollback to f; release f")?;
+      queue::acknowledge(tx, lease)?;
+      eprintln!("kvq: dropped unreadable queue message {}: {e}", lease.id);
+    }
   }
   Ok(())
 }

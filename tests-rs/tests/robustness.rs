@@ -1,0 +1,133 @@
+//! What must hold when things go wrong around the engine: a queue row it
+//! cannot read, a close racing a claim, another process's unrelated commit
+//! under a raw watch, a reply nobody can receive.
+
+mod common;
+
+use std::time::Duration;
+
+use kvq_core::KvValue;
+use kvq_core::Outcome;
+use kvq_tests::commit;
+use kvq_tests::enqueue;
+use kvq_tests::enqueues;
+use kvq_tests::key;
+use kvq_tests::now_ms;
+use kvq_tests::set;
+use kvq_tests::v8_string;
+use kvq_tests::write;
+use rusqlite::params;
+
+/// A queue_running row whose backoff_schedule is not JSON, past its lease.
+fn plant_unreadable_lease(path: &str) {
+  let conn = rusqlite::Connection::open(path).expect("open file");
+  conn
+    .execute(
+      "insert into queue_running (deadline, id, data, backoff_schedule, keys_if_undelivered) \
+       values (?, 'broken', ?, 'not json', '[]')",
+      params![now_ms() - 10_000, v8_string("broken")],
+    )
+    .expect("insert");
+}
+
+#[tokio::test]
+async fn an_unreadable_queue_row_does_not_fail_other_writes() {
+  let (_dir, path) = common::temp_db();
+  // Create the file, then plant the row before the store that sweeps it.
+  kvq_tests::open(&path, 500).close();
+  std::thread::sleep(Duration::from_millis(50));
+  plant_unreadable_lease(&path);
+  let store = kvq_tests::open(&path, 500);
+  // The startup sweep meets the row in the same turns as these writes.
+  for i in 0..20 {
+    let k = key(&["after", &i.to_string()]);
+    commit(&store, write(vec![set(k, KvValue::Bytes(vec![1]))])).await;
+  }
+  tokio::time::sleep(Duration::from_millis(300)).await;
+  let (ready, running) = common::queue_counts(&common::inspect(&path));
+  println!("after the sweep: {ready} ready, {running} leased");
+  assert_eq!((ready, running), (0, 0), "the unreadable row was dropped");
+  store.close();
+}
+
+#[tokio::test]
+async fn close_never_leaves_a_message_leased_to_nobody() {
+  for round in 0..10 {
+    let (_dir, path) = common::temp_db();
+    let store = kvq_tests::open(&path, 60_000);
+    let waiting = {
+      let store = store.clone();
+      tokio::spawn(async move { store.dequeue(10).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The enqueue and the close race into the worker's next turns.
+    let racing = {
+      let store = store.clone();
+      tokio::spawn(async move {
+        let m = enqueue(v8_string("m"), 0, Vec::new(), None);
+        store.atomic_write(enqueues(vec![m])).await
+      })
+    };
+    store.close();
+    let got = waiting.await.expect("join").expect("dequeue");
+    let _ = racing.await.expect("join");
+    let (ready, running) = common::queue_counts(&common::inspect(&path));
+    // Handed out to the waiting listener before the close, or still in the
+    // queue (or never written): never leased with nobody to run it.
+    let held = got.len() as i64;
+    assert_eq!(
+      running, held,
+      "round {round}: {running} leased, {held} handed out"
+    );
+    assert!(ready + running <= 1);
+    if let Some(m) = got.first() {
+      // Its listener can still report it, as long as the store is open:
+      // here it is closed, so the lease simply lapses later.
+      let _ = store.finish(vec![(m.token, Outcome::Handled)]).await;
+    }
+  }
+}
+
+#[tokio::test]
+async fn a_raw_watch_ignores_another_process_writing_other_keys() {
+  let (_dir, path) = common::temp_db();
+  let store = kvq_tests::open(&path, 30_000);
+  let mut watcher = store.watch(vec![key(&["watched"])], true).expect("watch");
+  let first = watcher.next().await.expect("next").expect("open");
+  assert!(first[0].is_none());
+  // Another connection (another process, as far as SQLite can tell)
+  // commits a write to a different key.
+  let other = kvq_tests::open(&path, 30_000);
+  commit(
+    &other,
+    write(vec![set(key(&["other"]), KvValue::Bytes(vec![1]))]),
+  )
+  .await;
+  let quiet =
+    tokio::time::timeout(Duration::from_millis(300), watcher.next()).await;
+  assert!(quiet.is_err(), "a raw watch reported an unrelated commit");
+  // A write to the watched key by the other process is reported.
+  commit(
+    &other,
+    write(vec![set(key(&["watched"]), KvValue::Bytes(vec![2]))]),
+  )
+  .await;
+  let seen = tokio::time::timeout(Duration::from_secs(2), watcher.next())
+    .await
+    .expect("the change arrives")
+    .expect("next")
+    .expect("open");
+  assert!(seen[0].is_some());
+  other.close();
+  store.close();
+}
+
+#[tokio::test]
+async fn an_open_option_out_of_range_is_refused() {
+  let (_dir, path) = common::temp_db();
+  for options in [r#"{"leaseMs": 10}"#, r#"{"leaseMs": 1e19}"#] {
+    let err = kvq_core::ops::open(&path, options).err().expect("refused");
+    assert_eq!(err.code(), "KVQ_INVALID_OPTION", "{options}");
+    assert!(err.to_string().contains("leaseMs"), "{err}");
+  }
+}
