@@ -109,6 +109,7 @@ function finishCall(
 export const ffiTransport: Transport = {
   name: "deno-ffi",
   open(path: string, options: string): FfiStore {
+    if (path !== ":memory:") requireFileAccess(path);
     const lib = library();
     const file = cString(path);
     const json = cString(options);
@@ -195,3 +196,19 @@ export const ffiTransport: Transport = {
     w.lib.kvq_watch_close(w.ptr);
   },
 };
+
+/**
+ * The native library opens files outside Deno's permission checks, so kvq
+ * asks them itself, as `Deno.openKv` does: read, then write access to the
+ * database file, with Deno's error class and message.
+ */
+function requireFileAccess(path: string): void {
+  for (const name of ["read", "write"] as const) {
+    const { state } = Deno.permissions.querySync({ name, path });
+    if (state !== "granted") {
+      throw new Deno.errors.NotCapable(
+        `Requires ${name} access to "${path}", run again with the --allow-${name} flag`,
+      );
+    }
+  }
+}
