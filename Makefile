@@ -56,7 +56,7 @@ $(ADDON): $(RUST_SOURCES) | deps
 
 # One copy of the TypeScript (jsr/src), bundled for npm as ESM and CommonJS;
 # the addon loader stays outside the bundle.
-$(NPM_DIST): $(TS_SOURCES) | deps
+$(NPM_DIST) &: $(TS_SOURCES) | deps
 	$(ESBUILD) npm/src/index.ts --bundle --platform=node --format=esm \
 	  --target=node20 --outfile=npm/dist/index.js --log-level=warning
 	$(ESBUILD) npm/src/index.ts --bundle --platform=node --format=cjs \

@@ -49,8 +49,8 @@ run "v8 vs Deno 2.9.6 kv rows" "${DENO_KVQ[@]}" tests-js/v8/deno_kv_test.ts
 
 run "conformance: deno-native" "${DENO_KVQ[@]}" tests-js/run_deno_native.ts
 run "conformance: node24" "$NODE24" tests-js/run_node.ts
-bundle tests-js/run_node.ts run_node.mjs &&
-  run "conformance: node20" "$NODE20" "$cache/run_node.mjs"
+run "bundle the node20 runner" bundle tests-js/run_node.ts run_node.mjs
+run "conformance: node20" "$NODE20" "$cache/run_node.mjs"
 run "conformance: bun" "$BUN" tests-js/run_bun.ts
 run "conformance: deno-ffi" "${DENO_KVQ[@]}" tests-js/run_deno_ffi.ts
 
