@@ -25,9 +25,12 @@ import { library } from "./loader.ts";
 import { take, takeBytes } from "./reply.ts";
 import type { KvqSymbols } from "./symbols.ts";
 
-/** An open database: the native pointer and the library it came from. */
-class FfiStore {
-  /** The `Store` inside the library. */
+/**
+ * A handle inside the library (an open store or a watch) and the library
+ * it came from. The two kinds differ only in the symbol that frees them.
+ */
+class FfiHandle {
+  /** The native object. */
   readonly ptr: Deno.PointerObject;
   /** The library's symbols. */
   readonly lib: KvqSymbols;
@@ -39,24 +42,10 @@ class FfiStore {
   }
 }
 
-/** A watch: the native pointer and the library it came from. */
-class FfiWatcher {
-  /** The watch inside the library. */
-  readonly ptr: Deno.PointerObject;
-  /** The library's symbols. */
-  readonly lib: KvqSymbols;
-  /** Calls completed; touched by each completion, which keeps `this` alive. */
-  calls = 0;
-  constructor(ptr: Deno.PointerObject, lib: KvqSymbols) {
-    this.ptr = ptr;
-    this.lib = lib;
-  }
-}
-
-const storeFinalizer = new FinalizationRegistry<FfiStore["ptr"]>((ptr) => {
+const storeFinalizer = new FinalizationRegistry<FfiHandle["ptr"]>((ptr) => {
   library().kvq_store_free(ptr);
 });
-const watcherFinalizer = new FinalizationRegistry<FfiWatcher["ptr"]>(
+const watcherFinalizer = new FinalizationRegistry<FfiHandle["ptr"]>(
   (ptr) => library().kvq_watch_free(ptr),
 );
 
@@ -95,7 +84,7 @@ function request(bytes: Uint8Array): Uint8Array {
 function finishCall(
   lib: KvqSymbols,
   reply: Deno.PointerValue,
-  owner: FfiStore,
+  owner: FfiHandle,
 ): Uint8Array | Promise<Uint8Array> {
   const { bytes, handle } = take(lib, reply);
   if (handle === null) return bytes;
@@ -108,7 +97,7 @@ function finishCall(
 /** kvq's transport for Deno, over the FFI library. */
 export const ffiTransport: Transport = {
   name: "deno-ffi",
-  open(path: string, options: string): FfiStore {
+  open(path: string, options: string): FfiHandle {
     if (path !== ":memory:") requireFileAccess(path);
     const lib = library();
     const file = cString(path);
@@ -118,16 +107,16 @@ export const ffiTransport: Transport = {
       lib.kvq_open(file, size(file), json, size(json)),
     );
     if (bytes[0] !== 0 || handle === null) unwrapError(bytes);
-    const store = new FfiStore(handle, lib);
+    const store = new FfiHandle(handle, lib);
     storeFinalizer.register(store, handle);
     return store;
   },
   close(store) {
-    const s = store as FfiStore;
+    const s = store as FfiHandle;
     s.lib.kvq_close(s.ptr);
   },
   snapshotRead(store, req) {
-    const s = store as FfiStore;
+    const s = store as FfiHandle;
     const bytes = request(req);
     // A file database answers here; otherwise the worker answers later.
     return finishCall(
@@ -137,14 +126,14 @@ export const ffiTransport: Transport = {
     );
   },
   atomicWrite(store, req) {
-    const s = store as FfiStore;
+    const s = store as FfiHandle;
     const bytes = request(req);
     return Promise.resolve(
       finishCall(s.lib, s.lib.kvq_atomic_write(s.ptr, bytes, size(bytes)), s),
     );
   },
   atomicWriteMany(store, req) {
-    const s = store as FfiStore;
+    const s = store as FfiHandle;
     const bytes = request(req);
     return Promise.resolve(
       finishCall(
@@ -155,36 +144,36 @@ export const ffiTransport: Transport = {
     );
   },
   dequeue(store, max, listener) {
-    const s = store as FfiStore;
+    const s = store as FfiHandle;
     return Promise.resolve(
       finishCall(s.lib, s.lib.kvq_dequeue(s.ptr, max, listener), s),
     );
   },
   cancelDequeue(store, listener) {
-    const s = store as FfiStore;
+    const s = store as FfiHandle;
     s.lib.kvq_cancel_dequeue(s.ptr, listener);
   },
   finish(store, req) {
-    const s = store as FfiStore;
+    const s = store as FfiHandle;
     const bytes = request(req);
     return Promise.resolve(
       finishCall(s.lib, s.lib.kvq_finish(s.ptr, bytes, size(bytes)), s),
     );
   },
-  watch(store, req): FfiWatcher {
-    const s = store as FfiStore;
+  watch(store, req): FfiHandle {
+    const s = store as FfiHandle;
     const keys = request(req);
     const { bytes, handle } = take(
       s.lib,
       s.lib.kvq_watch(s.ptr, keys, size(keys)),
     );
     if (bytes[0] !== 0 || handle === null) unwrapError(bytes);
-    const watcher = new FfiWatcher(handle, s.lib);
+    const watcher = new FfiHandle(handle, s.lib);
     watcherFinalizer.register(watcher, handle);
     return watcher;
   },
   watchNext(watcher) {
-    const w = watcher as FfiWatcher;
+    const w = watcher as FfiHandle;
     return w.lib.kvq_watch_next(w.ptr).then((reply) => {
       // Touching `w` keeps the watcher alive until the call settles.
       w.calls++;
@@ -192,7 +181,7 @@ export const ffiTransport: Transport = {
     });
   },
   watchClose(watcher) {
-    const w = watcher as FfiWatcher;
+    const w = watcher as FfiHandle;
     w.lib.kvq_watch_close(w.ptr);
   },
 };
