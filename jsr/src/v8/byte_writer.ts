@@ -5,54 +5,31 @@
  * @module
  */
 
+import { ByteBuf } from "../buffer.ts";
 import * as T from "./tags.ts";
 
 const encoder = new TextEncoder();
 const U64 = 0xffffffffffffffffn;
 // Below this length a charCodeAt loop beats TextEncoder.encodeInto's call overhead.
 const ENCODE_INTO_MIN = 64;
-// A buffer that grew past this is dropped after use instead of kept for the next call.
-const KEEP_MAX = 1 << 20;
 
 /** Whether `n` is a number V8 holds as a Smi (int32, not -0), written as 'I'. */
 export function isInt32(n: number): boolean {
   return (n | 0) === n && (n !== 0 || 1 / n > 0);
 }
 
-/** Output buffer plus primitive encoders; {@link Writer} adds objects on top. */
-export class ByteWriter {
-  /** Output bytes; only `[0, pos)` is meaningful. */
-  buf: Uint8Array = new Uint8Array(1024);
-  /** A DataView over `buf`, for float64 and bigint digits. */
-  dv: DataView = new DataView(this.buf.buffer);
-  /** Next write offset. */
-  pos = 0;
+/**
+ * Output buffer (the shared {@link ByteBuf}) plus primitive encoders;
+ * {@link Writer} adds objects on top.
+ */
+export class ByteWriter extends ByteBuf {
   /** Objects written so far and their back-reference ids. */
   ids: Map<object, number> = new Map();
 
-  /** Makes room for `n` more bytes. */
-  ensure(n: number): void {
-    if (this.pos + n > this.buf.length) this.grow(n);
-  }
-
-  /** Reallocates the buffer to hold at least `n` more bytes. */
-  grow(n: number): void {
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.dv = new DataView(next.buffer);
-  }
-
   /** Forgets the previous value, keeping the buffer unless it grew very large. */
-  reset(): void {
-    this.pos = 0;
+  override reset(): void {
+    super.reset();
     this.ids.clear();
-    if (this.buf.length > KEEP_MAX) {
-      this.buf = new Uint8Array(1024);
-      this.dv = new DataView(this.buf.buffer);
-    }
   }
 
   /** Writes one byte (a tag). */
