@@ -79,12 +79,7 @@ export class Kv implements T.Kv {
     beginRead(1);
     readKeyRange(key);
     checkConsistency(options?.consistency);
-    const pending = req.pending;
-    const request = req.take();
-    s.ensureOpen();
-    if (pending !== null) throw pending;
-    const reply = checkReply(await s.transport.snapshotRead(s.store, request));
-    const r = new Reply(reply);
+    const r = await sendRead(s);
     r.u32();
     if (r.u32() === 0) return { key, value: null, versionstamp: null };
     return r.entry() as T.KvEntry<V>;
@@ -110,12 +105,7 @@ export class Kv implements T.Kv {
       readKeyRange(list[i]);
     }
     checkConsistency(options?.consistency);
-    const pending = req.pending;
-    const request = req.take();
-    s.ensureOpen();
-    if (pending !== null) throw pending;
-    const reply = checkReply(await s.transport.snapshotRead(s.store, request));
-    const r = new Reply(reply);
+    const r = await sendRead(s);
     const ranges = r.u32();
     const out: T.KvEntryMaybe<unknown>[] = [];
     for (let i = 0; i < ranges; i++) {
@@ -261,4 +251,19 @@ export class Kv implements T.Kv {
     const s = this.#s;
     if (!s.closed) s.close();
   }
+}
+
+/**
+ * Sends the read request just encoded in `req`, once the database is known
+ * to be open, raising the encoder's deferred error as Deno does (after the
+ * closed check); returns a cursor over the reply.
+ */
+async function sendRead(s: KvState): Promise<Reply> {
+  const pending = req.pending;
+  const request = req.take();
+  s.ensureOpen();
+  if (pending !== null) throw pending;
+  return new Reply(
+    checkReply(await s.transport.snapshotRead(s.store, request)),
+  );
 }
