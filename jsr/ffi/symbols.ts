@@ -6,9 +6,10 @@
  * it afresh and fails if this table differs.
  *
  * Every symbol returns a pointer to a reply header (jsr/ffi/reply.ts) or
- * nothing. A `"buffer", "usize"` pair is one `&[u8]` argument. Calls that
- * wait start synchronously and return a pending handle; `kvq_wait` and
- * `kvq_watch_next` are the nonblocking symbols that do the waiting.
+ * nothing. A `"buffer", "usize"` pair is one `&[u8]` argument. No symbol
+ * waits: a call the engine answers later takes a call id (the last `u32`)
+ * and returns an empty reply, and the answer comes to the completion
+ * callback given to `kvq_open` (jsr/ffi/transport.ts).
  *
  * @module
  */
@@ -16,7 +17,7 @@
 /** The library's symbol table. */
 export const symbols = {
   kvq_open: {
-    parameters: ["buffer", "usize", "buffer", "usize"],
+    parameters: ["buffer", "usize", "buffer", "usize", "pointer"],
     result: "pointer",
     nonblocking: false,
   },
@@ -27,23 +28,22 @@ export const symbols = {
     nonblocking: false,
   },
   kvq_snapshot_read: {
-    parameters: ["pointer", "buffer", "usize"],
+    parameters: ["pointer", "buffer", "usize", "u32"],
     result: "pointer",
     nonblocking: false,
   },
-  kvq_wait: { parameters: ["pointer"], result: "pointer", nonblocking: true },
   kvq_atomic_write: {
-    parameters: ["pointer", "buffer", "usize"],
+    parameters: ["pointer", "buffer", "usize", "u32"],
     result: "pointer",
     nonblocking: false,
   },
   kvq_atomic_write_many: {
-    parameters: ["pointer", "buffer", "usize"],
+    parameters: ["pointer", "buffer", "usize", "u32"],
     result: "pointer",
     nonblocking: false,
   },
   kvq_dequeue: {
-    parameters: ["pointer", "u32", "u32"],
+    parameters: ["pointer", "u32", "u32", "u32"],
     result: "pointer",
     nonblocking: false,
   },
@@ -53,7 +53,7 @@ export const symbols = {
     nonblocking: false,
   },
   kvq_finish: {
-    parameters: ["pointer", "buffer", "usize"],
+    parameters: ["pointer", "buffer", "usize", "u32"],
     result: "pointer",
     nonblocking: false,
   },
@@ -63,9 +63,9 @@ export const symbols = {
     nonblocking: false,
   },
   kvq_watch_next: {
-    parameters: ["pointer"],
+    parameters: ["pointer", "u32"],
     result: "pointer",
-    nonblocking: true,
+    nonblocking: false,
   },
   kvq_watch_close: {
     parameters: ["pointer"],

@@ -5,16 +5,17 @@
  * lifetimes.
  *
  * A call starts synchronously: the library decodes the request and hands
- * it to the engine's worker without waiting, and returns a pending handle.
- * The waiting is done by the nonblocking `kvq_wait` (Deno runs it on its
- * blocking pool and resolves a Promise), so the event loop never waits. A
- * snapshot read of a file database is answered synchronously, as on Node.
+ * it to the engine's worker without waiting. A snapshot read of a file
+ * database is answered at once, as on Node; anything else is answered
+ * later through one thread-safe completion callback, by call id. No thread
+ * of Deno's blocking pool ever waits (it has only 32: idle listeners and
+ * watches parked there once stalled the whole process).
  *
  * Handles are freed when their JavaScript wrapper is garbage-collected
- * (as napi-rs frees a class instance): a pending call keeps its wrapper
- * reachable, so a handle is never freed under a running call, and a call
- * after `close` still finds a valid (closed) store and gets the engine's
- * closed error.
+ * (as napi-rs frees a class instance): a waiting call holds its wrapper,
+ * so a handle is never freed under a running call, and a call after
+ * `close` still finds a valid (closed) store and gets the engine's closed
+ * error.
  *
  * @module
  */
@@ -34,8 +35,6 @@ class FfiHandle {
   readonly ptr: Deno.PointerObject;
   /** The library's symbols. */
   readonly lib: KvqSymbols;
-  /** Calls completed; touched by each completion, which keeps `this` alive. */
-  calls = 0;
   constructor(ptr: Deno.PointerObject, lib: KvqSymbols) {
     this.ptr = ptr;
     this.lib = lib;
@@ -74,24 +73,59 @@ function request(bytes: Uint8Array): Uint8Array {
   return bytes.byteLength === 0 ? EMPTY : bytes;
 }
 
+/** The completion callback's signature (task.rs `Complete`). */
+const COMPLETE = { parameters: ["u32", "pointer"], result: "void" } as const;
+
+/** A call the engine will answer later, by id. */
+interface Waiting {
+  resolve: (reply: Uint8Array) => void;
+  /** Kept referenced until the answer, so its handle is not freed. */
+  owner: FfiHandle;
+}
+
+const waiting = new Map<number, Waiting>();
+let lastCall = 0;
+let completion: Deno.UnsafeCallback<typeof COMPLETE> | undefined;
+
 /**
- * Finishes a call that started synchronously: its reply when the library
- * answered at once, else a promise of `kvq_wait` on the pending handle.
- * The wrapper stays referenced until the wait settles, so the store or
- * watcher it belongs to is not collected (and freed) under a running call.
- * Requests need no holding: the library decodes them before returning.
+ * The callback the library answers late calls through, made once. Deno
+ * queues its invocations from the engine's threads onto the event loop; it
+ * keeps the process alive only while a call is waiting.
  */
-function finishCall(
-  lib: KvqSymbols,
-  reply: Deno.PointerValue,
+function completionCallback(lib: KvqSymbols): Deno.PointerObject {
+  if (completion === undefined) {
+    completion = Deno.UnsafeCallback.threadSafe(COMPLETE, (call, reply) => {
+      const w = waiting.get(call);
+      waiting.delete(call);
+      if (waiting.size === 0) completion?.unref();
+      const bytes = takeBytes(lib, reply);
+      w?.resolve(bytes);
+    });
+    completion.unref();
+  }
+  return completion.pointer;
+}
+
+/**
+ * Makes a call that may be answered at once (the reply, e.g. a file read)
+ * or later through the completion callback (a promise of it). The call is
+ * registered before it starts, since the library may answer it before it
+ * returns.
+ */
+function call(
   owner: FfiHandle,
+  invoke: (call: number) => Deno.PointerValue,
 ): Uint8Array | Promise<Uint8Array> {
-  const { bytes, handle } = take(lib, reply);
-  if (handle === null) return bytes;
-  return lib.kvq_wait(handle).then((done) => {
-    owner.calls++;
-    return takeBytes(lib, done);
-  });
+  const id = lastCall = lastCall >= 0xffff_ffff ? 1 : lastCall + 1;
+  let resolve!: (reply: Uint8Array) => void;
+  const later = new Promise<Uint8Array>((r) => resolve = r);
+  if (waiting.size === 0) completion?.ref();
+  waiting.set(id, { resolve, owner });
+  const bytes = takeBytes(owner.lib, invoke(id));
+  if (bytes.length === 0) return later;
+  waiting.delete(id);
+  if (waiting.size === 0) completion?.unref();
+  return bytes;
 }
 
 /** kvq's transport for Deno, over the FFI library. */
@@ -102,9 +136,10 @@ export const ffiTransport: Transport = {
     const lib = library();
     const file = cString(path);
     const json = cString(options);
+    const callback = completionCallback(lib);
     const { bytes, handle } = take(
       lib,
-      lib.kvq_open(file, size(file), json, size(json)),
+      lib.kvq_open(file, size(file), json, size(json), callback),
     );
     if (bytes[0] !== 0 || handle === null) unwrapError(bytes);
     const store = new FfiHandle(handle, lib);
@@ -118,35 +153,33 @@ export const ffiTransport: Transport = {
   snapshotRead(store, req) {
     const s = store as FfiHandle;
     const bytes = request(req);
-    // A file database answers here; otherwise the worker answers later.
-    return finishCall(
-      s.lib,
-      s.lib.kvq_snapshot_read(s.ptr, bytes, size(bytes)),
+    // A file database answers at once; otherwise the worker answers later.
+    return call(
       s,
+      (id) => s.lib.kvq_snapshot_read(s.ptr, bytes, size(bytes), id),
     );
   },
   atomicWrite(store, req) {
     const s = store as FfiHandle;
     const bytes = request(req);
     return Promise.resolve(
-      finishCall(s.lib, s.lib.kvq_atomic_write(s.ptr, bytes, size(bytes)), s),
+      call(s, (id) => s.lib.kvq_atomic_write(s.ptr, bytes, size(bytes), id)),
     );
   },
   atomicWriteMany(store, req) {
     const s = store as FfiHandle;
     const bytes = request(req);
     return Promise.resolve(
-      finishCall(
-        s.lib,
-        s.lib.kvq_atomic_write_many(s.ptr, bytes, size(bytes)),
+      call(
         s,
+        (id) => s.lib.kvq_atomic_write_many(s.ptr, bytes, size(bytes), id),
       ),
     );
   },
   dequeue(store, max, listener) {
     const s = store as FfiHandle;
     return Promise.resolve(
-      finishCall(s.lib, s.lib.kvq_dequeue(s.ptr, max, listener), s),
+      call(s, (id) => s.lib.kvq_dequeue(s.ptr, max, listener, id)),
     );
   },
   cancelDequeue(store, listener) {
@@ -157,7 +190,7 @@ export const ffiTransport: Transport = {
     const s = store as FfiHandle;
     const bytes = request(req);
     return Promise.resolve(
-      finishCall(s.lib, s.lib.kvq_finish(s.ptr, bytes, size(bytes)), s),
+      call(s, (id) => s.lib.kvq_finish(s.ptr, bytes, size(bytes), id)),
     );
   },
   watch(store, req): FfiHandle {
@@ -174,11 +207,7 @@ export const ffiTransport: Transport = {
   },
   watchNext(watcher) {
     const w = watcher as FfiHandle;
-    return w.lib.kvq_watch_next(w.ptr).then((reply) => {
-      // Touching `w` keeps the watcher alive until the call settles.
-      w.calls++;
-      return takeBytes(w.lib, reply);
-    });
+    return Promise.resolve(call(w, (id) => w.lib.kvq_watch_next(w.ptr, id)));
   },
   watchClose(watcher) {
     const w = watcher as FfiHandle;

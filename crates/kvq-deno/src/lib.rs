@@ -5,23 +5,23 @@
 //! bytes (docs/wire.md) behind a [`Reply`] header. All behaviour and every
 //! error message live in kvq-core.
 //!
-//! The symbols are declared with deno_bindgen 0.9. Those that wait are
-//! `non_blocking`: Deno runs them on its blocking pool and hands JavaScript
-//! a Promise, so the event loop never waits. What deno_bindgen cannot
-//! express is done with its plain types (see reply.rs): a byte buffer out
-//! becomes a pointer to a [`Reply`], freed with `kvq_reply_free`; errors
-//! are error replies; handles are raw pointers, freed with `kvq_store_free`
-//! and `kvq_watch_free` once JavaScript can no longer reach them.
+//! The symbols are declared with deno_bindgen 0.9, and none of them waits.
+//! A call that the engine answers later takes a call id and returns an
+//! empty reply; the answer then goes to the store's completion callback, a
+//! `Deno.UnsafeCallback.threadSafe` JavaScript function (task.rs). What
+//! deno_bindgen cannot express is done with its plain types (see
+//! reply.rs): a byte buffer out becomes a pointer to a [`Reply`], freed
+//! with `kvq_reply_free`; errors are error replies; handles and the
+//! callback are raw pointers; handles are freed with `kvq_store_free` and
+//! `kvq_watch_free` once JavaScript can no longer reach them.
 
-mod block;
 mod reply;
+mod task;
 
 use std::ffi::c_void;
 use std::future::Future;
-use std::pin::Pin;
 use std::ptr;
-use std::sync::Mutex;
-use std::task::Poll;
+use std::sync::Arc;
 
 use deno_bindgen::deno_bindgen;
 use kvq_core::ops;
@@ -32,14 +32,23 @@ use kvq_core::Watcher;
 use reply::guard;
 use reply::guard_void;
 use reply::Reply;
+use task::Complete;
+use tokio::sync::Mutex;
 
-use crate::block::block_on;
+/// An open database, behind the pointer JavaScript holds, with the
+/// callback its late answers go to.
+pub struct StoreHandle {
+  store: Store,
+  complete: Complete,
+}
 
 /// A watch, behind the pointer JavaScript holds. The mutex lets `next`
-/// take the watcher mutably; `canceller` ends a pending `next`.
+/// take the watcher mutably from a future; `canceller` ends a pending
+/// `next`.
 pub struct WatchHandle {
-  watcher: Mutex<Watcher>,
+  watcher: Arc<Mutex<Watcher>>,
   canceller: WatchCanceller,
+  complete: Complete,
 }
 
 /// Turns a handle pointer back into a reference.
@@ -60,15 +69,26 @@ fn text(bytes: &[u8]) -> Result<&str, Error> {
 }
 
 /// Opens a database (`":memory:"` or a file path; options as JSON, both
-/// NUL-terminated). The reply is `[0]` with the store as its handle, or an
-/// error reply.
+/// NUL-terminated); `complete` is the thread-safe callback late answers go
+/// to. The reply is `[0]` with the store as its handle, or an error reply.
 #[deno_bindgen]
-fn kvq_open(path: &[u8], options: &[u8]) -> *const Reply {
+fn kvq_open(
+  path: &[u8],
+  options: &[u8],
+  complete: *const c_void,
+) -> *const Reply {
   guard(|| {
+    if complete.is_null() {
+      return Reply::error(&Error::Malformed("no completion callback".into()));
+    }
+    // SAFETY: JavaScript passes the pointer of an UnsafeCallback with the
+    // signature of `Complete`, kept alive for the life of the module.
+    let complete: Complete = unsafe { std::mem::transmute(complete) };
     let opened = text(path).and_then(|p| Ok((p, text(options)?)));
     match opened.and_then(|(path, options)| ops::open(path, options)) {
       Ok(store) => {
-        Reply::into_raw(vec![0], Box::into_raw(Box::new(store)) as *mut c_void)
+        let store = Box::new(StoreHandle { store, complete });
+        Reply::into_raw(vec![0], Box::into_raw(store) as *mut c_void)
       }
       Err(e) => Reply::error(&e),
     }
@@ -78,107 +98,120 @@ fn kvq_open(path: &[u8], options: &[u8]) -> *const Reply {
 /// Closes a database; idempotent. Pending dequeues resolve with no
 /// messages, watches end, later calls get a closed error.
 #[deno_bindgen]
-fn kvq_close(store: *const Store) {
-  guard_void(|| unsafe { handle(store) }.close());
+fn kvq_close(store: *const StoreHandle) {
+  guard_void(|| unsafe { handle(store) }.store.close());
 }
 
 /// Frees a store handle (closing it first). Only once no call can use it.
 #[deno_bindgen]
-fn kvq_store_free(store: *const Store) {
+fn kvq_store_free(store: *const StoreHandle) {
   guard_void(|| {
     if !store.is_null() {
-      let store = unsafe { Box::from_raw(store as *mut Store) };
-      store.close();
+      let store = unsafe { Box::from_raw(store as *mut StoreHandle) };
+      store.store.close();
     }
   });
 }
 
-/// A reply the engine will give later: the future, boxed so a pointer to it
-/// can wait in JavaScript until `kvq_wait` drives it.
-pub struct Pending(Pin<Box<dyn Future<Output = Vec<u8>> + Send>>);
-
-/// Starts an engine call on the calling (JavaScript) thread: one poll
-/// decodes the request and hands it to the engine's worker, which costs
-/// microseconds and never waits. The reply is the answer when it is already
-/// there (a malformed request), else empty with a [`Pending`] handle for
-/// `kvq_wait`. Starting here rather than on Deno's blocking pool takes that
-/// pool's thread wake-up off the critical path.
+/// Starts an engine call (task.rs): its reply now, or an empty reply when
+/// the answer will reach the store's callback under `call`.
 fn start(
   future: impl Future<Output = Vec<u8>> + Send + 'static,
+  call: u32,
+  complete: Complete,
 ) -> *const Reply {
-  let mut future: Pin<Box<dyn Future<Output = Vec<u8>> + Send>> =
-    Box::pin(future);
-  match block::poll_once(future.as_mut()) {
-    Poll::Ready(bytes) => Reply::into_raw(bytes, ptr::null_mut()),
-    Poll::Pending => {
-      let pending = Box::into_raw(Box::new(Pending(future)));
-      Reply::into_raw(Vec::new(), pending as *mut c_void)
-    }
-  }
+  let bytes = task::start(future, call, complete).unwrap_or_default();
+  Reply::into_raw(bytes, ptr::null_mut())
 }
 
 /// A snapshot read, answered synchronously when the engine can (file
-/// databases read on the calling thread, as on Node); otherwise pending.
+/// databases read on the calling thread, as on Node); otherwise later.
 #[deno_bindgen]
-fn kvq_snapshot_read(store: *const Store, request: &[u8]) -> *const Reply {
-  guard(
-    || match ops::snapshot_read(unsafe { handle(store) }, request) {
-      ops::Reply::Ready(bytes) => Reply::into_raw(bytes, ptr::null_mut()),
-      ops::Reply::Later(future) => start(future),
-    },
-  )
-}
-
-/// Waits for a [`Pending`] reply, consuming (and freeing) it. The one
-/// symbol that waits for the engine: Deno runs it on its blocking pool.
-#[deno_bindgen(non_blocking)]
-fn kvq_wait(pending: *const Pending) -> *const Reply {
+fn kvq_snapshot_read(
+  store: *const StoreHandle,
+  request: &[u8],
+  call: u32,
+) -> *const Reply {
   guard(|| {
-    let pending = unsafe { Box::from_raw(pending as *mut Pending) };
-    Reply::into_raw(block_on(pending.0), ptr::null_mut())
+    let s = unsafe { handle(store) };
+    match ops::snapshot_read(&s.store, request) {
+      ops::Reply::Ready(bytes) => Reply::into_raw(bytes, ptr::null_mut()),
+      ops::Reply::Later(future) => start(future, call, s.complete),
+    }
   })
 }
 
-/// Starts an atomic write (pending, see `start`).
+/// Starts an atomic write.
 #[deno_bindgen]
-fn kvq_atomic_write(store: *const Store, request: &[u8]) -> *const Reply {
-  guard(|| start(ops::atomic_write(unsafe { handle(store) }, request)))
+fn kvq_atomic_write(
+  store: *const StoreHandle,
+  request: &[u8],
+  call: u32,
+) -> *const Reply {
+  guard(|| {
+    let s = unsafe { handle(store) };
+    start(ops::atomic_write(&s.store, request), call, s.complete)
+  })
 }
 
-/// Starts several atomic writes in one transaction (pending, see `start`).
+/// Starts several atomic writes in one transaction.
 #[deno_bindgen]
-fn kvq_atomic_write_many(store: *const Store, request: &[u8]) -> *const Reply {
-  guard(|| start(ops::atomic_write_many(unsafe { handle(store) }, request)))
+fn kvq_atomic_write_many(
+  store: *const StoreHandle,
+  request: &[u8],
+  call: u32,
+) -> *const Reply {
+  guard(|| {
+    let s = unsafe { handle(store) };
+    start(ops::atomic_write_many(&s.store, request), call, s.complete)
+  })
 }
 
 /// Starts waiting for up to `max` due messages for `listener` (a nonzero id
-/// JavaScript picks, or 0) (pending, see `start`): one crossing per batch.
+/// JavaScript picks, or 0): one crossing per batch.
 #[deno_bindgen]
-fn kvq_dequeue(store: *const Store, max: u32, listener: u32) -> *const Reply {
-  guard(|| start(ops::dequeue(unsafe { handle(store) }, max, listener)))
+fn kvq_dequeue(
+  store: *const StoreHandle,
+  max: u32,
+  listener: u32,
+  call: u32,
+) -> *const Reply {
+  guard(|| {
+    let s = unsafe { handle(store) };
+    start(ops::dequeue(&s.store, max, listener), call, s.complete)
+  })
 }
 
 /// Ends `listener`'s waiting dequeue: it resolves with no messages.
 #[deno_bindgen]
-fn kvq_cancel_dequeue(store: *const Store, listener: u32) {
-  guard_void(|| ops::cancel_dequeue(unsafe { handle(store) }, listener));
+fn kvq_cancel_dequeue(store: *const StoreHandle, listener: u32) {
+  guard_void(|| ops::cancel_dequeue(&unsafe { handle(store) }.store, listener));
 }
 
-/// Starts reporting a batch of handled messages (pending, see `start`).
+/// Starts reporting a batch of handled messages.
 #[deno_bindgen]
-fn kvq_finish(store: *const Store, request: &[u8]) -> *const Reply {
-  guard(|| start(ops::finish(unsafe { handle(store) }, request)))
+fn kvq_finish(
+  store: *const StoreHandle,
+  request: &[u8],
+  call: u32,
+) -> *const Reply {
+  guard(|| {
+    let s = unsafe { handle(store) };
+    start(ops::finish(&s.store, request), call, s.complete)
+  })
 }
 
 /// Starts a watch. The reply is `[0]` with the watcher as its handle, or an
 /// error reply.
 #[deno_bindgen]
-fn kvq_watch(store: *const Store, request: &[u8]) -> *const Reply {
-  guard(|| match ops::watch(unsafe { handle(store) }, request) {
+fn kvq_watch(store: *const StoreHandle, request: &[u8]) -> *const Reply {
+  let s = unsafe { handle(store) };
+  guard(|| match ops::watch(&s.store, request) {
     Ok(watcher) => {
       let watch = WatchHandle {
         canceller: watcher.canceller(),
-        watcher: Mutex::new(watcher),
+        watcher: Arc::new(Mutex::new(watcher)),
+        complete: s.complete,
       };
       Reply::into_raw(vec![0], Box::into_raw(Box::new(watch)) as *mut c_void)
     }
@@ -186,13 +219,14 @@ fn kvq_watch(store: *const Store, request: &[u8]) -> *const Reply {
   })
 }
 
-/// The next state of the watched keys.
-#[deno_bindgen(non_blocking)]
-fn kvq_watch_next(watch: *const WatchHandle) -> *const Reply {
+/// Starts waiting for the next state of the watched keys.
+#[deno_bindgen]
+fn kvq_watch_next(watch: *const WatchHandle, call: u32) -> *const Reply {
   guard(|| {
-    let watch = unsafe { handle(watch) };
-    let mut watcher = watch.watcher.lock().unwrap_or_else(|p| p.into_inner());
-    Reply::into_raw(block_on(ops::watch_next(&mut watcher)), ptr::null_mut())
+    let w = unsafe { handle(watch) };
+    let watcher = w.watcher.clone();
+    let next = async move { ops::watch_next(&mut *watcher.lock().await).await };
+    start(next, call, w.complete)
   })
 }
 

@@ -1,0 +1,116 @@
+//! Completes engine calls by calling JavaScript back, instead of parking a
+//! thread of Deno's blocking pool per waiting call.
+//!
+//! Deno caps that pool at 32 threads: with one parked per idle listener or
+//! watch stream, 32 of them stalled every other call of the process, kvq's
+//! own writes included. Now a call's future is polled when it is woken, on
+//! whichever thread wakes it (usually the engine's worker, which just sent
+//! the answer), and once it is ready the reply goes to a thread-safe
+//! callback (`Deno.UnsafeCallback.threadSafe`) that Deno queues onto the
+//! event loop. No thread waits.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::task::Context;
+use std::task::Poll;
+use std::task::Wake;
+use std::task::Waker;
+
+use crate::reply::Reply;
+
+/// The JavaScript callback: `(call, reply)`; `reply` is freed by
+/// JavaScript with `kvq_reply_free` after copying it.
+pub type Complete = extern "C" fn(call: u32, reply: *const Reply);
+
+type Call = Pin<Box<dyn Future<Output = Vec<u8>> + Send>>;
+
+/// One call in flight: its future, and where its reply goes.
+struct Task {
+  future: Mutex<Option<Call>>,
+  /// Set by every wake-up; cleared by the poll that handles it.
+  woken: AtomicBool,
+  call: u32,
+  complete: Complete,
+}
+
+impl Wake for Task {
+  fn wake(self: Arc<Self>) {
+    self.run();
+  }
+
+  fn wake_by_ref(self: &Arc<Self>) {
+    self.run();
+  }
+}
+
+impl Task {
+  /// Polls the future for every wake-up not yet handled. Whoever holds the
+  /// lock polls; a wake-up arriving meanwhile is seen by the holder's check
+  /// after unlocking, so none is lost.
+  fn run(self: &Arc<Self>) {
+    self.woken.store(true, SeqCst);
+    loop {
+      let Ok(mut slot) = self.future.try_lock() else {
+        return;
+      };
+      while self.woken.swap(false, SeqCst) {
+        let Some(future) = slot.as_mut() else {
+          return;
+        };
+        let waker = Waker::from(self.clone());
+        if let Poll::Ready(bytes) =
+          future.as_mut().poll(&mut Context::from_waker(&waker))
+        {
+          *slot = None;
+          drop(slot);
+          (self.complete)(
+            self.call,
+            Reply::into_raw(bytes, std::ptr::null_mut()),
+          );
+          return;
+        }
+      }
+      drop(slot);
+      if !self.woken.load(SeqCst) {
+        return;
+      }
+    }
+  }
+}
+
+/// Starts a call on the calling (JavaScript) thread: the first poll
+/// decodes the request and hands it to the engine without waiting. If that
+/// already answers (a file read, a malformed request), the reply is
+/// returned; otherwise `None`, and the reply reaches `complete` later.
+pub fn start(
+  future: impl Future<Output = Vec<u8>> + Send + 'static,
+  call: u32,
+  complete: Complete,
+) -> Option<Vec<u8>> {
+  let mut future: Call = Box::pin(future);
+  let task = Arc::new(Task {
+    future: Mutex::new(None),
+    woken: AtomicBool::new(false),
+    call,
+    complete,
+  });
+  let waker = Waker::from(task.clone());
+  // Hold the slot while polling so a wake-up during this first poll waits
+  // for the future to be stored, then polls it.
+  let mut slot = task.future.lock().unwrap_or_else(|p| p.into_inner());
+  match future.as_mut().poll(&mut Context::from_waker(&waker)) {
+    Poll::Ready(bytes) => Some(bytes),
+    Poll::Pending => {
+      *slot = Some(future);
+      drop(slot);
+      if task.woken.load(SeqCst) {
+        task.run();
+      }
+      None
+    }
+  }
+}
