@@ -17,11 +17,12 @@ export const ENC_BYTES = 3;
 const MAX_U64 = 0xffffffffffffffffn;
 
 /**
- * An unsigned 64-bit integer stored with the LE64 encoding, the operand of
- * `sum`, `min` and `max`. Shaped like `Deno.KvU64`: frozen, one own
- * enumerable property `value`, `valueOf()` returns the bigint.
+ * kvq's own KvU64, for runtimes without `Deno.KvU64`: an unsigned 64-bit
+ * integer stored with the LE64 encoding, the operand of `sum`, `min` and
+ * `max`. Shaped like `Deno.KvU64`: frozen, one own enumerable property
+ * `value`, `valueOf()` returns the bigint.
  */
-export class KvU64 {
+class KvqKvU64 {
   /** The integer, in `0n..2n ** 64n - 1n`. */
   readonly value: bigint;
 
@@ -78,9 +79,20 @@ const denoKvU64 = typeof DenoKvU64 === "function"
   ? DenoKvU64 as abstract new (...args: never[]) => { value: bigint }
   : undefined;
 
+/**
+ * The KvU64 class kvq hands out: Deno's own `Deno.KvU64` where the runtime
+ * has one (Deno with --unstable-kv), so values read through kvq pass
+ * `instanceof Deno.KvU64` as they do with `Deno.openKv`; kvq's own class
+ * everywhere else. Both behave alike, messages included.
+ */
+export const KvU64: typeof KvqKvU64 =
+  (denoKvU64 ?? KvqKvU64) as typeof KvqKvU64;
+/** A KvU64 instance. */
+export type KvU64 = KvqKvU64;
+
 /** Whether `v` is a kvq KvU64, or Deno's own `Deno.KvU64` under Deno. */
 export function isKvU64(v: unknown): v is { readonly value: bigint } {
-  return v instanceof KvU64 ||
+  return v instanceof KvqKvU64 ||
     (denoKvU64 !== undefined && v instanceof denoKvU64);
 }
 

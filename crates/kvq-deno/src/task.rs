@@ -7,14 +7,22 @@
 //! whichever thread wakes it (usually the engine's worker, which just sent
 //! the answer), and once it is ready the reply goes to a thread-safe
 //! callback (`Deno.UnsafeCallback.threadSafe`) that Deno queues onto the
-//! event loop. No thread waits.
+//! event loop.
+//!
+//! Deno's thread-safe callback blocks the calling thread until JavaScript
+//! has run it. So no engine thread calls it: every reply is handed to one
+//! completion thread of this library, which alone waits on JavaScript. The
+//! engine never waits for the event loop, and JavaScript, even inside a
+//! synchronous call, never waits for that thread.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::SeqCst;
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::task::Context;
 use std::task::Poll;
 use std::task::Wake;
@@ -67,10 +75,7 @@ impl Task {
         {
           *slot = None;
           drop(slot);
-          (self.complete)(
-            self.call,
-            Reply::into_raw(bytes, std::ptr::null_mut()),
-          );
+          deliver(self.complete, self.call, bytes);
           return;
         }
       }
@@ -79,6 +84,46 @@ impl Task {
         return;
       }
     }
+  }
+}
+
+/// One reply on its way to JavaScript; the header pointer travels as an
+/// address, since only the completion thread touches it.
+struct Delivery {
+  complete: Complete,
+  call: u32,
+  reply: usize,
+}
+
+/// Hands a reply to the completion thread (started on first use).
+fn deliver(complete: Complete, call: u32, bytes: Vec<u8>) {
+  static COMPLETER: OnceLock<Mutex<mpsc::Sender<Delivery>>> = OnceLock::new();
+  let sender = COMPLETER.get_or_init(|| {
+    let (tx, rx) = mpsc::channel::<Delivery>();
+    let spawned = std::thread::Builder::new()
+      .name("kvq-deno-complete".into())
+      .spawn(move || {
+        for d in rx {
+          (d.complete)(d.call, d.reply as *const Reply);
+        }
+      });
+    if let Err(e) = spawned {
+      eprintln!("kvq: cannot start the completion thread: {e}");
+    }
+    Mutex::new(tx)
+  });
+  let reply = Reply::into_raw(bytes, std::ptr::null_mut()) as usize;
+  let sent = sender
+    .lock()
+    .unwrap_or_else(|p| p.into_inner())
+    .send(Delivery {
+      complete,
+      call,
+      reply,
+    });
+  if let Err(mpsc::SendError(d)) = sent {
+    // No completion thread: free the reply rather than leak it.
+    unsafe { Reply::free(d.reply as *const Reply) };
   }
 }
 

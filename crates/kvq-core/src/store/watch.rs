@@ -100,12 +100,21 @@ impl WatchRegistry {
   }
 
   fn wake(&self, concerns: impl Fn(&WatchSlot) -> bool) {
-    let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-    for slot in slots.iter().filter_map(Weak::upgrade) {
-      if concerns(&slot) {
-        slot.generation.fetch_add(1, Ordering::SeqCst);
-        slot.notify.notify_one();
-      }
+    // Wakers run arbitrary code (a binding may poll the watcher's future
+    // right there and hand its result to JavaScript), so none runs while
+    // the registry is locked: a thread registering a watch meanwhile would
+    // otherwise wait on it.
+    let woken: Vec<Arc<WatchSlot>> = {
+      let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+      slots
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|s| concerns(s))
+        .collect()
+    };
+    for slot in woken {
+      slot.generation.fetch_add(1, Ordering::SeqCst);
+      slot.notify.notify_one();
     }
   }
 }
