@@ -1,6 +1,7 @@
 /**
  * kvq-only extensions (COMPATIBILITY.md section 3), skipped on targets
- * without them: listenQueue(handler, { concurrency, signal }) and leases.
+ * without them: listenQueue(handler, { concurrency, signal }), leases, and
+ * the errors kvq's own options and unsupported URLs give.
  *
  * @module
  */
@@ -8,6 +9,7 @@
 import {
   assert,
   assertIs,
+  assertRejects,
   sleep,
   sleepUntil,
   within,
@@ -113,5 +115,72 @@ export const cases: Case[] = [
         undefined,
         { leaseMs: 300 },
       ),
+  },
+  {
+    name: "kvq.openKv: a leaseMs out of range rejects with TypeError",
+    skip: kvqOnly,
+    run: async (t) => {
+      for (const [leaseMs, shown] of [[10, "10"], ["100", '"100"']]) {
+        await assertRejects(
+          () => t.openKv(":memory:", { leaseMs }),
+          TypeError,
+          `openKv: leaseMs must be a number of milliseconds from 30 to 86400000: received ${shown}`,
+        );
+      }
+    },
+  },
+  {
+    name: "kvq.openKv: an unknown durability rejects with TypeError",
+    skip: kvqOnly,
+    run: (t) =>
+      assertRejects(
+        () => t.openKv(":memory:", { durability: "fast" }),
+        TypeError,
+        'openKv: durability must be "full" or "relaxed": received "fast"',
+      ),
+  },
+  {
+    name: "kvq.openKv: options that are not an object reject with TypeError",
+    skip: kvqOnly,
+    run: (t) =>
+      assertRejects(
+        () => t.openKv(":memory:", 5 as unknown as Record<string, unknown>),
+        TypeError,
+        "openKv: options must be an object: received 5",
+      ),
+  },
+  {
+    name: "kvq.openKv: a KV Connect URL rejects with a clear Error",
+    skip: kvqOnly,
+    run: (t) =>
+      assertRejects(
+        () => t.openKv("http://127.0.0.1:1/"),
+        Error,
+        "KV Connect is not supported yet: http://127.0.0.1:1/",
+      ),
+  },
+  {
+    name:
+      "kvq.listenQueue: a concurrency that is not a positive integer rejects",
+    skip: kvqOnly,
+    run: (t) =>
+      withKv(t, async (kv) => {
+        const listen = kv.listenQueue as (
+          h: unknown,
+          o: unknown,
+        ) => Promise<void>;
+        for (const [concurrency, shown] of [[0, "0"], [1.5, "1.5"]]) {
+          await assertRejects(
+            () => listen.call(kv, () => {}, { concurrency }),
+            TypeError,
+            `listenQueue: concurrency must be a positive integer: received ${shown}`,
+          );
+        }
+        await assertRejects(
+          () => listen.call(kv, () => {}, { signal: {} }),
+          TypeError,
+          "listenQueue: signal must be an AbortSignal",
+        );
+      }),
   },
 ];

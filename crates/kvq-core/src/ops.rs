@@ -46,23 +46,26 @@ fn parse_options(json: &str) -> Result<OpenOptions> {
   }
   let value: serde_json::Value = serde_json::from_str(json)
     .map_err(|e| Error::Malformed(format!("open options: {e}")))?;
+  // The one check of these options: the TypeScript layer only makes sure
+  // they survive JSON (a finite number), so the messages are these.
   if let Some(ms) = value.get("leaseMs").filter(|v| !v.is_null()) {
     let ms = ms
       .as_f64()
       .filter(|ms| (30.0..=MAX_LEASE_MS).contains(ms))
       .ok_or_else(|| {
         Error::InvalidOption(format!(
-          "leaseMs must be a number of milliseconds from 30 to {MAX_LEASE_MS}: received {ms}"
+          "openKv: leaseMs must be a number of milliseconds from 30 to {MAX_LEASE_MS}: received {ms}"
         ))
       })?;
     options.lease = Duration::from_millis(ms as u64);
   }
-  match value.get("durability").and_then(|v| v.as_str()) {
-    None | Some("full") => {}
-    Some("relaxed") => options.durability = Durability::Relaxed,
+  match value.get("durability").filter(|v| !v.is_null()) {
+    None => {}
+    Some(v) if v == "full" => {}
+    Some(v) if v == "relaxed" => options.durability = Durability::Relaxed,
     Some(other) => {
       return Err(Error::InvalidOption(format!(
-        "durability must be \"full\" or \"relaxed\": received \"{other}\""
+        "openKv: durability must be \"full\" or \"relaxed\": received {other}"
       )))
     }
   }
