@@ -192,44 +192,13 @@ pub fn finish_then(store: &Store, request: &[u8], done: Done) {
   }
 }
 
-/// [`atomic_write_then`] as a future, for bindings that wait on a thread.
+/// [`atomic_write_then`] as a future, for Rust callers that await.
 pub fn atomic_write(
   store: &Store,
   request: &[u8],
 ) -> impl Future<Output = Vec<u8>> + Send + 'static {
   let (done, reply) = later();
   atomic_write_then(store, request, done);
-  reply
-}
-
-/// [`atomic_write_many_then`] as a future.
-pub fn atomic_write_many(
-  store: &Store,
-  request: &[u8],
-) -> impl Future<Output = Vec<u8>> + Send + 'static {
-  let (done, reply) = later();
-  atomic_write_many_then(store, request, done);
-  reply
-}
-
-/// [`dequeue_then`] as a future.
-pub fn dequeue(
-  store: &Store,
-  max: u32,
-  listener: u32,
-) -> impl Future<Output = Vec<u8>> + Send + 'static {
-  let (done, reply) = later();
-  dequeue_then(store, max, listener, done);
-  reply
-}
-
-/// [`finish_then`] as a future.
-pub fn finish(
-  store: &Store,
-  request: &[u8],
-) -> impl Future<Output = Vec<u8>> + Send + 'static {
-  let (done, reply) = later();
-  finish_then(store, request, done);
   reply
 }
 

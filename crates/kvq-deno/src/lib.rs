@@ -113,7 +113,21 @@ fn kvq_store_free(store: *const StoreHandle) {
   });
 }
 
-/// Starts an engine call (task.rs): its reply now, or an empty reply when
+impl StoreHandle {
+  /// Where the answer of call `call` goes: the completion thread, then the
+  /// store's JavaScript callback.
+  fn answer(&self, call: u32) -> ops::Done {
+    let complete = self.complete;
+    Box::new(move |bytes| task::deliver(complete, call, bytes))
+  }
+}
+
+/// The empty reply that tells JavaScript "answered later, by call id".
+fn pending() -> *const Reply {
+  Reply::into_raw(Vec::new(), ptr::null_mut())
+}
+
+/// Starts an engine future (task.rs): its reply now, or an empty reply when
 /// the answer will reach the store's callback under `call`.
 fn start(
   future: impl Future<Output = Vec<u8>> + Send + 'static,
@@ -150,7 +164,8 @@ fn kvq_atomic_write(
 ) -> *const Reply {
   guard(|| {
     let s = unsafe { handle(store) };
-    start(ops::atomic_write(&s.store, request), call, s.complete)
+    ops::atomic_write_then(&s.store, request, s.answer(call));
+    pending()
   })
 }
 
@@ -163,7 +178,8 @@ fn kvq_atomic_write_many(
 ) -> *const Reply {
   guard(|| {
     let s = unsafe { handle(store) };
-    start(ops::atomic_write_many(&s.store, request), call, s.complete)
+    ops::atomic_write_many_then(&s.store, request, s.answer(call));
+    pending()
   })
 }
 
@@ -178,7 +194,8 @@ fn kvq_dequeue(
 ) -> *const Reply {
   guard(|| {
     let s = unsafe { handle(store) };
-    start(ops::dequeue(&s.store, max, listener), call, s.complete)
+    ops::dequeue_then(&s.store, max, listener, s.answer(call));
+    pending()
   })
 }
 
@@ -197,7 +214,8 @@ fn kvq_finish(
 ) -> *const Reply {
   guard(|| {
     let s = unsafe { handle(store) };
-    start(ops::finish(&s.store, request), call, s.complete)
+    ops::finish_then(&s.store, request, s.answer(call));
+    pending()
   })
 }
 

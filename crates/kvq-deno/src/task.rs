@@ -96,7 +96,7 @@ struct Delivery {
 }
 
 /// Hands a reply to the completion thread (started on first use).
-fn deliver(complete: Complete, call: u32, bytes: Vec<u8>) {
+pub fn deliver(complete: Complete, call: u32, bytes: Vec<u8>) {
   static COMPLETER: OnceLock<Mutex<mpsc::Sender<Delivery>>> = OnceLock::new();
   let sender = COMPLETER.get_or_init(|| {
     let (tx, rx) = mpsc::channel::<Delivery>();
