@@ -131,3 +131,57 @@ async fn an_open_option_out_of_range_is_refused() {
     assert!(err.to_string().contains("leaseMs"), "{err}");
   }
 }
+
+/// A waker that registers another watch when woken, as a binding's
+/// completion may call back into the store from inside a wake-up.
+struct WatchOnWake {
+  store: kvq_core::Store,
+  woken: std::sync::mpsc::Sender<()>,
+}
+
+impl std::task::Wake for WatchOnWake {
+  fn wake(self: std::sync::Arc<Self>) {
+    let _second = self.store.watch(vec![key(&["second"])], false);
+    let _ = self.woken.send(());
+  }
+}
+
+#[tokio::test]
+async fn a_watch_wake_up_may_call_back_into_the_store() {
+  use std::future::Future;
+  let (_dir, path) = common::temp_db();
+  let store = kvq_tests::open(&path, 30_000);
+  let mut watcher = store.watch(vec![key(&["w"])], false).expect("watch");
+  watcher.next().await.expect("next").expect("open");
+  let (woken, wakes) = std::sync::mpsc::channel();
+  let waker = std::task::Waker::from(std::sync::Arc::new(WatchOnWake {
+    store: store.clone(),
+    woken,
+  }));
+  let mut next = Box::pin(watcher.next());
+  let pending = next
+    .as_mut()
+    .poll(&mut std::task::Context::from_waker(&waker));
+  assert!(pending.is_pending());
+  // The worker wakes the watcher after this commit; the waker registers a
+  // watch. Were the registry still locked, the worker would stall here.
+  commit(
+    &store,
+    write(vec![set(key(&["w"]), KvValue::Bytes(vec![1]))]),
+  )
+  .await;
+  wakes
+    .recv_timeout(Duration::from_secs(2))
+    .expect("the watcher was woken");
+  let later = tokio::time::timeout(
+    Duration::from_secs(2),
+    commit(
+      &store,
+      write(vec![set(key(&["x"]), KvValue::Bytes(vec![2]))]),
+    ),
+  )
+  .await;
+  assert!(later.is_ok(), "the worker stalled after a wake-up");
+  drop(next);
+  store.close();
+}
