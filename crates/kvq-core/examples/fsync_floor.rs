@@ -4,11 +4,16 @@
 //! JavaScript: what this machine's disk allows one writer at one fsync per
 //! commit. bench/ compares kvq's sequential enqueue with it.
 //!
+//! Below that, the disk's own floor: 4 KB written in place into a
+//! preallocated file, then `fdatasync`, with no SQLite at all. No writer
+//! that resolves each write only once it is on disk, one at a time, can
+//! beat that rate on this machine.
+//!
 //!     cargo run --release -p kvq-core --example fsync_floor [-- COUNT]
 
 use std::time::Instant;
 
-fn main() -> rusqlite::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
   let count: u32 = std::env::args()
     .nth(1)
     .and_then(|a| a.parse().ok())
@@ -29,12 +34,35 @@ fn main() -> rusqlite::Result<()> {
     tx.execute("insert into t (k, v) values (?, ?)", (i, &payload))?;
     tx.commit()?;
   }
-  let secs = started.elapsed().as_secs_f64();
-  println!(
-    "{{\"commits\": {count}, \"seconds\": {secs:.3}, \"commits_per_second\": {:.0}}}",
-    count as f64 / secs
-  );
+  let sqlite = count as f64 / started.elapsed().as_secs_f64();
   drop(conn);
+  let raw = raw_syncs(&dir.join("raw.bin"), count)?;
+  println!(
+    "{{\"commits\": {count}, \"sqlite_commits_per_second\": {sqlite:.0}, \"raw_syncs_per_second\": {raw:.0}}}"
+  );
   std::fs::remove_dir_all(&dir).ok();
   Ok(())
+}
+
+/// Writes one 4 KB block in place and syncs its data, `count` times, in a
+/// file allocated and synced beforehand (so no sync carries a size change).
+fn raw_syncs(path: &std::path::Path, count: u32) -> std::io::Result<f64> {
+  use std::os::unix::fs::FileExt;
+  let file = std::fs::OpenOptions::new()
+    .create(true)
+    .truncate(true)
+    .read(true)
+    .write(true)
+    .open(path)?;
+  let block = [b'x'; 4096];
+  for i in 0..u64::from(count) {
+    file.write_all_at(&block, i * 4096)?;
+  }
+  file.sync_all()?;
+  let started = Instant::now();
+  for i in 0..u64::from(count) {
+    file.write_all_at(&block, i * 4096)?;
+    file.sync_data()?;
+  }
+  Ok(f64::from(count) / started.elapsed().as_secs_f64())
 }

@@ -1,0 +1,42 @@
+//! Sequential writes through the engine alone, each caller waiting for the
+//! previous commit: the ceiling a binding's sequential `set` can reach.
+//!
+//!     cargo run --release -p kvq-tests --example seq_write [-- COUNT]
+
+use std::sync::mpsc;
+use std::time::Instant;
+
+use kvq_core::KvValue;
+use kvq_core::OpenOptions;
+use kvq_core::Reply;
+use kvq_core::Store;
+use kvq_tests::key;
+use kvq_tests::set;
+use kvq_tests::write;
+
+fn main() {
+  let count: usize = std::env::args()
+    .nth(1)
+    .and_then(|a| a.parse().ok())
+    .unwrap_or(3000);
+  let dir = tempfile::tempdir().expect("temp dir");
+  let path = dir.path().join("seq.sqlite3");
+  let memory = std::env::args().nth(2).is_some_and(|a| a == "memory");
+  let path = if memory { None } else { path.to_str() };
+  let store = Store::open(path, OpenOptions::default()).expect("open");
+  let payload = vec![b'x'; 130];
+  let (tx, rx) = mpsc::channel();
+  let started = Instant::now();
+  for i in 0..count {
+    let tx = tx.clone();
+    let w = write(vec![set(
+      key(&[&format!("k{i}")]),
+      KvValue::Bytes(payload.clone()),
+    )]);
+    store.atomic_write_then(w, Reply::callback(move |r| drop(tx.send(r))));
+    rx.recv().expect("reply").expect("write");
+  }
+  let secs = started.elapsed().as_secs_f64();
+  println!("{{\"writes\": {count}, \"seconds\": {secs:.3}, \"writes_per_second\": {:.0}}}", count as f64 / secs);
+  store.close();
+}
