@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod limits;
+pub mod linger;
 pub mod ops;
 mod store;
 mod sum;

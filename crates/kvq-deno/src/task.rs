@@ -103,8 +103,12 @@ pub fn deliver(complete: Complete, call: u32, bytes: Vec<u8>) {
     let spawned = std::thread::Builder::new()
       .name("kvq-deno-complete".into())
       .spawn(move || {
-        for d in rx {
+        // Replies to a program that awaits each call come in a steady
+        // stream: linger for the next rather than sleep between them.
+        let mut answered = false;
+        while let Ok(d) = kvq_core::linger::recv(&rx, answered, None) {
           (d.complete)(d.call, d.reply as *const Reply);
+          answered = true;
         }
       });
     if let Err(e) = spawned {

@@ -13,7 +13,6 @@ use std::collections::HashSet;
 use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
 use std::sync::mpsc::RecvTimeoutError;
-use std::sync::mpsc::TryRecvError;
 use std::sync::Arc;
 use std::time::Duration;
 use std::time::Instant;
@@ -47,13 +46,6 @@ const IDLE_TICK: Duration = Duration::from_secs(1);
 const MAX_BATCH: usize = 4096;
 /// The longest pause after failed transactions before trying again.
 const MAX_PAUSE: Duration = Duration::from_secs(1);
-/// After a turn that answered callers, how long the worker keeps looking
-/// for the next request before it sleeps. A caller that awaits each write
-/// sends the next one about 60-100 us after its answer (its own wake-up
-/// plus JavaScript); waking a sleeping thread costs ~30 us on a VM, a
-/// fifth of a commit. The look yields the core between tries, so a busy
-/// machine loses little to it.
-const LINGER: Duration = Duration::from_micros(300);
 
 /// What a listener reports for a message it was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,7 +225,8 @@ impl Worker {
     loop {
       let mut batch = Batch::default();
       let wake = self.next_wake();
-      match self.receive(wake, answered) {
+      // A caller just answered usually sends again soon: see `linger`.
+      match crate::linger::recv(&self.rx, answered, Some(wake)) {
         Ok(req) => self.take(req, &mut batch),
         Err(RecvTimeoutError::Timeout) => {}
         Err(RecvTimeoutError::Disconnected) => batch.close = true,
@@ -261,31 +254,6 @@ impl Worker {
       }
     }
     self.shutdown();
-  }
-
-  /// Waits for the next request until `wake`, first lingering briefly
-  /// if the last turn answered callers (see [`LINGER`]).
-  fn receive(
-    &self,
-    wake: Instant,
-    linger: bool,
-  ) -> std::result::Result<Request, RecvTimeoutError> {
-    if linger {
-      let until = (Instant::now() + LINGER).min(wake);
-      loop {
-        match self.rx.try_recv() {
-          Ok(req) => return Ok(req),
-          Err(TryRecvError::Disconnected) => {
-            return Err(RecvTimeoutError::Disconnected)
-          }
-          Err(TryRecvError::Empty) if Instant::now() >= until => break,
-          Err(TryRecvError::Empty) => std::thread::yield_now(),
-        }
-      }
-    }
-    self
-      .rx
-      .recv_timeout(wake.saturating_duration_since(Instant::now()))
   }
 
   fn take(&mut self, req: Request, batch: &mut Batch) {
