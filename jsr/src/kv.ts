@@ -6,6 +6,7 @@
  * @module
  */
 
+import { awaitAwake } from "./awake.ts";
 import {
   AtomicOperation,
   keyLength,
@@ -264,6 +265,6 @@ async function sendRead(s: KvState): Promise<Reply> {
   s.ensureOpen();
   if (pending !== null) throw pending;
   return new Reply(
-    checkReply(await s.transport.snapshotRead(s.store, request)),
+    checkReply(await awaitAwake(s.transport.snapshotRead(s.store, request))),
   );
 }

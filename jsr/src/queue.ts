@@ -8,6 +8,7 @@
  * @module
  */
 
+import { awaitAwake } from "./awake.ts";
 import type { KvState } from "./state.ts";
 import { checkReply } from "./transport.ts";
 import type { QueueHandler } from "./types.ts";
@@ -207,7 +208,7 @@ export class QueueListener {
     const request = encodeFinish(this.#tokens, this.#outcomes, n);
     this.#tokens.length = 0;
     this.#outcomes.length = 0;
-    const p = s.transport.finish(s.store, request).then(
+    const p = awaitAwake(s.transport.finish(s.store, request)).then(
       (reply) => {
         if (reply[0] !== 0 && !s.closed) checkReply(reply);
       },

@@ -13,6 +13,7 @@
 import type { NativeStore, Transport } from "./transport.ts";
 import { checkReply } from "./transport.ts";
 import { readU32 } from "./buffer.ts";
+import { awaitAwake } from "./awake.ts";
 
 /** Sends atomic write requests for one database, batched per tick. */
 export class WriteBatcher {
@@ -57,13 +58,15 @@ export class WriteBatcher {
     };
     try {
       if (n === 1) {
-        this.#transport.atomicWrite(this.#store, requests[0]).then(
+        awaitAwake(this.#transport.atomicWrite(this.#store, requests[0])).then(
           resolves[0],
           rejects[0],
         );
         return;
       }
-      this.#transport.atomicWriteMany(this.#store, joinRequests(requests))
+      awaitAwake(
+        this.#transport.atomicWriteMany(this.#store, joinRequests(requests)),
+      )
         .then((reply) => {
           checkReply(reply);
           splitReplies(reply, resolves);
