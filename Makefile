@@ -98,11 +98,17 @@ test-js: build
 
 # ---------------------------------------------------------------- bench
 
-bench: build
+# The disk's floor (bench/lib/floor.ts) is measured in the same run.
+FLOOR := target/release/examples/fsync_floor
+
+$(FLOOR): $(RUST_SOURCES)
+	cargo build --release -p kvq-core --example fsync_floor
+
+bench: build $(FLOOR)
 	bash bench/setup.sh
 	$(NODE24) bench/run.ts
 
-bench-smoke: build
+bench-smoke: build $(FLOOR)
 	bash bench/setup.sh
 	$(NODE24) bench/run.ts --smoke
 

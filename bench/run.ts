@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { checkSmoke } from "./lib/check.ts";
 import { killAllChildren, runChild } from "./lib/child.ts";
 import { FULL, SMOKE } from "./lib/config.ts";
+import { floorLine, measureFloor } from "./lib/floor.ts";
 import {
   redisAvailable,
   type RedisServer,
@@ -182,6 +183,9 @@ async function main(): Promise<number> {
       opt.smoke ? "smoke" : "full"
     } mode, ${systems.length} systems, ${scenarios.length} scenarios`,
   );
+  // The disk drifts during a run: its floor is taken before and after.
+  const floorStart = measureFloor(mode.floorCommits, workDir);
+  log(floorLine("at start", floorStart));
   const outcomes: SystemOutcome[] = [];
   for (const sys of systems) {
     const out: SystemOutcome = {
@@ -214,6 +218,8 @@ async function main(): Promise<number> {
     }
   }
 
+  const floorEnd = measureFloor(mode.floorCommits, workDir);
+  log(floorLine("at end", floorEnd));
   const results: Results = {
     schema: 1,
     mode: opt.smoke ? "smoke" : "full",
@@ -228,6 +234,7 @@ async function main(): Promise<number> {
       loadAvg1mStart: Number(loadAtStart.toFixed(2)),
       loadAvg1mEnd: Number(loadavg()[0].toFixed(2)),
     },
+    floor: { start: floorStart, end: floorEnd },
     config: { runsFast, runsBig, params: mode.params },
     systems: outcomes,
     ratios: ratios(outcomes),
@@ -248,12 +255,15 @@ async function main(): Promise<number> {
     console.log("\n(ratio = how many times better kvq is; above 1 kvq wins)");
     console.log(ratioTable(k, outcomes, results.ratios));
   }
+  console.log(
+    `\n${floorLine("at start", floorStart)}\n${floorLine("at end", floorEnd)}`,
+  );
   const why = notes(outcomes);
   if (why) console.log(`\n${why}`);
   console.log(`\nresults: ${outFile}`);
 
   if (!opt.smoke) return outcomes.some((s) => s.status === "failed") ? 1 : 0;
-  const summary = checkSmoke(outcomes, runsOf);
+  const summary = checkSmoke(outcomes, runsOf, [floorStart, floorEnd]);
   for (const f of summary.failures) console.log(`FAIL ${f}`);
   console.log(
     `smoke: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`,

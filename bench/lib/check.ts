@@ -2,6 +2,7 @@
  * Smoke-mode checks: no timing is judged, only that every message was seen,
  * every value read back, and that each result has the expected shape.
  */
+import type { Floor } from "./floor.ts";
 import type { SystemOutcome } from "./results.ts";
 import { SCENARIOS } from "./scenario_list.ts";
 
@@ -21,12 +22,21 @@ export interface CheckSummary {
 export function checkSmoke(
   systems: SystemOutcome[],
   runs: (scenario: string) => number,
+  floors: (Floor | string)[],
 ): CheckSummary {
   const sum: CheckSummary = { passed: 0, failed: 0, skipped: 0, failures: [] };
   const fail = (what: string) => {
     sum.failed++;
     sum.failures.push(what);
   };
+  for (const floor of floors) {
+    if (typeof floor === "string") fail(`disk floor: ${floor}`);
+    else if (
+      !(floor.sqliteCommitsPerSecond > 0 && floor.rawSyncsPerSecond > 0)
+    ) {
+      fail(`disk floor: no rate in ${JSON.stringify(floor)}`);
+    } else sum.passed++;
+  }
   for (const s of systems) {
     if (s.status === "skipped") {
       sum.skipped++;

@@ -11,6 +11,8 @@ export interface ModeConfig {
   runsFast: number;
   /** Runs of the big scenarios (drains of 20k and more, the 1M backlog). */
   runsBig: number;
+  /** Commits of each disk floor measurement (lib/floor.ts). */
+  floorCommits: number;
   /** Parameters by scenario id. */
   params: Record<string, ScenarioParams>;
 }
@@ -39,6 +41,7 @@ function p(
 export const FULL: ModeConfig = {
   runsFast: 3,
   runsBig: 1,
+  floorCommits: 3_000,
   params: {
     enqueue_seq: p(5_000, 30),
     enqueue_concurrent: p(20_000, 30),
@@ -63,6 +66,7 @@ export const FULL: ModeConfig = {
 export const SMOKE: ModeConfig = {
   runsFast: 1,
   runsBig: 1,
+  floorCommits: 50,
   params: {
     enqueue_seq: p(50, 20, { verify: true }),
     enqueue_concurrent: p(50, 20, { chunk: 10, verify: true }),

@@ -3,6 +3,7 @@
  * the median of each figure over the runs, and kvq's ratios to every other
  * system measured in the same run.
  */
+import type { Floor } from "./floor.ts";
 import { SCENARIOS } from "./scenario_list.ts";
 import { median, round } from "./stats.ts";
 import type { Better, ChildReport, RunResult } from "./types.ts";
@@ -69,6 +70,8 @@ export interface Results {
   durationS: number;
   /** What the figures were measured on. */
   machine: Record<string, string | number>;
+  /** The disk's floor under sequential writes, before and after the systems. */
+  floor: { start: Floor | string; end: Floor | string };
   /** Runs and per-scenario parameters used. */
   config: unknown;
   /** Every system, in table order. */
