@@ -265,6 +265,8 @@ async function sendRead(s: KvState): Promise<Reply> {
   s.ensureOpen();
   if (pending !== null) throw pending;
   return new Reply(
-    checkReply(await awaitAwake(s.transport.snapshotRead(s.store, request))),
+    checkReply(
+      await awaitAwake(s.transport, s.transport.snapshotRead(s.store, request)),
+    ),
   );
 }

@@ -207,7 +207,7 @@ export class KvListIterator<V = unknown> implements T.KvListIterator<V> {
     const request = req.take();
     const s = this.#s;
     const reply = checkReply(
-      await awaitAwake(s.transport.snapshotRead(s.store, request)),
+      await awaitAwake(s.transport, s.transport.snapshotRead(s.store, request)),
     );
     const r = new Reply(reply);
     r.u32();

@@ -20,6 +20,11 @@ export interface Transport {
   /** The runtime this transport serves, for messages ("node", "deno"...). */
   readonly name: string;
   /**
+   * Whether to keep the event loop polling while a write is in flight
+   * (awake.ts): true only where measured to pay.
+   */
+  readonly keepLoopAwake?: boolean;
+  /**
    * Opens a database: `":memory:"` or a file path; `options` is JSON. Throws
    * the engine's error (via {@link unwrapError}) if it cannot.
    */

@@ -58,13 +58,17 @@ export class WriteBatcher {
     };
     try {
       if (n === 1) {
-        awaitAwake(this.#transport.atomicWrite(this.#store, requests[0])).then(
+        awaitAwake(
+          this.#transport,
+          this.#transport.atomicWrite(this.#store, requests[0]),
+        ).then(
           resolves[0],
           rejects[0],
         );
         return;
       }
       awaitAwake(
+        this.#transport,
         this.#transport.atomicWriteMany(this.#store, joinRequests(requests)),
       )
         .then((reply) => {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import process from "node:process";
 import type { Transport } from "../../jsr/src/transport.ts";
 import { unwrapError } from "../../jsr/src/transport.ts";
 import { addon, type AddonStore, type AddonWatcher } from "./native.ts";
@@ -13,6 +14,8 @@ import { addon, type AddonStore, type AddonWatcher } from "./native.ts";
 /** kvq's transport for Node.js and Bun. */
 export const napiTransport: Transport = {
   name: "napi",
+  // Pays on Node (awake.ts); Bun's own loop answers as fast without it.
+  keepLoopAwake: !("bun" in process.versions),
   open(path: string, options: string): AddonStore {
     const store = addon.open(path, options);
     if (store instanceof Uint8Array) unwrapError(store);
