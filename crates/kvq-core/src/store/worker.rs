@@ -507,7 +507,7 @@ impl Worker {
     &mut self,
     writes: Vec<(AtomicWrite, Reply<Option<Versionstamp>>)>,
     finishes: Vec<FinishRequest>,
-    out: TurnOutput,
+    mut out: TurnOutput,
     renewed: bool,
     t: Instant,
   ) {
@@ -517,6 +517,10 @@ impl Worker {
       .filter(|r| matches!(r, Ok(Some(_))))
       .count();
     self.shared.stats.commits(committed as u64);
+    // Messages first: a listener's handler is what waits on this turn
+    // (a binding that delivers replies one at a time, as Deno FFI does,
+    // would otherwise start it a round trip after the enqueue's answer).
+    self.hand_out(std::mem::take(&mut out.claimed));
     for ((_, reply), result) in writes.into_iter().zip(out.write_results) {
       let _ = reply.send(result);
     }
@@ -546,7 +550,6 @@ impl Worker {
     if out.expiry_collected || out.earliest_expiry.is_some() {
       self.next_expiry = out.next_expiry;
     }
-    self.hand_out(out.claimed);
     self.shared.watches.keys_changed(&out.changed_keys);
   }
 
