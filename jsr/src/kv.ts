@@ -6,7 +6,6 @@
  * @module
  */
 
-import { awaitAwake } from "./awake.ts";
 import {
   AtomicOperation,
   keyLength,
@@ -265,8 +264,6 @@ async function sendRead(s: KvState): Promise<Reply> {
   s.ensureOpen();
   if (pending !== null) throw pending;
   return new Reply(
-    checkReply(
-      await awaitAwake(s.transport, s.transport.snapshotRead(s.store, request)),
-    ),
+    checkReply(await s.transport.snapshotRead(s.store, request)),
   );
 }

@@ -8,6 +8,7 @@
 import { checkOpenOptions } from "./check.ts";
 import { type Kv, newKv } from "./kv.ts";
 import { KvState } from "./state.ts";
+import { awakeTransport } from "./awake.ts";
 import type { Transport } from "./transport.ts";
 import type { OpenKvOptions } from "./types.ts";
 
@@ -21,7 +22,8 @@ export type OpenKv = (
  * Builds the `openKv` of one runtime from its transport; the npm and jsr
  * entry files call this once.
  */
-export function createOpenKv(transport: Transport): OpenKv {
+export function createOpenKv(native: Transport): OpenKv {
+  const transport = awakeTransport(native);
   return function openKv(
     path?: string | URL,
     options?: OpenKvOptions,

@@ -8,7 +8,6 @@
  * @module
  */
 
-import { awaitAwake } from "./awake.ts";
 import type { KvState } from "./state.ts";
 import { checkReply } from "./transport.ts";
 import type { QueueHandler } from "./types.ts";
@@ -208,14 +207,13 @@ export class QueueListener {
     const request = encodeFinish(this.#tokens, this.#outcomes, n);
     this.#tokens.length = 0;
     this.#outcomes.length = 0;
-    const p = awaitAwake(s.transport, s.transport.finish(s.store, request))
-      .then(
-        (reply) => {
-          if (reply[0] !== 0 && !s.closed) checkReply(reply);
-        },
-      ).catch((error) => {
-        if (!s.closed) console.error("Failed to finish queue messages", error);
-      }).finally(() => this.#finishing.delete(p));
+    const p = s.transport.finish(s.store, request).then(
+      (reply) => {
+        if (reply[0] !== 0 && !s.closed) checkReply(reply);
+      },
+    ).catch((error) => {
+      if (!s.closed) console.error("Failed to finish queue messages", error);
+    }).finally(() => this.#finishing.delete(p));
     this.#finishing.add(p);
   }
 }

@@ -20,8 +20,8 @@ export interface Transport {
   /** The runtime this transport serves, for messages ("node", "deno"...). */
   readonly name: string;
   /**
-   * Whether to keep the event loop polling while a write is in flight
-   * (awake.ts): true only where measured to pay.
+   * Whether to keep the event loop polling while a write or an in-memory
+   * read is in flight (awake.ts): true only where measured to pay.
    */
   readonly keepLoopAwake?: boolean;
   /**

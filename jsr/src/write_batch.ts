@@ -13,7 +13,6 @@
 import type { NativeStore, Transport } from "./transport.ts";
 import { checkReply } from "./transport.ts";
 import { readU32 } from "./buffer.ts";
-import { awaitAwake } from "./awake.ts";
 
 /** Sends atomic write requests for one database, batched per tick. */
 export class WriteBatcher {
@@ -58,19 +57,13 @@ export class WriteBatcher {
     };
     try {
       if (n === 1) {
-        awaitAwake(
-          this.#transport,
-          this.#transport.atomicWrite(this.#store, requests[0]),
-        ).then(
+        this.#transport.atomicWrite(this.#store, requests[0]).then(
           resolves[0],
           rejects[0],
         );
         return;
       }
-      awaitAwake(
-        this.#transport,
-        this.#transport.atomicWriteMany(this.#store, joinRequests(requests)),
-      )
+      this.#transport.atomicWriteMany(this.#store, joinRequests(requests))
         .then((reply) => {
           checkReply(reply);
           splitReplies(reply, resolves);

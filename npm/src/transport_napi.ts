@@ -6,6 +6,7 @@
  * @module
  */
 
+import { availableParallelism } from "node:os";
 import process from "node:process";
 import type { Transport } from "../../jsr/src/transport.ts";
 import { unwrapError } from "../../jsr/src/transport.ts";
@@ -14,8 +15,10 @@ import { addon, type AddonStore, type AddonWatcher } from "./native.ts";
 /** kvq's transport for Node.js and Bun. */
 export const napiTransport: Transport = {
   name: "napi",
-  // Pays on Node (awake.ts); Bun's own loop answers as fast without it.
-  keepLoopAwake: !("bun" in process.versions),
+  // Pays on Node with a core to spare (awake.ts); Bun's own loop answers as
+  // fast without it, and Deno running the npm package was never measured.
+  keepLoopAwake: !("bun" in process.versions) &&
+    !("deno" in process.versions) && availableParallelism() >= 2,
   open(path: string, options: string): AddonStore {
     const store = addon.open(path, options);
     if (store instanceof Uint8Array) unwrapError(store);
