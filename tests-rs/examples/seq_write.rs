@@ -1,7 +1,10 @@
 //! Sequential writes through the engine alone, each caller waiting for the
 //! previous commit: the ceiling a binding's sequential `set` can reach.
 //!
-//!     cargo run --release -p kvq-tests --example seq_write [-- COUNT]
+//!     cargo run --release -p kvq-tests --example seq_write [-- COUNT [memory]]
+//!
+//! With `memory`, the database is in memory: no fsync, only the engine and
+//! the thread hops.
 
 use std::sync::mpsc;
 use std::time::Instant;
@@ -37,6 +40,9 @@ fn main() {
     rx.recv().expect("reply").expect("write");
   }
   let secs = started.elapsed().as_secs_f64();
-  println!("{{\"writes\": {count}, \"seconds\": {secs:.3}, \"writes_per_second\": {:.0}}}", count as f64 / secs);
+  let rate = count as f64 / secs;
+  println!(
+    "{{\"writes\": {count}, \"seconds\": {secs:.3}, \"writes_per_second\": {rate:.0}}}"
+  );
   store.close();
 }

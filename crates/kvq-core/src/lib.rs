@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod limits;
+/// Public for the Deno binding's completion thread, which lingers the same way.
 pub mod linger;
 pub mod ops;
 mod store;

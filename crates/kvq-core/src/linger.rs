@@ -54,7 +54,7 @@ mod tests {
   use std::sync::mpsc;
 
   #[test]
-  fn returns_a_message_sent_while_lingering() {
+  fn returns_a_message_sent_a_moment_later() {
     let (tx, rx) = mpsc::channel();
     let sender = std::thread::spawn(move || {
       std::thread::sleep(Duration::from_micros(50));
@@ -62,6 +62,25 @@ mod tests {
     });
     assert_eq!(recv(&rx, true, None), Ok(7));
     sender.join().ok();
+  }
+
+  #[test]
+  fn a_deadline_inside_the_linger_ends_it() {
+    let (_tx, rx) = mpsc::channel::<u8>();
+    // Lingering past the deadline would take LINGER every time; a busy
+    // machine may delay one attempt, not all five.
+    let mut shortest = Duration::MAX;
+    for _ in 0..5 {
+      let started = Instant::now();
+      let deadline = started + Duration::from_micros(20);
+      assert_eq!(
+        recv(&rx, true, Some(deadline)),
+        Err(RecvTimeoutError::Timeout)
+      );
+      assert!(Instant::now() >= deadline);
+      shortest = shortest.min(started.elapsed());
+    }
+    assert!(shortest < LINGER, "waited {shortest:?}");
   }
 
   #[test]
