@@ -112,15 +112,9 @@ pub type Done = Box<dyn FnOnce(Vec<u8>) + Send>;
 pub fn atomic_write_then(store: &Store, request: &[u8], done: Done) {
   match guard(|| wire::decode_atomic(request)) {
     Err(e) => done(wire::error_reply(&e)),
-    Ok(write) => store.atomic_write_then(
-      write,
-      Answer::callback(move |outcome: Result<Option<crate::Versionstamp>>| {
-        done(match outcome {
-          Ok(o) => wire::encode_atomic(o),
-          Err(e) => wire::error_reply(&e),
-        })
-      }),
-    ),
+    Ok(write) => {
+      store.atomic_write_then(write, encoded(done, wire::encode_atomic))
+    }
   }
 }
 
@@ -159,16 +153,8 @@ pub fn atomic_write_many_then(store: &Store, request: &[u8], done: Done) {
 /// nonzero id chosen by the caller, or 0), whose wait
 /// [`cancel_dequeue`] ends.
 pub fn dequeue_then(store: &Store, max: u32, listener: u32, done: Done) {
-  store.dequeue_then(
-    listener as u64,
-    max as usize,
-    Answer::callback(move |messages: Result<Vec<QueueMessage>>| {
-      done(match messages {
-        Ok(m) => wire::encode_messages(&m),
-        Err(e) => wire::error_reply(&e),
-      })
-    }),
-  );
+  let encode = |m: Vec<QueueMessage>| wire::encode_messages(&m);
+  store.dequeue_then(listener as u64, max as usize, encoded(done, encode));
 }
 
 /// Ends a listener's waiting dequeue: it resolves with no messages.
@@ -180,16 +166,24 @@ pub fn cancel_dequeue(store: &Store, listener: u32) {
 pub fn finish_then(store: &Store, request: &[u8], done: Done) {
   match guard(|| wire::decode_finish(request)) {
     Err(e) => done(wire::error_reply(&e)),
-    Ok(results) => store.finish_then(
-      results,
-      Answer::callback(move |r: Result<()>| {
-        done(match r {
-          Ok(()) => wire::empty_reply(),
-          Err(e) => wire::error_reply(&e),
-        })
-      }),
-    ),
+    Ok(results) => {
+      store.finish_then(results, encoded(done, |()| wire::empty_reply()))
+    }
   }
+}
+
+/// The engine's answer to a request, encoded for `done`: the result's
+/// bytes, or the error's reply.
+fn encoded<T: 'static>(
+  done: Done,
+  encode: impl FnOnce(T) -> Vec<u8> + Send + 'static,
+) -> Answer<T> {
+  Answer::callback(move |result: Result<T>| {
+    done(match result {
+      Ok(value) => encode(value),
+      Err(e) => wire::error_reply(&e),
+    })
+  })
 }
 
 /// [`atomic_write_then`] as a future, for Rust callers that await.
