@@ -25,6 +25,7 @@ use kvq_core::OpenOptions;
 use kvq_core::ReadRange;
 use kvq_core::Store;
 use kvq_core::Versionstamp;
+use kvq_core::Watcher;
 
 /// The encoded form of a key made of string parts, e.g. `key(&["a", "b"])`.
 pub fn key(parts: &[&str]) -> Vec<u8> {
@@ -189,6 +190,15 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     .build()
     .expect("a tokio runtime")
     .block_on(future)
+}
+
+/// Watches one key that is not set yet (`raw`: every change, as the
+/// bindings' raw watch), checking that the first state says so.
+pub async fn watch_unset(store: &Store, key: Vec<u8>, raw: bool) -> Watcher {
+  let mut watcher = store.watch(vec![key], raw).expect("watch");
+  let first = watcher.next().await.expect("first state").expect("open");
+  assert!(first[0].is_none(), "the watched key is not set yet");
+  watcher
 }
 
 /// Reads one key; `None` when it is missing (or expired).

@@ -241,8 +241,7 @@ async fn watch_sees_dead_letter_writes() {
   let (_dir, path) = common::temp_db();
   let store = kvq_tests::open(&path, 30_000);
   let dl = key(&["watched-dl"]);
-  let mut watcher = store.watch(vec![dl.clone()], false).expect("watch");
-  assert!(watcher.next().await.expect("watch").expect("open")[0].is_none());
+  let mut watcher = kvq_tests::watch_unset(&store, dl.clone(), false).await;
   let m = enqueue(v8_string("x"), 0, vec![dl], Some(Vec::new()));
   commit(&store, enqueues(vec![m])).await;
   let batch = dequeue_within(&store, 1, SECOND).await;

@@ -92,9 +92,8 @@ async fn close_never_leaves_a_message_leased_to_nobody() {
 async fn a_raw_watch_ignores_another_process_writing_other_keys() {
   let (_dir, path) = common::temp_db();
   let store = kvq_tests::open(&path, 30_000);
-  let mut watcher = store.watch(vec![key(&["watched"])], true).expect("watch");
-  let first = watcher.next().await.expect("next").expect("open");
-  assert!(first[0].is_none());
+  let mut watcher =
+    kvq_tests::watch_unset(&store, key(&["watched"]), true).await;
   // Another connection (another process, as far as SQLite can tell)
   // commits a write to a different key.
   let other = kvq_tests::open(&path, 30_000);
@@ -151,8 +150,7 @@ async fn a_watch_wake_up_may_call_back_into_the_store() {
   use std::future::Future;
   let (_dir, path) = common::temp_db();
   let store = kvq_tests::open(&path, 30_000);
-  let mut watcher = store.watch(vec![key(&["w"])], false).expect("watch");
-  watcher.next().await.expect("next").expect("open");
+  let mut watcher = kvq_tests::watch_unset(&store, key(&["w"]), false).await;
   let (woken, wakes) = std::sync::mpsc::channel();
   let waker = std::task::Waker::from(std::sync::Arc::new(WatchOnWake {
     store: store.clone(),
