@@ -7,6 +7,7 @@
  */
 
 import { difference } from "../v8/equal.ts";
+import { sleep } from "../harness/helpers.ts";
 import type { KvLike } from "../harness/types.ts";
 
 /** One message of the scenario. */
@@ -201,8 +202,4 @@ function keyText(key: unknown[]): string {
       ",",
     )
   }]`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -15,9 +15,8 @@ import {
   keepAwakeWhile,
 } from "../../jsr/src/awake.ts";
 import type { Transport } from "../../jsr/src/transport.ts";
+import { sleep } from "../harness/helpers.ts";
 import { eq, run, test } from "./unit.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("the same promise comes back, and settling ends the count", async () => {
   let resolve!: (v: number) => void;
