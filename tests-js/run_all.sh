@@ -55,7 +55,7 @@ run "conformance: bun" "$BUN" tests-js/run_bun.ts
 run "conformance: deno-ffi" "${DENO_KVQ[@]}" tests-js/run_deno_ffi.ts
 
 # The FFI transport on its own, and beside Deno's own KV in one process.
-run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env \
+run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env --allow-run \
   --allow-ffi --unstable-kv tests-js/deno_ffi/
 # Files, queues and workers shared across Node, Bun, Deno FFI and real Deno.
 for t in tests-js/interop/*_test.ts; do

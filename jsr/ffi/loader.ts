@@ -101,7 +101,8 @@ function places(): Attempt[] {
 
 /**
  * The library's symbols, opening it on first use. Throws an Error listing
- * every place tried when none can be opened.
+ * every place tried when none can be opened, or Deno's NotCapable when FFI
+ * is not allowed.
  */
 export function library(): KvqSymbols {
   if (loaded !== undefined) return loaded;
@@ -112,6 +113,9 @@ export function library(): KvqSymbols {
       loaded = Deno.dlopen(attempt.path, symbols).symbols;
       return loaded;
     } catch (error) {
+      // A missing --allow-ffi is the whole story: building or pointing to
+      // the library would not help, so Deno's own error goes out as it is.
+      if (error instanceof Deno.errors.NotCapable) throw error;
       attempt.failure = error instanceof Error ? error.message : String(error);
       break;
     }

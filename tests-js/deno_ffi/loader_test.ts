@@ -1,0 +1,111 @@
+/**
+ * What a user meets when kvq's native library cannot be opened. The loader
+ * keeps its state per process, so each case runs a fresh Deno with its own
+ * flags and environment, and reports the error it got as JSON.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "../harness/assert.ts";
+
+const mod = new URL("../../jsr/mod.ts", import.meta.url).href;
+
+/** What a child saw: the error's class name and message, or "opened". */
+interface Outcome {
+  name: string;
+  message: string;
+}
+
+async function attempt(
+  flags: string[],
+  body: string,
+  env: Record<string, string> = {},
+): Promise<Outcome> {
+  const script = `import { openKv, setLibraryPath } from ${JSON.stringify(mod)};
+try {
+  ${body}
+  console.log(JSON.stringify({ name: "opened", message: "" }));
+} catch (e) {
+  console.log(JSON.stringify({ name: e.constructor.name, message: e.message }));
+}`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-lock", ...flags, "-"],
+    env: { DENO_NO_UPDATE_CHECK: "1", ...env },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = out.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const { stdout, stderr } = await out.output();
+  const text = new TextDecoder().decode(stdout).trim();
+  assert(
+    text !== "",
+    `no outcome; stderr: ${new TextDecoder().decode(stderr)}`,
+  );
+  return JSON.parse(text) as Outcome;
+}
+
+Deno.test("without --allow-ffi: Deno's NotCapable, naming the flag", async () => {
+  const o = await attempt(
+    ["--allow-read", "--allow-env"],
+    `await openKv(":memory:");`,
+  );
+  assertEquals(o.name, "NotCapable");
+  assert(o.message.includes("--allow-ffi"), o.message);
+});
+
+Deno.test("a wrong KVQ_LIB is an error naming it, no fallback", async () => {
+  const o = await attempt(
+    ["-A"],
+    `await openKv(":memory:");`,
+    { KVQ_LIB: "/nonexistent/libkvq_deno.so" },
+  );
+  assertEquals(o.name, "Error");
+  assert(
+    o.message.startsWith("kvq: cannot load the native library"),
+    o.message,
+  );
+  assert(
+    o.message.includes("KVQ_LIB (/nonexistent/libkvq_deno.so)"),
+    o.message,
+  );
+  assert(
+    o.message.includes("not tried (an earlier place was given)"),
+    o.message,
+  );
+});
+
+Deno.test("a wrong setLibraryPath is an error naming it", async () => {
+  const o = await attempt(
+    ["-A"],
+    `setLibraryPath("/nonexistent/kvq.so"); await openKv(":memory:");`,
+  );
+  assertEquals(o.name, "Error");
+  assert(
+    o.message.includes("setLibraryPath() (/nonexistent/kvq.so)"),
+    o.message,
+  );
+});
+
+Deno.test("setLibraryPath with a URL that is not a file: TypeError", async () => {
+  const o = await attempt(
+    ["-A"],
+    `setLibraryPath(new URL("https://example.com/kvq.so"));`,
+  );
+  assertEquals(o.name, "TypeError");
+  assertEquals(o.message, "kvq: not a file URL: https://example.com/kvq.so");
+});
+
+Deno.test("setLibraryPath after the library is loaded throws", async () => {
+  const o = await attempt(
+    ["-A"],
+    `(await openKv(":memory:")).close(); setLibraryPath("/x.so");`,
+  );
+  assertEquals(o.name, "Error");
+  assertEquals(
+    o.message,
+    "kvq: setLibraryPath() must be called before the first openKv()",
+  );
+});
