@@ -122,9 +122,18 @@ impl StoreHandle {
   }
 }
 
-/// The empty reply that tells JavaScript "answered later, by call id".
-fn pending() -> *const Reply {
-  Reply::into_raw(Vec::new(), ptr::null_mut())
+/// Hands a request to the engine, its answer bound for `call`; returns the
+/// empty reply that tells JavaScript "answered later, by call id".
+fn later(
+  store: *const StoreHandle,
+  call: u32,
+  send: impl FnOnce(&Store, ops::Done),
+) -> *const Reply {
+  guard(|| {
+    let s = unsafe { handle(store) };
+    send(&s.store, s.answer(call));
+    Reply::into_raw(Vec::new(), ptr::null_mut())
+  })
 }
 
 /// Starts an engine future (task.rs): its reply now, or an empty reply when
@@ -162,10 +171,8 @@ fn kvq_atomic_write(
   request: &[u8],
   call: u32,
 ) -> *const Reply {
-  guard(|| {
-    let s = unsafe { handle(store) };
-    ops::atomic_write_then(&s.store, request, s.answer(call));
-    pending()
+  later(store, call, |s, done| {
+    ops::atomic_write_then(s, request, done)
   })
 }
 
@@ -176,10 +183,8 @@ fn kvq_atomic_write_many(
   request: &[u8],
   call: u32,
 ) -> *const Reply {
-  guard(|| {
-    let s = unsafe { handle(store) };
-    ops::atomic_write_many_then(&s.store, request, s.answer(call));
-    pending()
+  later(store, call, |s, done| {
+    ops::atomic_write_many_then(s, request, done)
   })
 }
 
@@ -192,10 +197,8 @@ fn kvq_dequeue(
   listener: u32,
   call: u32,
 ) -> *const Reply {
-  guard(|| {
-    let s = unsafe { handle(store) };
-    ops::dequeue_then(&s.store, max, listener, s.answer(call));
-    pending()
+  later(store, call, |s, done| {
+    ops::dequeue_then(s, max, listener, done)
   })
 }
 
@@ -212,28 +215,27 @@ fn kvq_finish(
   request: &[u8],
   call: u32,
 ) -> *const Reply {
-  guard(|| {
-    let s = unsafe { handle(store) };
-    ops::finish_then(&s.store, request, s.answer(call));
-    pending()
-  })
+  later(store, call, |s, done| ops::finish_then(s, request, done))
 }
 
 /// Starts a watch. The reply is `[0]` with the watcher as its handle, or an
 /// error reply.
 #[deno_bindgen]
 fn kvq_watch(store: *const StoreHandle, request: &[u8]) -> *const Reply {
-  let s = unsafe { handle(store) };
-  guard(|| match ops::watch(&s.store, request) {
-    Ok(watcher) => {
-      let watch = WatchHandle {
-        canceller: watcher.canceller(),
-        watcher: Arc::new(Mutex::new(watcher)),
-        complete: s.complete,
-      };
-      Reply::into_raw(vec![0], Box::into_raw(Box::new(watch)) as *mut c_void)
+  guard(|| {
+    let s = unsafe { handle(store) };
+    match ops::watch(&s.store, request) {
+      Ok(watcher) => {
+        let watch = WatchHandle {
+          canceller: watcher.canceller(),
+          watcher: Arc::new(Mutex::new(watcher)),
+          complete: s.complete,
+        };
+        let watch = Box::into_raw(Box::new(watch)) as *mut c_void;
+        Reply::into_raw(vec![0], watch)
+      }
+      Err(reply) => Reply::into_raw(reply, ptr::null_mut()),
     }
-    Err(reply) => Reply::into_raw(reply, ptr::null_mut()),
   })
 }
 
