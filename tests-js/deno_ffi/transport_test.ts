@@ -11,6 +11,7 @@
 import { serialize } from "node:v8";
 import { ffiTransport as t } from "../../jsr/ffi/transport.ts";
 import { assert, assertEquals } from "../harness/assert.ts";
+import { orTimeout, sleep } from "../harness/helpers.ts";
 import {
   enqueue,
   errorCode,
@@ -22,14 +23,6 @@ import {
 } from "./wire_util.ts";
 
 const RELAXED = '{"durability":"relaxed"}';
-
-function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 Deno.test("a set of a bytes value is read back with its versionstamp", async () => {
   for (const path of [":memory:", Deno.makeTempFileSync({ suffix: ".db" })]) {
@@ -71,12 +64,12 @@ Deno.test("a watch sees the current value, then each change, then its close", as
   assertEquals([first.u8(), first.u32(), first.u8()], [1, 1, 0], "absent");
   const next = t.watchNext(watcher);
   ok(await t.atomicWrite(store, setBytes(key, new Uint8Array([7]))));
-  const changed = ok(await within(5000, "watch change", next));
+  const changed = ok(await orTimeout(next, 5000, "watch change"));
   assertEquals([changed.u8(), changed.u32(), changed.u8()], [1, 1, 1]);
   assertEquals([changed.u8(), ...changed.bytes()], [3, 7], "new value");
   const pending = t.watchNext(watcher);
   t.watchClose(watcher);
-  const ended = ok(await within(5000, "watch close", pending));
+  const ended = ok(await orTimeout(pending, 5000, "watch close"));
   assertEquals(ended.u8(), 0, "state ended");
   t.close(store);
 });
@@ -85,7 +78,7 @@ Deno.test("an enqueued message is dequeued and finished in batches", async () =>
   const store = t.open(":memory:", RELAXED);
   const payload = new Uint8Array(serialize("hello"));
   for (let i = 0; i < 3; i++) ok(await t.atomicWrite(store, enqueue(payload)));
-  const batch = ok(await within(5000, "dequeue", t.dequeue(store, 10, 1)));
+  const batch = ok(await orTimeout(t.dequeue(store, 10, 1), 5000, "dequeue"));
   const n = batch.u32();
   assert(n >= 1 && n <= 3, `a batch of 1..3 messages, got ${n}`);
   const finish = new WireWriter().u32(n);
@@ -100,9 +93,9 @@ Deno.test("an enqueued message is dequeued and finished in batches", async () =>
 Deno.test("close resolves a pending dequeue with no messages", async () => {
   const store = t.open(":memory:", RELAXED);
   const pending = t.dequeue(store, 10, 1);
-  await new Promise((r) => setTimeout(r, 50));
+  await sleep(50);
   t.close(store);
-  const r = ok(await within(5000, "dequeue after close", pending));
+  const r = ok(await orTimeout(pending, 5000, "dequeue after close"));
   assertEquals(r.u32(), 0, "n = 0");
   t.close(store); // idempotent
 });
@@ -111,12 +104,12 @@ Deno.test("cancelDequeue resolves that listener's pending dequeue only", async (
   const store = t.open(":memory:", RELAXED);
   const cancelled = t.dequeue(store, 10, 7);
   const other = t.dequeue(store, 10, 8);
-  await new Promise((r) => setTimeout(r, 20));
+  await sleep(20);
   t.cancelDequeue(store, 7);
-  const r = ok(await within(5000, "cancelled dequeue", cancelled));
+  const r = ok(await orTimeout(cancelled, 5000, "cancelled dequeue"));
   assertEquals(r.u32(), 0, "n = 0");
   ok(await t.atomicWrite(store, enqueue(new Uint8Array(serialize(1)))));
-  const got = ok(await within(5000, "other listener", other));
+  const got = ok(await orTimeout(other, 5000, "other listener"));
   assertEquals(got.u32(), 1, "the other listener still gets the message");
   t.close(store);
 });
@@ -152,7 +145,7 @@ Deno.test("the event loop keeps running while a call waits", async () => {
   let ticks = 0;
   const start = performance.now();
   while (performance.now() - start < 100) {
-    await new Promise((r) => setTimeout(r, 1));
+    await sleep(1);
     ticks++;
   }
   assert(ticks > 20, `timers ran while dequeue waited (${ticks} ticks)`);

@@ -91,6 +91,18 @@ export async function within<T, U>(
   }
 }
 
+/** `p`'s value, or an Error `<what>: timed out` after `ms` milliseconds. */
+export async function orTimeout<T>(
+  p: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  const timedOut = Symbol("timed out");
+  const result = await within(p, ms, timedOut);
+  if (result === timedOut) throw new Error(`${what}: timed out`);
+  return result as T;
+}
+
 /** Drains a list iterator (or any async iterable) into an array. */
 export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
