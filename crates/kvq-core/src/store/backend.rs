@@ -12,6 +12,7 @@ use denokv_proto::ReadRange;
 use denokv_proto::ReadRangeOutput;
 use denokv_proto::Versionstamp;
 use rand::Rng;
+use rusqlite::config::DbConfig;
 use rusqlite::params;
 use rusqlite::Connection;
 use rusqlite::OpenFlags;
@@ -114,7 +115,7 @@ pub fn open(path: Option<&str>, durability: Durability) -> Result<Connection> {
     Durability::Relaxed => "normal",
   };
   conn.pragma_update(None, "synchronous", sync)?;
-  conn.set_prepared_statement_cache_capacity(64);
+  keep_plans(&conn)?;
   retry_busy(|| schema::migrate(&mut conn)).map_err(|e| match e {
     Error::Sqlite(e) => open_error(e, path),
     other => other,
@@ -134,8 +135,19 @@ pub fn open_reader(path: &str) -> Result<Connection> {
   let conn = Connection::open_with_flags(path, flags)
     .map_err(|e| open_error(e, Some(path)))?;
   conn.busy_timeout(READER_BUSY_TIMEOUT)?;
-  conn.set_prepared_statement_cache_capacity(64);
+  keep_plans(&conn)?;
   Ok(conn)
+}
+
+/// Keeps every statement kvq runs prepared once per connection. The cache
+/// holds them all; the planner flag stops SQLite from throwing a plan away
+/// whenever a `limit ?` is bound again (SQLite 3.50 plans with the bound
+/// limit and so re-prepares the statement on the next step): without it
+/// every range read and every claim of due messages parsed its SQL anew.
+fn keep_plans(conn: &Connection) -> Result<()> {
+  conn.set_prepared_statement_cache_capacity(64);
+  conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+  Ok(())
 }
 
 /// SQLite's own busy handler backs off to 100 ms naps, so a waiter
@@ -374,4 +386,36 @@ pub fn earliest_expiration(conn: &Connection) -> Result<Option<i64>> {
 /// SQLite's counter of commits made by other connections to this file.
 pub fn data_version(conn: &Connection) -> Result<i64> {
   Ok(conn.query_row("pragma data_version", [], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+  use std::num::NonZeroU32;
+
+  use rusqlite::StatementStatus;
+
+  use super::*;
+
+  fn range(limit: u32) -> ReadRange {
+    ReadRange {
+      start: vec![0],
+      end: vec![0xff],
+      limit: NonZeroU32::new(limit).expect("limit above zero"),
+      reverse: false,
+    }
+  }
+
+  /// A range read with a new limit must reuse its prepared statement: a
+  /// re-prepare per read once cost half of every `get`.
+  #[test]
+  fn range_reads_keep_their_prepared_statement() -> Result<()> {
+    let conn = open(None, Durability::Full)?;
+    for limit in [1, 7, 1, 500, 2] {
+      snapshot_read(&conn, &[range(limit)], 0)?;
+    }
+    let stmt = conn.prepare_cached(STATEMENT_KV_RANGE_SCAN)?;
+    assert_eq!(stmt.get_status(StatementStatus::Run), 5);
+    assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
+    Ok(())
+  }
 }
