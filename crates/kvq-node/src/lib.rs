@@ -4,6 +4,10 @@
 //! and returns the engine's reply bytes (docs/wire.md). All behaviour, and
 //! every error message, lives in kvq-core; the TypeScript layer turns error
 //! replies into JavaScript errors. Futures run on napi-rs's tokio runtime.
+//!
+//! Requests come in as `Uint8ArraySlice`: borrowed for the call and never
+//! kept (every op decodes its request before it returns), so napi need not
+//! create, and later delete, a reference to each one.
 
 use std::sync::Arc;
 
@@ -14,9 +18,13 @@ use kvq_core::Watcher;
 use napi::bindgen_prelude::Either;
 use napi::bindgen_prelude::Object;
 use napi::bindgen_prelude::PromiseRaw;
-use napi::bindgen_prelude::Uint8Array;
+use napi::bindgen_prelude::ToNapiValue;
+use napi::bindgen_prelude::TypeName;
+use napi::bindgen_prelude::Uint8ArraySlice;
+use napi::sys;
 use napi::Env;
 use napi::Result;
+use napi::ValueType;
 use napi_derive::napi;
 use tokio::sync::Mutex;
 
@@ -33,13 +41,40 @@ pub struct NativeWatcher {
   canceller: WatchCanceller,
 }
 
+/// The engine's reply bytes, handed to JavaScript as a `Uint8Array` that V8
+/// owns. Replies are small; copying them is cheaper than lending the `Vec`
+/// as an external buffer, which V8 must track and finalize on a GC thread
+/// (a tenth of a Node process's time in a profile of concurrent gets).
+pub struct Bytes(Vec<u8>);
+
+impl TypeName for Bytes {
+  fn type_name() -> &'static str {
+    "Uint8Array"
+  }
+
+  fn value_type() -> ValueType {
+    ValueType::Object
+  }
+}
+
+impl ToNapiValue for Bytes {
+  unsafe fn to_napi_value(
+    env: sys::napi_env,
+    val: Self,
+  ) -> Result<sys::napi_value> {
+    let array = Uint8ArraySlice::copy_from(&Env::from_raw(env), &val.0)?;
+    // SAFETY: `env` is the live environment napi handed to this call.
+    unsafe { ToNapiValue::to_napi_value(env, array) }
+  }
+}
+
 /// Opens a database (`":memory:"` or a file path; options as JSON). Returns
 /// the store, or the engine's error reply.
-#[napi]
-pub fn open(path: String, options: String) -> Either<NativeStore, Uint8Array> {
+#[napi(ts_return_type = "NativeStore | Uint8Array")]
+pub fn open(path: String, options: String) -> Either<NativeStore, Bytes> {
   match ops::open(&path, &options) {
     Ok(store) => Either::A(NativeStore { store }),
-    Err(e) => Either::B(kvq_core::wire::error_reply(&e).into()),
+    Err(e) => Either::B(Bytes(kvq_core::wire::error_reply(&e))),
   }
 }
 
@@ -47,20 +82,20 @@ pub fn open(path: String, options: String) -> Either<NativeStore, Uint8Array> {
 /// calls `Done` on its worker thread; napi's threadsafe call brings the
 /// bytes to the JavaScript thread: one hop, no runtime in between.
 fn promise(env: &Env) -> Result<(ops::Done, Object<'_>)> {
-  let (deferred, promise) = env.create_deferred::<Uint8Array, Settle>()?;
+  let (deferred, promise) = env.create_deferred::<Bytes, Settle>()?;
   let done: ops::Done = Box::new(move |bytes: Vec<u8>| {
-    deferred.resolve(Box::new(move |_| Ok(Uint8Array::from(bytes))));
+    deferred.resolve(Box::new(move |_| Ok(Bytes(bytes))));
   });
   Ok((done, promise))
 }
 
-type Settle = Box<dyn FnOnce(Env) -> Result<Uint8Array>>;
+type Settle = Box<dyn FnOnce(Env) -> Result<Bytes>>;
 
 fn spawn<'env>(
   env: &'env Env,
   reply: impl std::future::Future<Output = Vec<u8>> + Send + 'static,
-) -> Result<PromiseRaw<'env, Uint8Array>> {
-  env.spawn_future(async move { Ok(Uint8Array::from(reply.await)) })
+) -> Result<PromiseRaw<'env, Bytes>> {
+  env.spawn_future(async move { Ok(Bytes(reply.await)) })
 }
 
 #[napi]
@@ -73,14 +108,14 @@ impl NativeStore {
 
   /// A snapshot read: the reply itself when answered at once (file
   /// databases), else a promise of it.
-  #[napi]
+  #[napi(ts_return_type = "Uint8Array | Promise<Uint8Array>")]
   pub fn snapshot_read<'env>(
     &self,
     env: &'env Env,
-    request: Uint8Array,
-  ) -> Result<Either<Uint8Array, PromiseRaw<'env, Uint8Array>>> {
+    request: Uint8ArraySlice,
+  ) -> Result<Either<Bytes, PromiseRaw<'env, Bytes>>> {
     Ok(match ops::snapshot_read(&self.store, &request) {
-      ops::Reply::Ready(bytes) => Either::A(bytes.into()),
+      ops::Reply::Ready(bytes) => Either::A(Bytes(bytes)),
       ops::Reply::Later(reply) => Either::B(spawn(env, reply)?),
     })
   }
@@ -90,7 +125,7 @@ impl NativeStore {
   pub fn atomic_write<'env>(
     &self,
     env: &'env Env,
-    request: Uint8Array,
+    request: Uint8ArraySlice,
   ) -> Result<Object<'env>> {
     let (done, promise) = promise(env)?;
     ops::atomic_write_then(&self.store, &request, done);
@@ -102,7 +137,7 @@ impl NativeStore {
   pub fn atomic_write_many<'env>(
     &self,
     env: &'env Env,
-    request: Uint8Array,
+    request: Uint8ArraySlice,
   ) -> Result<Object<'env>> {
     let (done, promise) = promise(env)?;
     ops::atomic_write_many_then(&self.store, &request, done);
@@ -134,7 +169,7 @@ impl NativeStore {
   pub fn finish<'env>(
     &self,
     env: &'env Env,
-    request: Uint8Array,
+    request: Uint8ArraySlice,
   ) -> Result<Object<'env>> {
     let (done, promise) = promise(env)?;
     ops::finish_then(&self.store, &request, done);
@@ -142,17 +177,17 @@ impl NativeStore {
   }
 
   /// Starts a watch; returns the watcher, or the engine's error reply.
-  #[napi]
+  #[napi(ts_return_type = "NativeWatcher | Uint8Array")]
   pub fn watch(
     &self,
-    request: Uint8Array,
-  ) -> Either<NativeWatcher, Uint8Array> {
+    request: Uint8ArraySlice,
+  ) -> Either<NativeWatcher, Bytes> {
     match ops::watch(&self.store, &request) {
       Ok(watcher) => Either::A(NativeWatcher {
         canceller: watcher.canceller(),
         watcher: Arc::new(Mutex::new(watcher)),
       }),
-      Err(reply) => Either::B(reply.into()),
+      Err(reply) => Either::B(Bytes(reply)),
     }
   }
 }
@@ -160,11 +195,8 @@ impl NativeStore {
 #[napi]
 impl NativeWatcher {
   /// The next state of the watched keys.
-  #[napi]
-  pub fn next<'env>(
-    &self,
-    env: &'env Env,
-  ) -> Result<PromiseRaw<'env, Uint8Array>> {
+  #[napi(ts_return_type = "Promise<Uint8Array>")]
+  pub fn next<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Bytes>> {
     let watcher = self.watcher.clone();
     spawn(env, async move {
       ops::watch_next(&mut *watcher.lock().await).await
