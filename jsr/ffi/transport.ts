@@ -108,24 +108,21 @@ function completionCallback(lib: KvqSymbols): Deno.PointerObject {
 
 /**
  * Makes a call that may be answered at once (the reply, e.g. a file read)
- * or later through the completion callback (a promise of it). The call is
- * registered before it starts, since the library may answer it before it
- * returns.
+ * or later through the completion callback (a promise of it). Registering
+ * after the call returns is safe: Deno runs the callback on this thread, in
+ * a later turn of the event loop, even when the library answers at once.
  */
 function call(
   owner: FfiHandle,
   invoke: (call: number) => Deno.PointerValue,
 ): Uint8Array | Promise<Uint8Array> {
   const id = lastCall = lastCall >= 0xffff_ffff ? 1 : lastCall + 1;
-  let resolve!: (reply: Uint8Array) => void;
-  const later = new Promise<Uint8Array>((r) => resolve = r);
-  if (waiting.size === 0) completion?.ref();
-  waiting.set(id, { resolve, owner });
   const bytes = takeBytes(owner.lib, invoke(id));
-  if (bytes.length === 0) return later;
-  waiting.delete(id);
-  if (waiting.size === 0) completion?.unref();
-  return bytes;
+  if (bytes.length !== 0) return bytes;
+  return new Promise<Uint8Array>((resolve) => {
+    if (waiting.size === 0) completion?.ref();
+    waiting.set(id, { resolve, owner });
+  });
 }
 
 /** kvq's transport for Deno, over the FFI library. */
