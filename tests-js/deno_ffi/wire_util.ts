@@ -1,94 +1,63 @@
 /**
- * Hand-built wire buffers (docs/wire.md) for the FFI transport's own tests,
- * independent of the shared TypeScript's encoder.
+ * Hand-built wire buffers (docs/wire.md) for the FFI transport's own tests:
+ * the layouts are written out here, independent of the shared encoder;
+ * only the byte-level primitives (ByteBuf, Reply) are shared.
  *
  * @module
  */
 
-/** Appends wire primitives to a growing byte list. */
+import { ByteBuf } from "../../jsr/src/buffer.ts";
+import { Reply } from "../../jsr/src/wire.ts";
+
+/**
+ * Chainable writes over the shared byte buffer, so a test spells out a
+ * request's layout field by field.
+ */
 export class WireWriter {
-  #bytes: number[] = [];
+  #buf = new ByteBuf();
 
   /** A u8. */
   u8(v: number): this {
-    this.#bytes.push(v & 0xff);
+    this.#buf.u8(v);
     return this;
   }
 
   /** A little-endian u32. */
   u32(v: number): this {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v, true);
-    this.#bytes.push(...b);
+    this.#buf.u32(v);
     return this;
   }
 
   /** A little-endian f64. */
   f64(v: number): this {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setFloat64(0, v, true);
-    this.#bytes.push(...b);
+    this.#buf.f64(v);
     return this;
   }
 
   /** A u32 length, then the bytes. */
   bytes(v: Uint8Array): this {
-    this.u32(v.byteLength);
-    this.#bytes.push(...v);
+    this.#buf.bytes(v);
     return this;
   }
 
   /** The buffer written so far. */
   done(): Uint8Array {
-    return new Uint8Array(this.#bytes);
+    return this.#buf.take();
   }
 }
 
-/** Reads wire primitives from a reply. */
-export class WireReader {
-  #view: DataView;
-  #at = 0;
-  readonly #bytes: Uint8Array;
-
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  }
-
-  /** A u8. */
-  u8(): number {
-    return this.#view.getUint8(this.#at++);
-  }
-
-  /** A little-endian u32. */
-  u32(): number {
-    const v = this.#view.getUint32(this.#at, true);
-    this.#at += 4;
-    return v;
-  }
-
-  /** A little-endian f64. */
-  f64(): number {
-    const v = this.#view.getFloat64(this.#at, true);
-    this.#at += 8;
-    return v;
-  }
-
-  /** `n` raw bytes. */
+/** The shared reply cursor, plus what the tests check beyond it. */
+export class WireReader extends Reply {
+  /** `n` raw bytes, copied. */
   raw(n: number): Uint8Array {
-    const v = this.#bytes.slice(this.#at, this.#at + n);
-    this.#at += n;
+    const v = this.b.slice(this.p, this.p + n);
+    this.p += n;
     return v;
-  }
-
-  /** A u32 length, then the bytes. */
-  bytes(): Uint8Array {
-    return this.raw(this.u32());
   }
 
   /** Whether everything was read. */
   get done(): boolean {
-    return this.#at === this.#bytes.length;
+    return this.p === this.b.length;
   }
 }
 
@@ -123,8 +92,7 @@ export function enqueue(payload: Uint8Array): Uint8Array {
 /** Throws unless the reply is a success; returns a reader past the status. */
 export function ok(reply: Uint8Array): WireReader {
   const r = new WireReader(reply);
-  const status = r.u8();
-  if (status !== 0) {
+  if (reply[0] !== 0) {
     const cls = r.u8();
     const code = new TextDecoder().decode(r.bytes());
     const message = new TextDecoder().decode(r.bytes());
@@ -135,8 +103,8 @@ export function ok(reply: Uint8Array): WireReader {
 
 /** The code of an error reply; throws on a success. */
 export function errorCode(reply: Uint8Array): string {
+  if (reply[0] !== 1) throw new Error("expected an error reply, got success");
   const r = new WireReader(reply);
-  if (r.u8() !== 1) throw new Error("expected an error reply, got success");
   r.u8();
   return new TextDecoder().decode(r.bytes());
 }

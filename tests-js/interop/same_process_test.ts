@@ -1,9 +1,10 @@
 /**
- * Real Deno.openKv and kvq (jsr/mod.ts, FFI) on the same file in one Deno
- * process: a value written by each is read by the other, and a message
- * enqueued by each is delivered to the other's listener. Deno's listener
- * is a handle opened after kvq's enqueue has committed, because Deno notices
- * another writer's messages only when a handle opens or by its 60 s poll.
+ * Real Deno.openKv and kvq (jsr/mod.ts, FFI) in one Deno process. On
+ * different files each keeps its own values and queue. On the same file a
+ * value written by each is read by the other, and a message enqueued by
+ * each is delivered to the other's listener. Deno's listener is a handle
+ * opened after kvq's enqueue has committed, because Deno notices another
+ * writer's messages only when a handle opens or by its 60 s poll.
  *
  * Run: deno run -A --unstable-kv tests-js/interop/same_process_test.ts
  *
@@ -39,9 +40,37 @@ function firstMessage(
   });
 }
 
-async function main(file: string): Promise<void> {
+/** Sets `["k"]` to `name` and checks it reads back; then one message. */
+async function ownFile(kv: KvLike, name: string): Promise<void> {
+  await kv.set(["k"], name);
+  const got = (await kv.get(["k"])).value;
+  if (got !== name) throw new Error(`${name} reads ${describe(got)}`);
+  const message = firstMessage(kv, (kv, h) => kv.listenQueue(h));
+  await kv.enqueue({ to: name });
+  const d = difference(await message, { to: name });
+  if (d !== null) throw new Error(`${name}'s queue: ${d}`);
+}
+
+async function main(dir: string): Promise<void> {
   const mod = await import(new URL("../../jsr/mod.ts", import.meta.url).href);
   const KvU64 = mod.KvU64 as KvU64Class;
+
+  await checks.run(
+    "on different files each keeps its own values and queue",
+    async () => {
+      const deno = await Deno.openKv(join(dir, "deno.sqlite3"));
+      const kvq = await mod.openKv(join(dir, "kvq.sqlite3")) as KvLike;
+      try {
+        await ownFile(deno as unknown as KvLike, "deno");
+        await ownFile(kvq, "kvq");
+      } finally {
+        kvq.close();
+        deno.close();
+      }
+    },
+  );
+
+  const file = join(dir, "same.sqlite3");
   const deno = await Deno.openKv(file) as unknown as KvLike;
   const kvq = await mod.openKv(file) as KvLike;
 
@@ -135,7 +164,7 @@ if (missing.length > 0) {
   checks.check("kvq is built", false, `missing ${missing.join(", ")}`);
 } else {
   try {
-    await main(join(temp.dir, "same.sqlite3"));
+    await main(temp.dir);
   } catch (e) {
     console.error(e);
     checks.check("same-process run", false, describe(e));
