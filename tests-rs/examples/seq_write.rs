@@ -1,7 +1,9 @@
 //! Sequential writes through the engine alone, each caller waiting for the
-//! previous commit: the ceiling a binding's sequential `set` can reach.
+//! previous commit: the ceiling a binding's sequential `set` (or, with
+//! `enqueue`, its sequential `enqueue`) can reach.
 //!
-//!     cargo run --release -p kvq-tests --example seq_write [-- COUNT [memory]]
+//!     cargo run --release -p kvq-tests --example seq_write \
+//!       [-- COUNT [memory] [enqueue]]
 //!
 //! With `memory`, the database is in memory: no fsync, only the engine and
 //! the thread hops.
@@ -13,6 +15,8 @@ use kvq_core::KvValue;
 use kvq_core::OpenOptions;
 use kvq_core::Reply;
 use kvq_core::Store;
+use kvq_tests::enqueue;
+use kvq_tests::enqueues;
 use kvq_tests::key;
 use kvq_tests::set;
 use kvq_tests::write;
@@ -24,7 +28,9 @@ fn main() {
     .unwrap_or(3000);
   let dir = tempfile::tempdir().expect("temp dir");
   let path = dir.path().join("seq.sqlite3");
-  let memory = std::env::args().nth(2).is_some_and(|a| a == "memory");
+  let flags: Vec<String> = std::env::args().skip(2).collect();
+  let memory = flags.iter().any(|a| a == "memory");
+  let queue = flags.iter().any(|a| a == "enqueue");
   let path = if memory { None } else { path.to_str() };
   let store = Store::open(path, OpenOptions::default()).expect("open");
   let payload = vec![b'x'; 130];
@@ -32,10 +38,14 @@ fn main() {
   let started = Instant::now();
   for i in 0..count {
     let tx = tx.clone();
-    let w = write(vec![set(
-      key(&[&format!("k{i}")]),
-      KvValue::Bytes(payload.clone()),
-    )]);
+    let w = if queue {
+      enqueues(vec![enqueue(payload.clone(), 0, Vec::new(), None)])
+    } else {
+      write(vec![set(
+        key(&[&format!("k{i}")]),
+        KvValue::Bytes(payload.clone()),
+      )])
+    };
     store.atomic_write_then(w, Reply::callback(move |r| drop(tx.send(r))));
     rx.recv().expect("reply").expect("write");
   }
