@@ -50,11 +50,6 @@ const watcherFinalizer = new FinalizationRegistry<FfiHandle["ptr"]>(
 
 const utf8 = new TextEncoder();
 
-/** A NUL-terminated UTF-8 string: never an empty (null) buffer. */
-function cString(text: string): Uint8Array {
-  return utf8.encode(text + "\0");
-}
-
 // A zero-length view of a real allocation: passed instead of an empty
 // request, whose data pointer may be null (a null slice is undefined
 // behaviour in Rust). The engine then answers with its malformed error.
@@ -71,6 +66,11 @@ function size(bytes: Uint8Array): bigint {
 
 function request(bytes: Uint8Array): Uint8Array {
   return bytes.byteLength === 0 ? EMPTY : bytes;
+}
+
+/** A string as UTF-8 bytes, passed like a request. */
+function text(value: string): Uint8Array {
+  return request(utf8.encode(value));
 }
 
 /** The completion callback's signature (task.rs `Complete`). */
@@ -131,8 +131,8 @@ export const ffiTransport: Transport = {
   open(path: string, options: string): FfiHandle {
     if (path !== ":memory:") requireFileAccess(path);
     const lib = library();
-    const file = cString(path);
-    const json = cString(options);
+    const file = text(path);
+    const json = text(options);
     const callback = completionCallback(lib);
     const { bytes, handle } = take(
       lib,

@@ -152,3 +152,21 @@ Deno.test("the event loop keeps running while a call waits", async () => {
   t.close(store);
   ok(await pending);
 });
+
+Deno.test("open's strings cross as UTF-8; empty options are the defaults", () => {
+  const dir = Deno.makeTempDirSync();
+  const path = `${dir}/café-ü-😀.db`;
+  // An empty string goes as a zero-length view of a real buffer, as an
+  // empty request does: the engine reads it as "no options".
+  const store = t.open(path, "");
+  assert(Deno.statSync(path).isFile, "the file has the non-ASCII name");
+  t.close(store);
+  let message = "";
+  try {
+    t.open(path, '{"leaseMs":1}');
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert(message.includes("leaseMs"), `options reached the engine: ${message}`);
+  Deno.removeSync(dir, { recursive: true });
+});

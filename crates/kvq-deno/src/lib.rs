@@ -60,16 +60,15 @@ unsafe fn handle<'a, T>(ptr: *const T) -> &'a T {
   unsafe { &*ptr }
 }
 
-/// A UTF-8 string sent as a NUL-terminated buffer (never empty, so never a
-/// null pointer).
+/// A UTF-8 string. JavaScript sends an empty one as a zero-length view of
+/// a real allocation, like an empty request, never as a null pointer.
 fn text(bytes: &[u8]) -> Result<&str, Error> {
-  let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
   std::str::from_utf8(bytes)
     .map_err(|_| Error::Malformed("a string is not UTF-8".into()))
 }
 
 /// Opens a database (`":memory:"` or a file path; options as JSON, both
-/// NUL-terminated); `complete` is the thread-safe callback late answers go
+/// UTF-8); `complete` is the thread-safe callback late answers go
 /// to. The reply is `[0]` with the store as its handle, or an error reply.
 #[deno_bindgen]
 fn kvq_open(
