@@ -170,3 +170,26 @@ Deno.test("open's strings cross as UTF-8; empty options are the defaults", () =>
   assert(message.includes("leaseMs"), `options reached the engine: ${message}`);
   Deno.removeSync(dir, { recursive: true });
 });
+
+Deno.test("every call on a closed store answers at once", async () => {
+  for (const path of [":memory:", Deno.makeTempFileSync({ suffix: ".db" })]) {
+    const store = t.open(path, "");
+    t.close(store);
+    const read = await t.snapshotRead(store, readOne(stringKey("a")));
+    assertEquals(errorCode(read), "KVQ_CLOSED", `${path}: a read`);
+    // A listener's loop ends on an empty batch, as when close ends a wait.
+    const batch = ok(await orTimeout(t.dequeue(store, 1, 1), 5000, "dequeue"));
+    assertEquals(batch.u32(), 0, `${path}: a dequeue gets no messages`);
+    ok(await t.finish(store, new WireWriter().u32(0).done()));
+    let code: unknown;
+    try {
+      t.watch(
+        store,
+        new WireWriter().u8(0).u32(1).bytes(stringKey("a")).done(),
+      );
+    } catch (e) {
+      code = (e as { code?: unknown }).code;
+    }
+    assertEquals(code, "KVQ_CLOSED", `${path}: a watch throws`);
+  }
+});
