@@ -1,7 +1,8 @@
 /**
  * The benchmark orchestrator. Runs every system's scenarios, each in a child
  * process on the runtime it needs, prints the figures side by side and kvq's
- * ratios to every other system, and writes bench/results/latest.json.
+ * ratios to every other system, and writes bench/results/latest.json
+ * (bench/results/smoke.json for a smoke run).
  *
  *   node bench/run.ts            full mode (`make bench`), about 15 min on 2 cores
  *   node bench/run.ts --smoke    tiny counts, checks only (`make test`), under a minute
@@ -73,7 +74,9 @@ const pick = <T extends { id: string }>(all: T[], list?: string): T[] => {
 const systems = pick(SYSTEMS, opt.systems);
 const scenarios = pick(SCENARIOS, opt.scenarios);
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
-const outFile = opt.out ?? join(benchDir, "results", "latest.json");
+// A smoke run (every `make test`) must not replace the last full run's JSON.
+const outFile = opt.out ??
+  join(benchDir, "results", opt.smoke ? "smoke.json" : "latest.json");
 const workDir = mkdtempSync(join(opt.dir ?? tmpdir(), "kvq-bench-"));
 
 // Whatever happens, no redis-server, child or temporary file outlives the run.
