@@ -109,8 +109,13 @@ function completionCallback(lib: KvqSymbols): Deno.PointerObject {
 /**
  * Makes a call that may be answered at once (the reply, e.g. a file read)
  * or later through the completion callback (a promise of it). Registering
- * after the call returns is safe: Deno runs the callback on this thread, in
- * a later turn of the event loop, even when the library answers at once.
+ * after the call returns is safe because the library never calls the
+ * callback on this thread: every late answer, even one given before the
+ * call returns, goes through its completion thread (crates/kvq-deno
+ * task.rs `deliver`), and Deno queues a call from another thread for a
+ * later turn of the event loop. (Called on this thread, Deno would run the
+ * callback at once, before the call is registered, and its answer would be
+ * lost.)
  */
 function call(
   owner: FfiHandle,

@@ -127,9 +127,20 @@ Deno.test("errors come back as error replies and exceptions", async () => {
     "with a KVQ_* code",
   );
   const store = t.open(":memory:", "");
-  const malformed = await t.snapshotRead(store, new Uint8Array([1, 2]));
+  const malformed = await orTimeout(
+    Promise.resolve(t.snapshotRead(store, new Uint8Array([1, 2]))),
+    5000,
+    "a malformed read",
+  );
   assert(errorCode(malformed).startsWith("KVQ_"), "a malformed read");
-  const empty = await t.atomicWrite(store, new Uint8Array(0));
+  // Answered at once by the library, yet through the completion thread:
+  // a reply that reached JavaScript before the call was registered would
+  // leave this promise pending.
+  const empty = await orTimeout(
+    t.atomicWrite(store, new Uint8Array(0)),
+    5000,
+    "an empty request",
+  );
   assert(errorCode(empty).startsWith("KVQ_"), "an empty request");
   t.close(store);
   const closed = await t.atomicWrite(
@@ -175,12 +186,21 @@ Deno.test("every call on a closed store answers at once", async () => {
   for (const path of [":memory:", Deno.makeTempFileSync({ suffix: ".db" })]) {
     const store = t.open(path, "");
     t.close(store);
-    const read = await t.snapshotRead(store, readOne(stringKey("a")));
+    const soon = <T>(p: T | Promise<T>, what: string) =>
+      orTimeout(Promise.resolve(p), 5000, `${path}: ${what}`);
+    const read = await soon(
+      t.snapshotRead(store, readOne(stringKey("a"))),
+      "a read",
+    );
     assertEquals(errorCode(read), "KVQ_CLOSED", `${path}: a read`);
     // A listener's loop ends on an empty batch, as when close ends a wait.
-    const batch = ok(await orTimeout(t.dequeue(store, 1, 1), 5000, "dequeue"));
+    const batch = ok(await soon(t.dequeue(store, 1, 1), "a dequeue"));
     assertEquals(batch.u32(), 0, `${path}: a dequeue gets no messages`);
-    ok(await t.finish(store, new WireWriter().u32(0).done()));
+    assert(batch.done, `${path}: nothing after the count`);
+    const finished = ok(
+      await soon(t.finish(store, new WireWriter().u32(0).done()), "a finish"),
+    );
+    assert(finished.done, `${path}: a finish answers with the status only`);
     let code: unknown;
     try {
       t.watch(
