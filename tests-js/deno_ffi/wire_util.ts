@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ByteBuf } from "../../jsr/src/buffer.ts";
+import { ByteBuf, readU32 } from "../../jsr/src/buffer.ts";
 import { Reply } from "../../jsr/src/wire.ts";
 
 /**
@@ -46,10 +46,46 @@ export class WireWriter {
   }
 }
 
-/** The shared reply cursor, plus what the tests check beyond it. */
+/**
+ * The shared reply cursor, plus what the tests check beyond it: every read
+ * is bounds-checked (the shared cursor trusts the engine and would read a
+ * truncated reply as zeros), and `raw` and `done`.
+ */
 export class WireReader extends Reply {
+  /** Throws unless `n` more bytes are there. */
+  #need(n: number): void {
+    if (this.p + n > this.b.length) {
+      throw new RangeError(
+        `reply ends at ${this.b.length}: cannot read ${n} at ${this.p}`,
+      );
+    }
+  }
+
+  override u8(): number {
+    this.#need(1);
+    return super.u8();
+  }
+
+  override u32(): number {
+    this.#need(4);
+    return super.u32();
+  }
+
+  override f64(): number {
+    this.#need(8);
+    return super.f64();
+  }
+
+  override bytes(): Uint8Array {
+    this.#need(4);
+    const n = readU32(this.b, this.p);
+    this.#need(4 + n);
+    return super.bytes();
+  }
+
   /** `n` raw bytes, copied. */
   raw(n: number): Uint8Array {
+    this.#need(n);
     const v = this.b.slice(this.p, this.p + n);
     this.p += n;
     return v;
