@@ -17,6 +17,7 @@ import { missingBuilds, tempDir } from "./processes.ts";
 import { integrity } from "./raw_rows.ts";
 import { payload } from "./queue_scenario.ts";
 import { difference } from "../v8/equal.ts";
+import { sleep } from "../harness/helpers.ts";
 import type { KvLike, KvU64Class } from "../harness/types.ts";
 
 const DELIVERY_TIMEOUT_MS = 5_000;
@@ -63,6 +64,10 @@ async function main(dir: string): Promise<void> {
       try {
         await ownFile(deno as unknown as KvLike, "deno");
         await ownFile(kvq, "kvq");
+        const again = (await deno.get(["k"])).value;
+        if (again !== "deno") {
+          throw new Error(`Deno's file now reads ${describe(again)}`);
+        }
       } finally {
         kvq.close();
         deno.close();
@@ -131,15 +136,18 @@ async function main(dir: string): Promise<void> {
   // kvq's listener runs last: a listener stopped by its signal may still
   // hold a message it claimed late, for the moment it takes to give it
   // back, and a Deno handle opened in that moment would not see it.
+  // The listener is idle when Deno enqueues: only the file's data version
+  // (another SQLite library's commit in this same process) can wake it.
   await checks.run(
-    "a message Deno enqueued reaches kvq's listener",
+    "a message Deno enqueued wakes kvq's idle listener",
     async () => {
       const stop = new AbortController();
-      await deno.enqueue(payload("deno message"));
       const got = firstMessage(
         kvq,
         (kv, h) => kv.listenQueue(h, { signal: stop.signal }),
       );
+      await sleep(100);
+      await deno.enqueue(payload("deno message"));
       try {
         const d = difference(await got, payload("deno message"));
         if (d !== null) throw new Error(d);
