@@ -3,7 +3,7 @@
 //! `enqueue`, its sequential `enqueue`) can reach.
 //!
 //!     cargo run --release -p kvq-tests --example seq_write \
-//!       [-- COUNT [memory] [enqueue]]
+//!       [-- [COUNT] [memory] [enqueue]]
 //!
 //! With `memory`, the database is in memory: no fsync, only the engine and
 //! the thread hops.
@@ -22,15 +22,13 @@ use kvq_tests::set;
 use kvq_tests::write;
 
 fn main() {
-  let count: usize = std::env::args()
-    .nth(1)
-    .and_then(|a| a.parse().ok())
-    .unwrap_or(3000);
+  // A number is the count; any other argument a flag, in any order.
+  let args: Vec<String> = std::env::args().skip(1).collect();
+  let count: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(3000);
   let dir = tempfile::tempdir().expect("temp dir");
   let path = dir.path().join("seq.sqlite3");
-  let flags: Vec<String> = std::env::args().skip(2).collect();
-  let memory = flags.iter().any(|a| a == "memory");
-  let queue = flags.iter().any(|a| a == "enqueue");
+  let memory = args.iter().any(|a| a == "memory");
+  let queue = args.iter().any(|a| a == "enqueue");
   let path = if memory { None } else { path.to_str() };
   let store = Store::open(path, OpenOptions::default()).expect("open");
   let payload = vec![b'x'; 130];
@@ -52,7 +50,9 @@ fn main() {
   let secs = started.elapsed().as_secs_f64();
   let rate = count as f64 / secs;
   println!(
-    "{{\"writes\": {count}, \"seconds\": {secs:.3}, \"writes_per_second\": {rate:.0}}}"
+    "{{\"op\": \"{op}\", \"database\": \"{db}\", \"writes\": {count}, \"seconds\": {secs:.3}, \"writes_per_second\": {rate:.0}}}",
+    op = if queue { "enqueue" } else { "set" },
+    db = if memory { "memory" } else { "file" },
   );
   store.close();
 }
