@@ -121,7 +121,11 @@ function call(
   owner: FfiHandle,
   invoke: (call: number) => Deno.PointerValue,
 ): Uint8Array | Promise<Uint8Array> {
-  const id = lastCall = lastCall >= 0xffff_ffff ? 1 : lastCall + 1;
+  // Ids wrap after 2^32 calls; skip one still held by a long wait (a watch,
+  // an idle listener's dequeue) so its answer cannot go astray.
+  let id = lastCall;
+  do id = id >= 0xffff_ffff ? 1 : id + 1; while (waiting.has(id));
+  lastCall = id;
   const bytes = takeBytes(owner.lib, invoke(id));
   if (bytes.length !== 0) return bytes;
   return new Promise<Uint8Array>((resolve) => {
