@@ -266,7 +266,10 @@ async function main(): Promise<number> {
   console.log(`\nresults: ${outFile}`);
 
   if (!opt.smoke) return outcomes.some((s) => s.status === "failed") ? 1 : 0;
-  const summary = checkSmoke(outcomes, runsOf, [floorStart, floorEnd]);
+  const summary = checkSmoke(outcomes, scenarios, runsOf, [
+    floorStart,
+    floorEnd,
+  ]);
   for (const f of summary.failures) console.log(`FAIL ${f}`);
   console.log(
     `smoke: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`,

@@ -4,7 +4,7 @@
  */
 import type { Floor } from "./floor.ts";
 import type { SystemOutcome } from "./results.ts";
-import { SCENARIOS } from "./scenario_list.ts";
+import type { ScenarioInfo } from "./scenario_list.ts";
 
 /** The outcome of the checks: counts and one line per failure. */
 export interface CheckSummary {
@@ -18,9 +18,14 @@ export interface CheckSummary {
   failures: string[];
 }
 
-/** Checks every available system's every scenario; `runs(id)` is the expected run count. */
+/**
+ * Checks every available system's every scenario of this run (`scenarios`:
+ * all, or those picked with --scenarios); `runs(id)` is the expected run
+ * count.
+ */
 export function checkSmoke(
   systems: SystemOutcome[],
+  scenarios: ScenarioInfo[],
   runs: (scenario: string) => number,
   floors: (Floor | string)[],
 ): CheckSummary {
@@ -46,7 +51,7 @@ export function checkSmoke(
       fail(`${s.id}: probe failed: ${s.note}`);
       continue;
     }
-    for (const info of SCENARIOS) {
+    for (const info of scenarios) {
       const where = `${s.id} ${info.id}`;
       const o = s.scenarios[info.id];
       if (info.kvqOnly && !s.kvq) continue;
