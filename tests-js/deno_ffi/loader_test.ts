@@ -47,13 +47,18 @@ try {
   return JSON.parse(text) as Outcome;
 }
 
+/** Asserts the error's class, and that its message holds every part. */
+function expectError(o: Outcome, name: string, ...parts: string[]): void {
+  assertEquals(o.name, name);
+  for (const part of parts) assert(o.message.includes(part), o.message);
+}
+
 Deno.test("without --allow-ffi: Deno's NotCapable, naming the flag", async () => {
   const o = await attempt(
     ["--allow-read", "--allow-env"],
     `await openKv(":memory:");`,
   );
-  assertEquals(o.name, "NotCapable");
-  assert(o.message.includes("--allow-ffi"), o.message);
+  expectError(o, "NotCapable", "--allow-ffi");
 });
 
 Deno.test("a wrong KVQ_LIB is an error naming it, no fallback", async () => {
@@ -62,17 +67,14 @@ Deno.test("a wrong KVQ_LIB is an error naming it, no fallback", async () => {
     `await openKv(":memory:");`,
     { KVQ_LIB: "/nonexistent/libkvq_deno.so" },
   );
-  assertEquals(o.name, "Error");
+  expectError(
+    o,
+    "Error",
+    "KVQ_LIB (/nonexistent/libkvq_deno.so)",
+    "not tried (an earlier place was given)",
+  );
   assert(
     o.message.startsWith("kvq: cannot load the native library"),
-    o.message,
-  );
-  assert(
-    o.message.includes("KVQ_LIB (/nonexistent/libkvq_deno.so)"),
-    o.message,
-  );
-  assert(
-    o.message.includes("not tried (an earlier place was given)"),
     o.message,
   );
 });
@@ -82,11 +84,7 @@ Deno.test("a wrong setLibraryPath is an error naming it", async () => {
     ["-A"],
     `setLibraryPath("/nonexistent/kvq.so"); await openKv(":memory:");`,
   );
-  assertEquals(o.name, "Error");
-  assert(
-    o.message.includes("setLibraryPath() (/nonexistent/kvq.so)"),
-    o.message,
-  );
+  expectError(o, "Error", "setLibraryPath() (/nonexistent/kvq.so)");
 });
 
 Deno.test("setLibraryPath with a URL that is not a file: TypeError", async () => {
