@@ -103,6 +103,23 @@ export async function orTimeout<T>(
   return result as T;
 }
 
+/**
+ * Starts a queue listener with `listen` and resolves with the first message
+ * it hands its handler, or with `onTimeout` after `ms` milliseconds. A
+ * listener that fails rejects.
+ */
+export function firstMessage<U>(
+  listen: (handler: (message: unknown) => void) => Promise<void>,
+  ms: number,
+  onTimeout: U,
+): Promise<unknown> {
+  let first!: (message: unknown) => void;
+  const message = new Promise<unknown>((resolve) => first = resolve);
+  // A listener that ends without a message leaves the timeout to answer.
+  const failed = listen(first).then(() => message);
+  return within(Promise.race([message, failed]), ms, onTimeout);
+}
+
 /** Drains a list iterator (or any async iterable) into an array. */
 export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

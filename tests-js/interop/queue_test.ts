@@ -26,6 +26,7 @@ import {
   judgeDeadLetters,
   type Report,
 } from "./queue_scenario.ts";
+import { firstMessage } from "../harness/helpers.ts";
 import type { KvLike } from "../harness/types.ts";
 
 const CHILD_TIMEOUT_MS = 30_000;
@@ -38,17 +39,6 @@ const openDeno = async (file: string) =>
 const record = (prefix: string, outcomes: [string, string | null][]) => {
   for (const [name, diff] of outcomes) checks.same(`${prefix}${name}`, diff);
 };
-
-/** The first message a listener on `kv` gets within `ms`, or undefined. */
-function firstMessage(kv: KvLike, ms: number): Promise<unknown> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
-    kv.listenQueue((m: unknown) => {
-      clearTimeout(timer);
-      resolve(m);
-    });
-  });
-}
 
 const missing = missingBuilds(["node"]);
 const temp = tempDir("kvq-interop-queue-");
@@ -109,7 +99,11 @@ if (missing.length > 0) {
   checks.absorb("node (kvq): ", stopped);
   if (stopped.code === 0) {
     kv = await openDeno(c);
-    const got = await firstMessage(kv, STOPPED_TIMEOUT_MS);
+    const got = await firstMessage(
+      (h) => kv.listenQueue(h),
+      STOPPED_TIMEOUT_MS,
+      undefined,
+    );
     kv.close();
     checks.check(
       "a message kvq enqueued after its listener stopped reaches deno",

@@ -17,28 +17,24 @@ import { missingBuilds, tempDir } from "./processes.ts";
 import { integrity } from "./raw_rows.ts";
 import { payload } from "./queue_scenario.ts";
 import { difference } from "../v8/equal.ts";
-import { sleep } from "../harness/helpers.ts";
+import { firstMessage, sleep } from "../harness/helpers.ts";
 import type { KvLike, KvU64Class } from "../harness/types.ts";
 
 const DELIVERY_TIMEOUT_MS = 5_000;
 
 const checks = new Checks();
 
-/** Resolves with the first message `kv` delivers, or rejects in time. */
-function firstMessage(
-  kv: KvLike,
-  listen: (kv: KvLike, handler: (m: unknown) => void) => Promise<void>,
+const NOTHING = Symbol("nothing");
+
+/** The first message the listener `listen` starts gets, or an Error in time. */
+async function delivered(
+  listen: (handler: (message: unknown) => void) => Promise<void>,
 ): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`nothing in ${DELIVERY_TIMEOUT_MS} ms`)),
-      DELIVERY_TIMEOUT_MS,
-    );
-    listen(kv, (m) => {
-      clearTimeout(timer);
-      resolve(m);
-    }).catch(reject);
-  });
+  const message = await firstMessage(listen, DELIVERY_TIMEOUT_MS, NOTHING);
+  if (message === NOTHING) {
+    throw new Error(`nothing in ${DELIVERY_TIMEOUT_MS} ms`);
+  }
+  return message;
 }
 
 /** Sets `["k"]` to `name` and checks it reads back; then one message. */
@@ -46,7 +42,7 @@ async function ownFile(kv: KvLike, name: string): Promise<void> {
   await kv.set(["k"], name);
   const got = (await kv.get(["k"])).value;
   if (got !== name) throw new Error(`${name} reads ${describe(got)}`);
-  const message = firstMessage(kv, (kv, h) => kv.listenQueue(h));
+  const message = delivered((h) => kv.listenQueue(h));
   await kv.enqueue({ to: name });
   const d = difference(await message, { to: name });
   if (d !== null) throw new Error(`${name}'s queue: ${d}`);
@@ -123,7 +119,7 @@ async function main(dir: string): Promise<void> {
       const listener = await Deno.openKv(file) as unknown as KvLike;
       try {
         const d = difference(
-          await firstMessage(listener, (kv, h) => kv.listenQueue(h)),
+          await delivered((h) => listener.listenQueue(h)),
           payload("kvq message"),
         );
         if (d !== null) throw new Error(d);
@@ -142,10 +138,7 @@ async function main(dir: string): Promise<void> {
     "a message Deno enqueued wakes kvq's idle listener",
     async () => {
       const stop = new AbortController();
-      const got = firstMessage(
-        kvq,
-        (kv, h) => kv.listenQueue(h, { signal: stop.signal }),
-      );
+      const got = delivered((h) => kvq.listenQueue(h, { signal: stop.signal }));
       await sleep(100);
       await deno.enqueue(payload("deno message"));
       try {
