@@ -39,6 +39,34 @@ pub fn open(path: &str, options: &str) -> Result<Store> {
   })
 }
 
+/// What [`open_then`] hands its result to: the store, or the error reply.
+pub type Opened = Box<dyn FnOnce(std::result::Result<Store, Vec<u8>>) + Send>;
+
+/// [`open`] off the caller's thread: opening creates or migrates the file
+/// and may wait for another process's write lock, which must never stall a
+/// JavaScript event loop. `done` runs on the opening thread (or, if no
+/// thread can be started, on the caller's, with the error).
+pub fn open_then(path: String, options: String, done: Opened) {
+  let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(done)));
+  let theirs = slot.clone();
+  let spawned = std::thread::Builder::new()
+    .name("kvq-open".into())
+    .spawn(move || {
+      let opened = open(&path, &options).map_err(|e| wire::error_reply(&e));
+      let done = theirs.lock().unwrap_or_else(|p| p.into_inner()).take();
+      if let Some(done) = done {
+        done(opened);
+      }
+    });
+  if let Err(e) = spawned {
+    let done = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(done) = done {
+      let e = Error::Internal(format!("starting the opening thread: {e}"));
+      done(Err(wire::error_reply(&e)));
+    }
+  }
+}
+
 fn parse_options(json: &str) -> Result<OpenOptions> {
   let mut options = OpenOptions::default();
   if json.trim().is_empty() {
