@@ -264,6 +264,6 @@ async function sendRead(s: KvState): Promise<Reply> {
   s.ensureOpen();
   if (pending !== null) throw pending;
   return new Reply(
-    checkReply(await s.transport.snapshotRead(s.store, request)),
+    checkReply(await s.snapshotRead(request)),
   );
 }

@@ -205,7 +205,7 @@ export class KvListIterator<V = unknown> implements T.KvListIterator<V> {
     );
     const request = req.take();
     const s = this.#s;
-    const reply = checkReply(await s.transport.snapshotRead(s.store, request));
+    const reply = checkReply(await s.snapshotRead(request));
     const r = new Reply(reply);
     r.u32();
     const entries: T.KvEntry<V>[] = [];

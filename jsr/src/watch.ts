@@ -83,6 +83,8 @@ class WatchSource implements UnderlyingDefaultSource<Chunk> {
   ): Promise<void> {
     let reply: Uint8Array;
     try {
+      // Read-your-writes: the state read sees the writes issued before it.
+      if (!this.#s.writes.idle) await this.#s.writes.written();
       reply = await this.#s.transport.watchNext(this.#watcher);
       if (reply[0] !== 0) unwrapError(reply);
     } catch (error) {

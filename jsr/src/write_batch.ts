@@ -7,6 +7,15 @@
  * as one request, they cross once and share one transaction and one fsync
  * for certain; each keeps its own outcome. A lone write goes as it is.
  *
+ * It also keeps reads behind the writes issued before them, as Deno does
+ * (a read after an un-awaited `set` sees the set): a file database answers
+ * reads on the calling thread at once, and an in-memory one would get the
+ * read before a batch still waiting for its microtask. So a read first
+ * asks {@link WriteBatcher.idle}; when writes are pending it waits for
+ * {@link WriteBatcher.written}, which settles once every write submitted so
+ * far has its reply (committed or failed). With nothing pending, reads pay
+ * one property check.
+ *
  * @module
  */
 
@@ -23,6 +32,12 @@ export class WriteBatcher {
   #rejects: ((error: unknown) => void)[] = [];
   #scheduled = false;
   #flush = (): void => this.#send();
+  // Batches by number: the last one begun, and those not yet answered, in
+  // order (usually answered in that order, so settling pops the front).
+  #batches = 0;
+  #open: number[] = [];
+  // Reads waiting for every batch up to `upTo` to be answered, in order.
+  #waiters: { upTo: number; resolve: () => void }[] = [];
 
   /** A batcher for one open store. */
   constructor(transport: Transport, store: NativeStore) {
@@ -38,9 +53,38 @@ export class WriteBatcher {
       this.#rejects.push(reject);
       if (!this.#scheduled) {
         this.#scheduled = true;
+        this.#open.push(++this.#batches);
         queueMicrotask(this.#flush);
       }
     });
+  }
+
+  /** True when no write is waiting to be sent or for its reply. */
+  get idle(): boolean {
+    return this.#open.length === 0;
+  }
+
+  /**
+   * Settles once every write submitted so far has its reply; never
+   * rejects (a read then runs and sees whatever was committed).
+   */
+  written(): Promise<void> {
+    if (this.#open.length === 0) return Promise.resolve();
+    const upTo = this.#batches;
+    return new Promise((resolve) => this.#waiters.push({ upTo, resolve }));
+  }
+
+  #answered(batch: number): void {
+    const open = this.#open;
+    const i = open.indexOf(batch);
+    if (i === 0) open.shift();
+    else if (i > 0) open.splice(i, 1);
+    const first = open.length === 0 ? Infinity : open[0];
+    const waiters = this.#waiters;
+    let n = 0;
+    while (n < waiters.length && waiters[n].upTo < first) n++;
+    if (n === 0) return;
+    for (const w of waiters.splice(0, n)) w.resolve();
   }
 
   #send(): void {
@@ -52,19 +96,27 @@ export class WriteBatcher {
     this.#resolves = [];
     this.#rejects = [];
     const n = requests.length;
+    const batch = this.#batches;
+    // Marked answered before the writers' own continuations run, so a read
+    // a writer makes once its write resolved takes the fast path.
     const fail = (error: unknown) => {
+      this.#answered(batch);
       for (const reject of rejects) reject(error);
     };
     try {
       if (n === 1) {
         this.#transport.atomicWrite(this.#store, requests[0]).then(
-          resolves[0],
-          rejects[0],
+          (reply) => {
+            this.#answered(batch);
+            resolves[0](reply);
+          },
+          fail,
         );
         return;
       }
       this.#transport.atomicWriteMany(this.#store, joinRequests(requests))
         .then((reply) => {
+          this.#answered(batch);
           checkReply(reply);
           splitReplies(reply, resolves);
         })

@@ -25,6 +25,7 @@ import { cases as atomicSum } from "./atomic.sum.ts";
 import { cases as versionstamp } from "./versionstamp.ts";
 import { cases as kvCommitVersionstamp } from "./kv.commitVersionstamp.ts";
 import { cases as kvWatch } from "./kv.watch.ts";
+import { cases as kvReadYourWrites } from "./kv.readYourWrites.ts";
 import { cases as queueEnqueue } from "./queue.enqueue.ts";
 import { cases as queueListen } from "./queue.listen.ts";
 import { cases as queueDeviations } from "./queue.deviations.ts";
@@ -54,6 +55,7 @@ export const allCases: Case[] = [
   ...versionstamp,
   ...kvCommitVersionstamp,
   ...kvWatch,
+  ...kvReadYourWrites,
   ...queueEnqueue,
   ...queueListen,
   ...queueDeviations,
