@@ -44,17 +44,16 @@ export class KvState {
   /**
    * A snapshot read that sees every write submitted before it (Deno's
    * read-your-writes): sent at once when no write is pending, else once
-   * they are all answered. Rejects with BadResource if the database closed
-   * meanwhile.
+   * they are all answered (if the database closed meanwhile, the engine
+   * answers "Database is closed.", as Deno does for a read in flight).
    */
   snapshotRead(request: Uint8Array): Uint8Array | Promise<Uint8Array> {
     if (this.writes.idle) {
       return this.transport.snapshotRead(this.store, request);
     }
-    return this.writes.written().then(() => {
-      this.ensureOpen();
-      return this.transport.snapshotRead(this.store, request);
-    });
+    return this.writes.written().then(() =>
+      this.transport.snapshotRead(this.store, request)
+    );
   }
 
   /** Throws BadResource ("Bad resource ID") when the database is closed. */

@@ -8,8 +8,10 @@
  */
 
 import {
+  assert,
   assertEquals,
   assertIs,
+  assertRejects,
   collect,
   nextChunk,
   withKv,
@@ -153,6 +155,26 @@ export const cases: Case[] = [
           `values (${where})`,
         );
         await Promise.all(writes);
+      }),
+  },
+  {
+    name:
+      "kv.close: a get issued before close(), after an un-awaited set, rejects with 'Database is closed.'",
+    run: (t) =>
+      onFileAndMemory(t, async (kv, where) => {
+        const set = kv.set(["k"], 1).then(
+          () => "ok",
+          (e: Error) => `${e.name}: ${e.message}`,
+        );
+        const get = kv.get(["k"]);
+        kv.close();
+        await assertRejects(() => get, TypeError, "Database is closed.");
+        // Deno either commits the set or rejects it; so may kvq.
+        const outcome = await set;
+        assert(
+          outcome === "ok" || outcome === "TypeError: Database is closed.",
+          `set (${where}): ${outcome}`,
+        );
       }),
   },
 ];
