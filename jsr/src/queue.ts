@@ -5,6 +5,15 @@
  * handler slots, and outcomes are reported together, once per macrotask,
  * through one finish call. At most `concurrency` handlers run at once.
  *
+ * Stopping (the signal aborts, or the database closes, even from inside a
+ * handler) starts no further message: the rest of the batch being started
+ * is released (back to the queue, the attempt not counted). On close, the
+ * listener also sends, before the native store closes (the engine handles
+ * requests in order, so they are recorded): the outcomes of handlers that
+ * already finished, and a release of every message whose handler is still
+ * running, so that another listener gets it at once. Those handlers run on;
+ * their outcomes cannot be recorded any more and are dropped.
+ *
  * @module
  */
 
@@ -49,6 +58,12 @@ export class QueueListener {
   #abort: ((v: typeof ABORTED) => void) | null = null;
   #tokens: number[] = [];
   #outcomes: Outcome[] = [];
+  // Tokens of the messages whose handlers are running.
+  #held = new Set<number>();
+  // The batch being started: its reply, read up to the next message, and
+  // how many messages are left in it.
+  #batch: Reply | null = null;
+  #batchLeft = 0;
   #flushScheduled = false;
   #finishing = new Set<Promise<void>>();
   // Created once per listener so that reporting allocates no closure.
@@ -65,6 +80,14 @@ export class QueueListener {
     this.#stopped = true;
     this.#wakeLoop();
     this.#abort?.(ABORTED);
+  };
+  // Runs while the database closes, before its native store does.
+  #onClose = (): void => {
+    this.#onAbort();
+    this.#releaseBatch();
+    for (const token of this.#held) this.#report(token, Outcome.Released);
+    this.#held.clear();
+    this.#flush();
   };
 
   /**
@@ -94,12 +117,12 @@ export class QueueListener {
       aborted = new Promise((resolve) => this.#abort = resolve);
       signal.addEventListener("abort", this.#onAbort, { once: true });
     }
-    this.#s.closeHooks.add(this.#onAbort);
+    this.#s.closeHooks.add(this.#onClose);
     try {
       await this.#loop(aborted);
     } finally {
       signal?.removeEventListener("abort", this.#onAbort);
-      this.#s.closeHooks.delete(this.#onAbort);
+      this.#s.closeHooks.delete(this.#onClose);
     }
     this.#flush();
     for (const p of this.#finishing) await p;
@@ -133,7 +156,11 @@ export class QueueListener {
       const r = new Reply(reply);
       const n = r.u32();
       if (n === 0) return;
-      for (let i = 0; i < n; i++) {
+      this.#batch = r;
+      this.#batchLeft = n;
+      // A handler may stop the listener (close, abort): check before each.
+      while (this.#batchLeft > 0 && !this.#stopped && !s.closed) {
+        this.#batchLeft--;
         const token = r.f64();
         const payload = r.bytes();
         let value: unknown;
@@ -145,8 +172,10 @@ export class QueueListener {
           continue;
         }
         this.#running++;
+        this.#held.add(token);
         this.#dispatch(token, value);
       }
+      this.#releaseBatch();
     }
   }
 
@@ -161,8 +190,23 @@ export class QueueListener {
       console.error("Exception in queue handler", error);
     }
     this.#running--;
-    this.#report(token, ok ? Outcome.Handled : Outcome.Failed);
+    // Not held any more: released when the database closed.
+    if (this.#held.delete(token)) {
+      this.#report(token, ok ? Outcome.Handled : Outcome.Failed);
+    }
     this.#wakeLoop();
+  }
+
+  /** Releases the messages of the current batch not started yet. */
+  #releaseBatch(): void {
+    const r = this.#batch;
+    if (r === null) return;
+    this.#batch = null;
+    for (; this.#batchLeft > 0; this.#batchLeft--) {
+      const token = r.f64();
+      r.bytes();
+      this.#report(token, Outcome.Released);
+    }
   }
 
   #wakeLoop(): void {
@@ -197,8 +241,8 @@ export class QueueListener {
     const n = this.#tokens.length;
     if (n === 0) return;
     const s = this.#s;
-    // After close an outcome cannot be recorded; the message stays leased
-    // and comes back after its lease, as in Deno.
+    // After close an outcome cannot be recorded (the close hook sent every
+    // outcome known then); the engine released the message at close.
     if (s.closed) {
       this.#tokens.length = 0;
       this.#outcomes.length = 0;

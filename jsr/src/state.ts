@@ -19,11 +19,16 @@ export class KvState {
   closed = false;
   /** True once close() itself was called (listenQueue then rejects). */
   closeCalled = false;
+  #closing = false;
 
   /** Sends atomic writes, one native call per tick. */
   readonly writes: WriteBatcher;
 
-  /** Called once when the database closes (queue listeners stop). */
+  /**
+   * Called once when the database closes, before the native store closes
+   * (queue listeners stop and send their last outcomes); the database is
+   * still open while they run.
+   */
   readonly closeHooks: Set<() => void> = new Set();
 
   /** Wraps an open native store. */
@@ -33,12 +38,20 @@ export class KvState {
     this.writes = new WriteBatcher(transport, store);
   }
 
-  /** Marks the database closed, closes the native store, runs the hooks. */
+  /**
+   * Runs the close hooks, then marks the database closed and closes the
+   * native store. What the hooks send reaches the engine before the close.
+   */
   close(): void {
-    this.closed = true;
-    this.transport.close(this.store);
-    for (const hook of this.closeHooks) hook();
-    this.closeHooks.clear();
+    if (this.closed || this.#closing) return;
+    this.#closing = true;
+    try {
+      for (const hook of this.closeHooks) hook();
+    } finally {
+      this.closeHooks.clear();
+      this.closed = true;
+      this.transport.close(this.store);
+    }
   }
 
   /**

@@ -29,6 +29,7 @@ import { cases as kvReadYourWrites } from "./kv.readYourWrites.ts";
 import { cases as queueEnqueue } from "./queue.enqueue.ts";
 import { cases as queueListen } from "./queue.listen.ts";
 import { cases as queueDeviations } from "./queue.deviations.ts";
+import { cases as queueClose } from "./queue.close.ts";
 import { cases as kvClose } from "./kv.close.ts";
 import { cases as openKv } from "./openKv.ts";
 import { cases as kvqExtensions } from "./kvq.extensions.ts";
@@ -59,6 +60,7 @@ export const allCases: Case[] = [
   ...queueEnqueue,
   ...queueListen,
   ...queueDeviations,
+  ...queueClose,
   ...kvClose,
   ...openKv,
   ...kvqExtensions,
