@@ -1,0 +1,267 @@
+/**
+ * The leases one queue instance holds: renewed while their handlers run,
+ * and ended with the handler's outcome (ack, fail, release).
+ *
+ * All writes go through one pump that runs one round at a time: a round
+ * gathers every outcome reported since the last one and every lease due
+ * for renewal, and commits them together (commits.ts). One round at a time
+ * means a lease is never in two commits at once, so each commit checks the
+ * versionstamp the previous one returned.
+ *
+ * @module
+ */
+
+import { commitMoves, type Move } from "./commits.ts";
+import type { Layout } from "./layout.ts";
+import {
+  ackMove,
+  failMove,
+  type Lease,
+  releaseMove,
+  renewMove,
+} from "./moves.ts";
+import type { KvStore } from "./types.ts";
+
+/** How a delivery ended. */
+export type Outcome = "ok" | "failed" | "released";
+
+interface Work {
+  held: Held;
+  renewal: { key: Lease["key"]; expiresMs: number } | null;
+}
+
+interface Held {
+  lease: Lease;
+  payload: Uint8Array | null;
+  outcome: Outcome | null;
+  recorded: (() => void) | null;
+  dropDeadLetters: boolean;
+}
+
+// Outcomes reported in one turn of the event loop share a round.
+const setImmediateFn = (globalThis as {
+  setImmediate?: (f: () => void) => unknown;
+}).setImmediate;
+const later: (f: () => void) => void = typeof setImmediateFn === "function"
+  ? (f) => setImmediateFn(f)
+  : (f) => setTimeout(f, 0);
+
+/** The leases held by one queue instance. */
+export class LeaseTable {
+  #kv: KvStore;
+  #layout: Layout;
+  #leaseMs: number;
+  #checksPerAtomic: number;
+  #held = new Map<string, Held>();
+  #pumping = false;
+  #again = false;
+  #scheduled = false;
+  #renewTimer: ReturnType<typeof setInterval> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+  #pumpSoon = (): void => {
+    this.#scheduled = false;
+    this.#pump();
+  };
+
+  /** A table writing to `kv`; leases last `leaseMs`. */
+  constructor(
+    kv: KvStore,
+    layout: Layout,
+    leaseMs: number,
+    checksPerAtomic: number,
+  ) {
+    this.#kv = kv;
+    this.#layout = layout;
+    this.#leaseMs = leaseMs;
+    this.#checksPerAtomic = checksPerAtomic;
+  }
+
+  /** Whether message `id` is leased here. */
+  has(id: string): boolean {
+    return this.#held.has(id);
+  }
+
+  /** How many leases are held. */
+  get size(): number {
+    return this.#held.size;
+  }
+
+  /** Takes over a lease just claimed, with the message body. */
+  add(lease: Lease, payload: Uint8Array | null): void {
+    if (this.#stopped) return;
+    this.#held.set(lease.id, {
+      lease,
+      payload,
+      outcome: null,
+      recorded: null,
+      dropDeadLetters: false,
+    });
+    if (this.#renewTimer === undefined) {
+      this.#renewTimer = setInterval(
+        () => this.#pump(),
+        Math.max(1, Math.floor(this.#leaseMs / 3)),
+      );
+    }
+  }
+
+  /**
+   * Records how the delivery of `id` ended. Resolves once it is written,
+   * or once there is nothing left to write (the lease was lost, or the
+   * table stopped). Never rejects: failures to write are logged and
+   * retried while the lease lasts.
+   */
+  finish(id: string, outcome: Outcome): Promise<void> {
+    const held = this.#held.get(id);
+    if (held === undefined || this.#stopped) return Promise.resolve();
+    held.outcome = outcome;
+    const recorded = new Promise<void>((resolve) => held.recorded = resolve);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      later(this.#pumpSoon);
+    }
+    return recorded;
+  }
+
+  /**
+   * Stops writing (the store is closing): timers end, and every lease is
+   * left to expire in the store.
+   */
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#renewTimer);
+    clearTimeout(this.#retryTimer);
+    for (const held of this.#held.values()) held.recorded?.();
+    this.#held.clear();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      let failed = false;
+      do {
+        this.#again = false;
+        failed = await this.#round();
+      } while (this.#again && !failed && !this.#stopped);
+      if (failed && !this.#stopped) {
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = setTimeout(
+          () => this.#pump(),
+          Math.min(1000, Math.max(10, this.#leaseMs / 10)),
+        );
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    if (this.#held.size === 0) {
+      clearInterval(this.#renewTimer);
+      this.#renewTimer = undefined;
+    }
+  }
+
+  /** One round of writes; true when a write failed (retried later). */
+  async #round(): Promise<boolean> {
+    const now = Date.now();
+    const work: Work[] = [];
+    const moves: Move[] = [];
+    for (const held of this.#held.values()) {
+      const lease = held.lease;
+      if (held.outcome !== null) {
+        moves.push(this.#outcomeMove(held, now));
+        work.push({ held, renewal: null });
+      } else if (lease.expiresMs - now <= (this.#leaseMs * 2) / 3) {
+        const expiresMs = now + this.#leaseMs;
+        const renewal = renewMove(this.#layout, lease, expiresMs);
+        moves.push(renewal.move);
+        work.push({ held, renewal: { key: renewal.key, expiresMs } });
+      }
+    }
+    if (moves.length === 0) return false;
+    const results = await commitMoves(
+      this.#kv,
+      this.#layout,
+      moves,
+      this.#checksPerAtomic,
+    );
+    if (this.#stopped) return false;
+    let failed = false;
+    for (let i = 0; i < work.length; i++) {
+      const { held, renewal } = work[i];
+      const result = results[i];
+      const id = held.lease.id;
+      if (result instanceof Error) {
+        failed = true;
+        this.#onError(held, result);
+      } else if (result === null) {
+        // Someone else moved the message: our lease had run out.
+        if (renewal !== null) {
+          console.error(
+            `kvq queue: the lease of message ${id} ran out before it was renewed; another listener may get the message`,
+          );
+        }
+        this.#drop(id);
+      } else if (renewal === null) {
+        this.#drop(id);
+      } else {
+        held.lease = {
+          ...held.lease,
+          key: renewal.key,
+          versionstamp: result,
+          expiresMs: renewal.expiresMs,
+        };
+        // An outcome reported while the renewal was in flight goes in the
+        // next round, which checks the new versionstamp.
+        if (held.outcome !== null) this.#again = true;
+      }
+    }
+    return failed;
+  }
+
+  #outcomeMove(held: Held, now: number): Move {
+    switch (held.outcome) {
+      case "ok":
+        return ackMove(this.#layout, held.lease);
+      case "released":
+        return releaseMove(this.#layout, held.lease);
+      default:
+        return failMove(
+          this.#layout,
+          held.lease,
+          now,
+          held.payload,
+          held.dropDeadLetters,
+        );
+    }
+  }
+
+  #onError(held: Held, error: Error): void {
+    const id = held.lease.id;
+    if (
+      held.outcome === "failed" && !held.dropDeadLetters &&
+      error instanceof TypeError &&
+      held.lease.record.backoffSchedule.length === 0
+    ) {
+      // The store refused a dead-letter key (Deno checks neither their
+      // size nor their number at enqueue time): drop the message rather
+      // than retry a write that can never succeed.
+      console.error(
+        `kvq queue: message ${id} could not be written to its keysIfUndelivered and is dropped:`,
+        error,
+      );
+      held.dropDeadLetters = true;
+      return;
+    }
+    console.error(`kvq queue: failed to update message ${id}:`, error);
+  }
+
+  #drop(id: string): void {
+    const held = this.#held.get(id);
+    if (held === undefined) return;
+    this.#held.delete(id);
+    held.recorded?.();
+  }
+}
