@@ -43,3 +43,13 @@ export type {
   QueueHandler,
 } from "./types.ts";
 export type { NativeStore, NativeWatcher, Transport } from "./transport.ts";
+export {
+  DEFAULT_PREFIX,
+  KvQueue,
+  type KvQueueOptions,
+  type KvStore,
+  type KvStoreAtomic,
+  QueuedAtomicOperation,
+  QueuedKv,
+  withQueues,
+} from "./kvqueue/mod.ts";
