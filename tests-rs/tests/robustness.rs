@@ -18,14 +18,16 @@ use kvq_tests::v8_string;
 use kvq_tests::write;
 use rusqlite::params;
 
-/// A queue_running row whose backoff_schedule is not JSON, past its lease.
+/// A kvq claim (its id carries kvq's mark) of a process that died, past
+/// its lease, whose backoff_schedule is not JSON.
 fn plant_unreadable_lease(path: &str) {
   let conn = rusqlite::Connection::open(path).expect("open file");
+  let id = format!("broken{}", kvq_core::sqlite::CLAIM_MARK);
   conn
     .execute(
       "insert into queue_running (deadline, id, data, backoff_schedule, keys_if_undelivered) \
-       values (?, 'broken', ?, 'not json', '[]')",
-      params![now_ms() - 10_000, v8_string("broken")],
+       values (?, ?, ?, 'not json', '[]')",
+      params![now_ms() - 10_000, id, v8_string("broken")],
     )
     .expect("insert");
 }
@@ -44,9 +46,22 @@ async fn an_unreadable_queue_row_does_not_fail_other_writes() {
     commit(&store, write(vec![set(k, KvValue::Bytes(vec![1]))])).await;
   }
   tokio::time::sleep(Duration::from_millis(300)).await;
-  let (ready, running) = common::queue_counts(&common::inspect(&path));
+  let conn = common::inspect(&path);
+  let (ready, running) = common::queue_counts(&conn);
   println!("after the sweep: {ready} ready, {running} leased");
-  assert_eq!((ready, running), (0, 0), "the unreadable row was dropped");
+  assert_eq!((ready, running), (0, 0), "the unreadable row left the queue");
+  // Set aside, whole and unmarked, with the reason: never deleted.
+  let (id, data, reason): (String, Vec<u8>, String) = conn
+    .query_row(
+      "select id, data, reason from kvq_unreadable_queue",
+      [],
+      |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .expect("the row is set aside");
+  assert_eq!(id, "broken");
+  assert_eq!(data, v8_string("broken"));
+  assert!(reason.starts_with("backoff_schedule:"), "reason: {reason}");
+  assert_eq!(store.stats().set_aside, 1);
   store.close();
 }
 

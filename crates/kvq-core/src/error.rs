@@ -83,6 +83,13 @@ pub enum Error {
   /// The database was closed while the operation was in flight.
   #[error("Database is closed.")]
   Closed,
+  /// The file could only be opened for reading (Deno's message).
+  #[error("Can not write to a read-only database.")]
+  ReadOnly,
+  /// The engine stopped after a panic or a fatal storage error: every
+  /// pending and later call gets this, with the cause.
+  #[error("The database was closed after an unrecoverable error: {0}")]
+  Failed(String),
 
   // ----- storage -----
   /// The path could not be opened as a database file.
@@ -91,6 +98,21 @@ pub enum Error {
   /// The file exists but is not a SQLite database, or is corrupt.
   #[error("file is not a database")]
   NotADatabase,
+  /// Any other failure while opening the file.
+  #[error("{0}")]
+  OpenFailed(String),
+  /// Another process held the write lock for longer than `openKv` waits
+  /// (the file needed creating or migrating).
+  #[error(
+    "database is locked: another process held the write lock of '{path}' \
+     for {waited_ms} ms while it was being opened"
+  )]
+  Locked {
+    /// The file.
+    path: String,
+    /// How long `openKv` waited.
+    waited_ms: u64,
+  },
   /// Any other SQLite failure.
   #[error("{0}")]
   Sqlite(#[from] rusqlite::Error),
@@ -129,6 +151,10 @@ impl Error {
       Error::Malformed(_) => "KVQ_MALFORMED_REQUEST",
       Error::InvalidOption(_) => "KVQ_INVALID_OPTION",
       Error::Closed => "KVQ_CLOSED",
+      Error::ReadOnly => "KVQ_READ_ONLY",
+      Error::Failed(_) => "KVQ_FAILED",
+      Error::OpenFailed(_) => "KVQ_CANNOT_OPEN",
+      Error::Locked { .. } => "KVQ_LOCKED",
       Error::CannotOpen(_) => "KVQ_CANNOT_OPEN",
       Error::NotADatabase => "KVQ_NOT_A_DATABASE",
       Error::Sqlite(_) | Error::Storage(_) => "KVQ_SQLITE",
@@ -139,10 +165,64 @@ impl Error {
   /// The JavaScript class Deno uses for this failure.
   pub fn js_class(&self) -> JsClass {
     match self {
-      Error::CannotOpen(_) | Error::NotADatabase | Error::Internal(_) => {
-        JsClass::Error
-      }
+      Error::CannotOpen(_)
+      | Error::NotADatabase
+      | Error::OpenFailed(_)
+      | Error::Locked { .. }
+      | Error::Failed(_)
+      | Error::Internal(_) => JsClass::Error,
       _ => JsClass::TypeError,
+    }
+  }
+
+  /// The same error, for one more caller: a SQLite error (which cannot be
+  /// cloned) becomes [`Error::Storage`] with its text and code group.
+  pub fn clone_for_reply(&self) -> Error {
+    match self {
+      Error::Sqlite(e) => Error::Storage(e.to_string()),
+      Error::EmptyKey => Error::EmptyKey,
+      Error::KeyTooLargeToWrite(n) => Error::KeyTooLargeToWrite(*n),
+      Error::KeyTooLargeToRead(n) => Error::KeyTooLargeToRead(*n),
+      Error::ValueTooLarge(n) => Error::ValueTooLarge(*n),
+      Error::EnqueuePayloadTooLarge(n) => Error::EnqueuePayloadTooLarge(*n),
+      Error::TooManyChecks(n) => Error::TooManyChecks(*n),
+      Error::TooManyMutations(n) => Error::TooManyMutations(*n),
+      Error::TotalMutationTooLarge(n) => Error::TotalMutationTooLarge(*n),
+      Error::TotalKeyTooLarge(n) => Error::TotalKeyTooLarge(*n),
+      Error::TooManyRanges(n) => Error::TooManyRanges(*n),
+      Error::TooManyEntries(n) => Error::TooManyEntries(*n),
+      Error::TooManyWatchedKeys(n) => Error::TooManyWatchedKeys(*n),
+      Error::ExpireInTooLarge(n) => Error::ExpireInTooLarge(*n),
+      Error::TypeMismatch(m) => Error::TypeMismatch(m.clone()),
+      Error::UnknownValueEncoding(n) => Error::UnknownValueEncoding(*n),
+      Error::Malformed(m) => Error::Malformed(m.clone()),
+      Error::InvalidOption(m) => Error::InvalidOption(m.clone()),
+      Error::Closed => Error::Closed,
+      Error::ReadOnly => Error::ReadOnly,
+      Error::Failed(m) => Error::Failed(m.clone()),
+      Error::CannotOpen(m) => Error::CannotOpen(m.clone()),
+      Error::NotADatabase => Error::NotADatabase,
+      Error::OpenFailed(m) => Error::OpenFailed(m.clone()),
+      Error::Locked { path, waited_ms } => Error::Locked {
+        path: path.clone(),
+        waited_ms: *waited_ms,
+      },
+      Error::Storage(m) => Error::Storage(m.clone()),
+      Error::Internal(m) => Error::Internal(m.clone()),
+    }
+  }
+
+  /// Whether the storage can no longer be trusted (a corrupt file, one
+  /// that is no longer a database): the engine stops rather than write.
+  pub fn is_fatal(&self) -> bool {
+    use rusqlite::ErrorCode;
+    match self {
+      Error::Sqlite(e) => matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+      ),
+      Error::NotADatabase | Error::Failed(_) => true,
+      _ => false,
     }
   }
 

@@ -14,14 +14,14 @@ use std::task::Context;
 use std::task::Poll;
 use std::time::Duration;
 
+use crate::engine::Durability;
+use crate::engine::OpenOptions;
+use crate::engine::QueueMessage;
+use crate::engine::Reply as Answer;
+use crate::engine::Store;
+use crate::engine::Watcher;
 use crate::error::Error;
 use crate::error::Result;
-use crate::store::Durability;
-use crate::store::OpenOptions;
-use crate::store::QueueMessage;
-use crate::store::Reply as Answer;
-use crate::store::Store;
-use crate::store::Watcher;
 use crate::wire;
 
 /// The longest lease `openKv` accepts: a day. Longer only delays the
@@ -49,15 +49,16 @@ pub type Opened = Box<dyn FnOnce(std::result::Result<Store, Vec<u8>>) + Send>;
 pub fn open_then(path: String, options: String, done: Opened) {
   let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(done)));
   let theirs = slot.clone();
-  let spawned = std::thread::Builder::new()
-    .name("kvq-open".into())
-    .spawn(move || {
-      let opened = open(&path, &options).map_err(|e| wire::error_reply(&e));
-      let done = theirs.lock().unwrap_or_else(|p| p.into_inner()).take();
-      if let Some(done) = done {
-        done(opened);
-      }
-    });
+  let spawned =
+    std::thread::Builder::new()
+      .name("kvq-open".into())
+      .spawn(move || {
+        let opened = open(&path, &options).map_err(|e| wire::error_reply(&e));
+        let done = theirs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(done) = done {
+          done(opened);
+        }
+      });
   if let Err(e) = spawned {
     let done = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(done) = done {

@@ -21,10 +21,10 @@ use denokv_proto::ReadRange;
 use denokv_proto::ReadRangeOutput;
 use denokv_proto::Versionstamp;
 
+use crate::engine::Outcome;
+use crate::engine::QueueMessage;
 use crate::error::Error;
 use crate::error::Result;
-use crate::store::Outcome;
-use crate::store::QueueMessage;
 
 /// Mutation kinds on the wire (the KV Connect protobuf numbers).
 mod kind {

@@ -11,6 +11,11 @@ pub struct Stats {
   unsynced_transactions: AtomicU64,
   commits: AtomicU64,
   claimed: AtomicU64,
+  running: AtomicU64,
+  set_aside: AtomicU64,
+  failed_turns: AtomicU64,
+  longest_turn_us: AtomicU64,
+  change_polls: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -24,6 +29,16 @@ pub struct StatsSnapshot {
   pub commits: u64,
   /// Messages leased to listeners.
   pub claimed: u64,
+  /// Messages leased to this process's listeners right now.
+  pub running: u64,
+  /// Queue messages that could not be read and were set aside.
+  pub set_aside: u64,
+  /// Write transactions that failed (a full disk, an I/O error).
+  pub failed_turns: u64,
+  /// The longest a write transaction held the write lock, in microseconds.
+  pub longest_turn_us: u64,
+  /// Times the engine asked the storage whether another process committed.
+  pub change_polls: u64,
 }
 
 impl Stats {
@@ -40,12 +55,32 @@ impl Stats {
   pub(super) fn claimed(&self, n: u64) {
     self.claimed.fetch_add(n, Relaxed);
   }
+  pub(super) fn running(&self, n: usize) {
+    self.running.store(n as u64, Relaxed);
+  }
+  pub(super) fn set_aside(&self) {
+    self.set_aside.fetch_add(1, Relaxed);
+  }
+  pub(super) fn failed_turn(&self) {
+    self.failed_turns.fetch_add(1, Relaxed);
+  }
+  pub(super) fn turn_took(&self, us: u64) {
+    self.longest_turn_us.fetch_max(us, Relaxed);
+  }
+  pub(super) fn change_poll(&self) {
+    self.change_polls.fetch_add(1, Relaxed);
+  }
   pub(super) fn snapshot(&self) -> StatsSnapshot {
     StatsSnapshot {
       synced_transactions: self.synced_transactions.load(Relaxed),
       unsynced_transactions: self.unsynced_transactions.load(Relaxed),
       commits: self.commits.load(Relaxed),
       claimed: self.claimed.load(Relaxed),
+      running: self.running.load(Relaxed),
+      set_aside: self.set_aside.load(Relaxed),
+      failed_turns: self.failed_turns.load(Relaxed),
+      longest_turn_us: self.longest_turn_us.load(Relaxed),
+      change_polls: self.change_polls.load(Relaxed),
     }
   }
 }

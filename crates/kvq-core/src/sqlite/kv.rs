@@ -1,8 +1,6 @@
-//! Synchronous SQLite code: the connection, its settings, and the KV
-//! operations that run inside a transaction. No threads, no channels: the
-//! worker decides when to call what.
-
-use std::time::Duration;
+//! The KV half of the SQLite backend: reads, atomic writes and expiry on
+//! Deno's `kv` and `data_version` tables. Plain synchronous rusqlite; every
+//! function runs inside the transaction its caller opened.
 
 use denokv_proto::AtomicWrite;
 use denokv_proto::KvEntry;
@@ -12,15 +10,12 @@ use denokv_proto::ReadRange;
 use denokv_proto::ReadRangeOutput;
 use denokv_proto::Versionstamp;
 use rand::Rng;
-use rusqlite::config::DbConfig;
 use rusqlite::params;
 use rusqlite::Connection;
-use rusqlite::OpenFlags;
 use rusqlite::OptionalExtension;
-use rusqlite::Transaction;
 
 use super::queue;
-use super::schema;
+use crate::engine::Applied;
 use crate::error::Error;
 use crate::error::Result;
 use crate::sum;
@@ -47,21 +42,6 @@ const STATEMENT_DELETE_ALL_EXPIRED: &str =
   "delete from kv where expiration_ms >= 0 and expiration_ms <= ? returning k";
 const STATEMENT_EARLIEST_EXPIRATION: &str =
   "select expiration_ms from kv where expiration_ms >= 0 order by expiration_ms limit 1";
-
-/// How many 1 ms naps the worker's connection takes waiting for another
-/// process's lock (about 5 s) before its own retry loop takes over.
-const BUSY_NAPS: i32 = 5000;
-
-/// When a resolved write is on disk.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Durability {
-  /// Every commit is fsynced before its promise resolves (as in Deno).
-  #[default]
-  Full,
-  /// Commits reach the OS at once and the disk at the next checkpoint; a
-  /// power cut may lose the last writes, a process crash loses nothing.
-  Relaxed,
-}
 
 /// Turns a stored row into a value, refusing encodings Deno would panic on.
 pub fn decode_value(bytes: Vec<u8>, encoding: i64) -> Result<KvValue> {
@@ -92,100 +72,6 @@ pub fn version_to_versionstamp(version: i64) -> Versionstamp {
   let mut vs = [0; 10];
   vs[..8].copy_from_slice(&version.to_be_bytes());
   vs
-}
-
-/// Opens (creating if needed) and configures a database connection.
-pub fn open(path: Option<&str>, durability: Durability) -> Result<Connection> {
-  let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-    | OpenFlags::SQLITE_OPEN_CREATE
-    | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-  let mut conn = match path {
-    None => Connection::open_in_memory(),
-    Some(p) => Connection::open_with_flags(p, flags),
-  }
-  .map_err(|e| open_error(e, path))?;
-  conn
-    .busy_handler(Some(nap_while_busy))
-    .map_err(|e| open_error(e, path))?;
-  conn
-    .pragma_update(None, "journal_mode", "wal")
-    .map_err(|e| open_error(e, path))?;
-  let sync = match durability {
-    Durability::Full => "full",
-    Durability::Relaxed => "normal",
-  };
-  conn.pragma_update(None, "synchronous", sync)?;
-  keep_plans(&conn)?;
-  retry_busy(|| schema::migrate(&mut conn)).map_err(|e| match e {
-    Error::Sqlite(e) => open_error(e, path),
-    other => other,
-  })?;
-  Ok(conn)
-}
-
-/// How long a caller-thread read waits on a lock before it hands the read
-/// to the worker instead. In WAL mode readers are almost never blocked.
-const READER_BUSY_TIMEOUT: Duration = Duration::from_millis(50);
-
-/// Opens a second connection to a file, used only for reads on the
-/// caller's thread (no hop to the worker, no wait behind an fsync).
-pub fn open_reader(path: &str) -> Result<Connection> {
-  let flags =
-    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-  let conn = Connection::open_with_flags(path, flags)
-    .map_err(|e| open_error(e, Some(path)))?;
-  conn.busy_timeout(READER_BUSY_TIMEOUT)?;
-  keep_plans(&conn)?;
-  Ok(conn)
-}
-
-/// Keeps every statement kvq runs prepared once per connection. The cache
-/// holds them all; the planner flag stops SQLite from throwing a plan away
-/// whenever a `limit ?` is bound again (SQLite 3.50 plans with the bound
-/// limit and so re-prepares the statement on the next step): without it
-/// every range read and every claim of due messages parsed its SQL anew.
-fn keep_plans(conn: &Connection) -> Result<()> {
-  conn.set_prepared_statement_cache_capacity(64);
-  conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-  Ok(())
-}
-
-/// SQLite's own busy handler backs off to 100 ms naps, so a waiter
-/// oversleeps a lock held for a few milliseconds; with several processes on
-/// one file that delay can outlast a short lease. Napping 1 ms at a time
-/// takes the lock soon after it is free.
-fn nap_while_busy(attempt: i32) -> bool {
-  if attempt >= BUSY_NAPS {
-    return false;
-  }
-  std::thread::sleep(Duration::from_millis(1));
-  true
-}
-
-fn open_error(e: rusqlite::Error, path: Option<&str>) -> Error {
-  match e.sqlite_error_code() {
-    Some(rusqlite::ErrorCode::NotADatabase) => Error::NotADatabase,
-    Some(rusqlite::ErrorCode::CannotOpen) => {
-      Error::CannotOpen(path.unwrap_or(":memory:").to_string())
-    }
-    _ => Error::Sqlite(e),
-  }
-}
-
-/// Runs `f` again while another connection holds the write lock longer than
-/// the busy timeout, sleeping a random 5-20 ms between tries as Deno does.
-pub fn retry_busy<R>(mut f: impl FnMut() -> Result<R>) -> Result<R> {
-  loop {
-    match f() {
-      Err(Error::Sqlite(e))
-        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
-      {
-        let ms = rand::thread_rng().gen_range(5..20);
-        std::thread::sleep(Duration::from_millis(ms));
-      }
-      other => return other,
-    }
-  }
 }
 
 /// Answers a snapshot read, never returning an entry expired at `now`.
@@ -226,7 +112,7 @@ pub fn snapshot_read(
 
 /// Moves the data version forward by a random 1..=9, as Deno does, and
 /// returns the new version.
-pub fn bump_version(tx: &Transaction, by: i64) -> Result<i64> {
+pub fn bump_version(tx: &Connection, by: i64) -> Result<i64> {
   Ok(
     tx.prepare_cached(STATEMENT_INC_AND_GET_DATA_VERSION)?
       .query_row([by], |r| r.get(0))?,
@@ -240,7 +126,7 @@ pub fn version_step() -> i64 {
 
 /// Writes one entry (set, sum result, dead letter).
 pub fn put(
-  tx: &Transaction,
+  tx: &Connection,
   key: &[u8],
   value: &KvValue,
   version: i64,
@@ -257,11 +143,7 @@ pub fn put(
   Ok(())
 }
 
-fn get_value(
-  tx: &Transaction,
-  key: &[u8],
-  now: i64,
-) -> Result<Option<KvValue>> {
+fn get_value(tx: &Connection, key: &[u8], now: i64) -> Result<Option<KvValue>> {
   let row = tx
     .prepare_cached(STATEMENT_KV_POINT_GET_VALUE_ONLY)?
     .query_row(params![key, now], |r| {
@@ -271,30 +153,16 @@ fn get_value(
   row.map(|(v, e)| decode_value(v, e)).transpose()
 }
 
-/// What an applied atomic write did, for the worker's bookkeeping.
-pub struct Applied {
-  /// The commit's versionstamp, or `None` when a check failed.
-  pub versionstamp: Option<Versionstamp>,
-  /// The earliest due time of the messages it enqueued.
-  pub earliest_enqueue: Option<i64>,
-  /// The earliest expiry it set.
-  pub earliest_expiry: Option<i64>,
-}
-
 /// Applies one atomic write inside `tx`. The caller wraps it in a savepoint
 /// and rolls back on error, which makes the write all-or-nothing even though
 /// it shares the transaction with others (group commit).
 pub fn apply_atomic(
-  tx: &Transaction,
+  tx: &Connection,
   write: &AtomicWrite,
-  keys_out: &mut Vec<Vec<u8>>,
   now: i64,
 ) -> Result<Applied> {
-  let mut applied = Applied {
-    versionstamp: None,
-    earliest_enqueue: None,
-    earliest_expiry: None,
-  };
+  let mut applied = Applied::default();
+  let keys_out = &mut applied.changed_keys;
   for check in &write.checks {
     let stored: Option<i64> = tx
       .prepare_cached(STATEMENT_KV_POINT_GET_VERSION_ONLY)?
@@ -362,7 +230,7 @@ pub fn apply_atomic(
 
 /// Deletes every entry expired at `now`, moving the version by 1 when any
 /// went, and returns their keys.
-pub fn collect_expired(tx: &Transaction, now: i64) -> Result<Vec<Vec<u8>>> {
+pub fn collect_expired(tx: &Connection, now: i64) -> Result<Vec<Vec<u8>>> {
   let keys = tx
     .prepare_cached(STATEMENT_DELETE_ALL_EXPIRED)?
     .query_map([now], |r| r.get::<_, Vec<u8>>(0))?
@@ -395,6 +263,7 @@ mod tests {
   use rusqlite::StatementStatus;
 
   use super::*;
+  use crate::engine::Durability;
 
   fn range(limit: u32) -> ReadRange {
     ReadRange {
@@ -409,7 +278,7 @@ mod tests {
   /// re-prepare per read once cost half of every `get`.
   #[test]
   fn range_reads_keep_their_prepared_statement() -> Result<()> {
-    let conn = open(None, Durability::Full)?;
+    let conn = super::super::connection::open(None, Durability::Full)?.conn;
     for limit in [1, 7, 1, 500, 2] {
       snapshot_read(&conn, &[range(limit)], 0)?;
     }

@@ -13,7 +13,8 @@ use denokv_proto::ReadRangeOutput;
 use denokv_proto::Versionstamp;
 use tokio::sync::oneshot;
 
-use super::backend;
+use super::backend::Backend;
+use super::backend::DirectReader;
 use super::backend::Durability;
 use super::reply::Reply;
 use super::stats::StatsSnapshot;
@@ -59,42 +60,50 @@ impl Default for OpenOptions {
 #[derive(Clone)]
 pub struct Store {
   tx: Arc<Mutex<Option<mpsc::Sender<Request>>>>,
-  /// A read-only use of a second connection, for reads on the caller's
-  /// thread; `None` for in-memory databases, whose only connection is the
-  /// worker's.
-  reader: Option<Arc<Mutex<Option<rusqlite::Connection>>>>,
+  /// Reads on the caller's thread, where the backend offers them (a SQLite
+  /// file's second connection); `None` sends every read to the worker.
+  reader: Option<Arc<dyn DirectReader>>,
+  /// The worker thread, joined by [`Store::close`].
+  thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
   shared: Arc<Shared>,
   limits: Arc<Limits>,
 }
 
 impl Store {
   /// Opens a file (created if missing, migrated to Deno's schema) or, with
-  /// `None`, a private in-memory database.
+  /// `None`, a private in-memory database. Blocks while it creates or
+  /// migrates the file, and waits at most
+  /// [`crate::sqlite::OPEN_LOCK_WAIT`] for another process's lock: call it
+  /// off any event loop (`ops::open_then` does).
   pub fn open(path: Option<&str>, options: OpenOptions) -> Result<Store> {
-    if options.lease < Duration::from_millis(30) {
-      return Err(Error::InvalidOption(
-        "leaseMs must be at least 30 milliseconds".into(),
-      ));
-    }
-    let conn = backend::open(path, options.durability)?;
-    let reader = match path {
-      Some(p) => Some(Arc::new(Mutex::new(Some(backend::open_reader(p)?)))),
-      None => None,
-    };
+    check_lease(&options)?;
+    let (backend, reader) = crate::sqlite::open(path, options.durability)?;
+    let reader = reader.map(|r| Arc::new(r) as Arc<dyn DirectReader>);
+    Store::with_backend(Box::new(backend), reader, options)
+  }
+
+  /// Starts the engine on a backend that is already open: how every
+  /// backend is put behind a store (and how a test wraps one).
+  pub fn with_backend(
+    backend: Box<dyn Backend>,
+    reader: Option<Arc<dyn DirectReader>>,
+    options: OpenOptions,
+  ) -> Result<Store> {
+    check_lease(&options)?;
     let shared = Arc::new(Shared::default());
     let (tx, rx) = mpsc::channel();
     let lease = LeaseConfig {
       lease: options.lease,
     };
-    let worker =
-      Worker::new(conn, rx, shared.clone(), lease, options.durability)?;
-    std::thread::Builder::new()
+    let worker = Worker::new(backend, rx, shared.clone(), lease)?;
+    let thread = std::thread::Builder::new()
       .name("kvq-worker".into())
       .spawn(move || worker.run())
       .map_err(|e| Error::Internal(format!("spawning the worker: {e}")))?;
     Ok(Store {
       tx: Arc::new(Mutex::new(Some(tx))),
       reader,
+      thread: Arc::new(Mutex::new(Some(thread))),
       shared,
       limits: Arc::new(options.limits),
     })
@@ -103,13 +112,13 @@ impl Store {
   fn send(&self, req: Request) -> Result<()> {
     let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
     match guard.as_ref() {
-      Some(tx) => tx.send(req).map_err(|_| Error::Closed),
-      None => Err(Error::Closed),
+      Some(tx) => tx.send(req).map_err(|_| self.shared.refusal()),
+      None => Err(self.shared.refusal()),
     }
   }
 
-  /// Hands a request to the worker; if the worker is gone, answers it as
-  /// closed on the spot.
+  /// Hands a request to the worker; if the worker is gone, answers it on
+  /// the spot, with the error that stopped it or as closed.
   fn submit(&self, req: Request) {
     let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
     let refused = match guard.as_ref() {
@@ -118,14 +127,14 @@ impl Store {
     };
     drop(guard);
     if let Some(req) = refused {
-      req.refuse();
+      req.refuse(&self.shared.refusal());
     }
   }
 
   async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T> {
     let (reply, answer) = oneshot::channel();
     self.submit(make(Reply::channel(reply)));
-    answer.await.map_err(|_| Error::Closed)?
+    answer.await.map_err(|_| self.shared.refusal())?
   }
 
   /// The limits this store checks requests against.
@@ -154,29 +163,18 @@ impl Store {
     if let Err(e) = self.limits.check_read(ranges) {
       return Some(Err(e));
     }
-    let reader = self.reader.as_ref()?;
-    let mut guard = reader.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(conn) = guard.as_mut() else {
-      return Some(Err(Error::Closed));
-    };
+    if let Some(failure) = self.failure() {
+      return Some(Err(failure));
+    }
     let now = chrono::Utc::now().timestamp_millis();
-    let result = (|| {
-      // One statement is its own snapshot; more need a transaction.
-      if ranges.len() == 1 {
-        return backend::snapshot_read(conn, ranges, now);
-      }
-      let tx = conn.transaction()?;
-      let out = backend::snapshot_read(&tx, ranges, now)?;
-      tx.commit()?;
-      Ok(out)
-    })();
-    match result {
-      Err(Error::Sqlite(e))
-        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
-      {
-        None
-      }
-      other => Some(other),
+    self.reader.as_ref()?.read_now(ranges, now)
+  }
+
+  /// The error that stopped the engine, if it stopped on one.
+  fn failure(&self) -> Option<Error> {
+    match self.shared.refusal() {
+      Error::Closed => None,
+      e => Some(e),
     }
   }
 
@@ -321,8 +319,12 @@ impl Store {
     })
   }
 
-  /// Closes the database: queued requests fail with [`Error::Closed`],
-  /// listeners and watchers end. Idempotent.
+  /// Closes the database and waits until it is closed: writes and
+  /// outcomes sent before are committed, messages this process's listeners
+  /// still hold are released for other listeners, the backend is closed
+  /// (for SQLite: the WAL checkpointed into the file and removed). Later
+  /// requests fail with [`Error::Closed`]; listeners and watchers end.
+  /// Idempotent; from the worker's own thread it does not wait.
   pub fn close(&self) {
     let sender = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(tx) = sender {
@@ -331,15 +333,32 @@ impl Store {
     // The reader goes now, not when the last clone is dropped, so the file
     // is free once the worker has closed too.
     if let Some(reader) = &self.reader {
-      reader.lock().unwrap_or_else(|p| p.into_inner()).take();
+      reader.close();
     }
     self.shared.watches.close();
+    let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(thread) = thread {
+      if thread.thread().id() == std::thread::current().id() {
+        return;
+      }
+      // The worker catches its own panics; a join error cannot carry one.
+      let _ = thread.join();
+    }
   }
 
   /// Counters of what the engine has done so far.
   pub fn stats(&self) -> StatsSnapshot {
     self.shared.stats.snapshot()
   }
+}
+
+fn check_lease(options: &OpenOptions) -> Result<()> {
+  if options.lease < Duration::from_millis(30) {
+    return Err(Error::InvalidOption(
+      "leaseMs must be at least 30 milliseconds".into(),
+    ));
+  }
+  Ok(())
 }
 
 /// Collects the outcomes of a batch of writes answered one by one, and

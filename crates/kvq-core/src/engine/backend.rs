@@ -1,0 +1,158 @@
+//! The seam between the engine and its storage.
+//!
+//! The engine (worker.rs) decides *when*: which requests share a
+//! transaction, when leases are renewed, when lapsed leases are swept,
+//! when expired keys go, when to look for other processes' commits. A
+//! [`Backend`] decides *how*: it maps each of those jobs onto its storage,
+//! one method per job, and nothing else. SQLite (crate::sqlite) is the
+//! first; denokv_proto's `Database` trait is the model, widened for kvq's
+//! leases and batches.
+//!
+//! A backend is synchronous and owned by the engine's one worker thread;
+//! the engine calls the methods that change anything only between
+//! [`Backend::begin`] and [`Backend::commit`] (or [`Backend::rollback`]),
+//! so one turn of work is one transaction however many jobs it holds.
+
+use denokv_proto::AtomicWrite;
+use denokv_proto::ReadRange;
+use denokv_proto::ReadRangeOutput;
+use denokv_proto::Versionstamp;
+
+use crate::error::Result;
+
+/// Where a leased message lives, as the backend identifies it: the lease's
+/// end and the message id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LeaseKey {
+  /// The lease's end, in epoch milliseconds.
+  pub deadline: i64,
+  /// The backend's row id for the running message.
+  pub id: String,
+}
+
+/// A message claimed under a lease.
+#[derive(Debug)]
+pub struct Claimed {
+  /// Its lease.
+  pub lease: LeaseKey,
+  /// The V8 payload.
+  pub payload: Vec<u8>,
+}
+
+/// What one applied atomic write did.
+#[derive(Debug, Default)]
+pub struct Applied {
+  /// The commit's versionstamp, or `None` when a check failed (nothing
+  /// was written).
+  pub versionstamp: Option<Versionstamp>,
+  /// The keys it wrote, for watchers.
+  pub changed_keys: Vec<Vec<u8>>,
+  /// The earliest due time of the messages it enqueued.
+  pub earliest_enqueue: Option<i64>,
+  /// The earliest expiry it set.
+  pub earliest_expiry: Option<i64>,
+}
+
+/// What became of a failed attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Failed {
+  /// Back among the ready messages, due after its next backoff interval.
+  Requeued,
+  /// Out of retries: written to these dead-letter keys (maybe none).
+  Undelivered(Vec<Vec<u8>>),
+  /// The message could not be read (its retry schedule or dead-letter keys
+  /// are not what Deno writes): moved aside where an operator can see it
+  /// (docs/api.md, "Unreadable queue messages"), never deleted.
+  SetAside,
+  /// The lease was no longer this process's.
+  Gone,
+}
+
+/// When a resolved write is on disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+  /// Every commit is fsynced before its promise resolves (as in Deno).
+  #[default]
+  Full,
+  /// Commits reach the OS at once and the disk at the next checkpoint; a
+  /// power cut may lose the last writes, a process crash loses nothing.
+  Relaxed,
+}
+
+/// One database's storage. See the module comment for who calls what.
+pub trait Backend: Send {
+  /// Answers snapshot reads, each from one consistent snapshot; an entry
+  /// expired at `now` is never returned. The outer error fails them all.
+  fn read(
+    &mut self,
+    reads: &[&[ReadRange]],
+    now: i64,
+  ) -> Result<Vec<Result<Vec<ReadRangeOutput>>>>;
+
+  /// Starts the write transaction of one turn, taking the write lock.
+  /// `synced`: the commit must be durable before it returns (a user's
+  /// write rides in it); otherwise it may be lazily synced.
+  fn begin(&mut self, synced: bool) -> Result<()>;
+  /// Commits the turn's transaction.
+  fn commit(&mut self) -> Result<()>;
+  /// Abandons the turn's transaction (after an error); never fails.
+  fn rollback(&mut self);
+
+  /// Applies one atomic write, all or nothing: a check that fails writes
+  /// nothing (`versionstamp: None`), a mutation that fails (`Err`) undoes
+  /// the whole write and nothing else in the turn.
+  fn write(&mut self, write: &AtomicWrite, now: i64) -> Result<Applied>;
+  /// Leases up to `max` messages due at `now`, oldest first then in
+  /// enqueue order, until `deadline`.
+  fn claim(
+    &mut self,
+    now: i64,
+    deadline: i64,
+    max: usize,
+  ) -> Result<Vec<Claimed>>;
+  /// Extends leases to `deadline`; per lease, whether it was still ours.
+  fn renew(&mut self, leases: &[LeaseKey], deadline: i64) -> Result<Vec<bool>>;
+  /// A handled message: gone. False when the lease was no longer ours.
+  fn acknowledge(&mut self, lease: &LeaseKey) -> Result<bool>;
+  /// A message whose handler never ran: ready again at `now`, its attempt
+  /// not counted. False when the lease was no longer ours.
+  fn release(&mut self, lease: &LeaseKey, now: i64) -> Result<bool>;
+  /// A failed attempt (a handler's failure or a lapsed lease): retried
+  /// along its backoff schedule, or dead-lettered.
+  fn fail(&mut self, lease: &LeaseKey, now: i64) -> Result<Failed>;
+  /// Deletes every entry expired at `now`; returns their keys.
+  fn collect_expired(&mut self, now: i64) -> Result<Vec<Vec<u8>>>;
+
+  /// Leases that lapsed by `now` and may be taken back: any process's
+  /// dead kvq lease, or a foreign (Deno) claim once Deno itself would
+  /// have taken it back. A page at a time. Outside a transaction.
+  fn lapsed(&mut self, now: i64) -> Result<Vec<LeaseKey>>;
+  /// The earliest due time of a ready message, if any.
+  fn earliest_ready(&mut self) -> Result<Option<i64>>;
+  /// The earliest expiry time stored, if any.
+  fn earliest_expiry(&mut self) -> Result<Option<i64>>;
+  /// A number that changes whenever another process commits: the cheap
+  /// signal that makes the engine look again (SQLite's data_version).
+  fn change_token(&mut self) -> Result<i64>;
+  /// Whether the error means another process holds the write lock and the
+  /// same work may simply be tried again.
+  fn is_busy(&self, error: &crate::Error) -> bool;
+  /// Releases the storage: after it returns, everything committed is in
+  /// the database's files and nothing of this process holds them.
+  fn close(&mut self) -> Result<()>;
+}
+
+/// Reads answered on the caller's own thread, for backends that can do so
+/// without waiting (SQLite's second connection): a read takes microseconds,
+/// far less than two thread hops.
+pub trait DirectReader: Send + Sync {
+  /// Answers a snapshot read now; `None` means "ask the worker instead"
+  /// (the reader met a lock).
+  fn read_now(
+    &self,
+    ranges: &[ReadRange],
+    now: i64,
+  ) -> Option<Result<Vec<ReadRangeOutput>>>;
+  /// Closes the reader; later reads answer [`crate::Error::Closed`].
+  fn close(&self);
+}

@@ -1,0 +1,175 @@
+//! One write transaction: the jobs a turn of the worker decided on, run
+//! against the backend in a fixed order, each job a function of its own.
+//!
+//! Nothing here is kept once the turn ends: [`Done`] carries what each job
+//! did back to the worker, which acts on it only after the commit
+//! succeeded (replies, the running set, timers, watchers). The order
+//! matters: outcomes are recorded before lapsed leases are swept (so a
+//! handled message is acknowledged, not retried), and claims come last (so
+//! a message enqueued or released in this turn can be handed out by it).
+
+use denokv_proto::AtomicWrite;
+
+use super::backend::Applied;
+use super::backend::Backend;
+use super::backend::Claimed;
+use super::backend::Failed;
+use super::backend::LeaseKey;
+use super::Outcome;
+use crate::error::Error;
+use crate::error::Result;
+
+/// What one turn's transaction is to do.
+#[derive(Default)]
+pub struct Jobs<'a> {
+  /// Users' atomic writes, each all-or-nothing.
+  pub writes: Vec<&'a AtomicWrite>,
+  /// Handler outcomes, by lease.
+  pub outcomes: Vec<(LeaseKey, Outcome)>,
+  /// Leases that lapsed and are taken back as failed attempts.
+  pub lapsed: Vec<LeaseKey>,
+  /// Claimed messages nobody will run: back to the queue, not counted.
+  pub orphaned: Vec<LeaseKey>,
+  /// Whether to delete expired entries.
+  pub expire: bool,
+  /// Leases to extend by a lease's length.
+  pub renew: Vec<LeaseKey>,
+  /// How many due messages to claim, if any listener waits.
+  pub claim: Option<usize>,
+  /// How long a claim or a renewal lasts, from the turn's clock.
+  pub lease_ms: i64,
+  /// Whether a message is known to be due now.
+  pub due: bool,
+}
+
+/// What the jobs did, in the order of [`Jobs`].
+#[derive(Default)]
+pub struct Done {
+  /// Per write: its outcome (an error here undid that write alone).
+  pub writes: Vec<Result<Applied>>,
+  /// Keys written, for watchers.
+  pub changed_keys: Vec<Vec<u8>>,
+  /// Messages moved aside because they could not be read.
+  pub set_aside: u64,
+  /// Per renewed lease, whether it was still ours.
+  pub renewed: Vec<bool>,
+  /// The new end of renewed leases.
+  pub renewed_until: i64,
+  /// Messages now leased.
+  pub claimed: Vec<Claimed>,
+  /// Whether the queue's earliest due time may have moved.
+  pub queue_moved: bool,
+  /// Whether the earliest expiry may have moved.
+  pub expiry_moved: bool,
+  /// The earliest due time after the turn, when `queue_moved`.
+  pub next_ready: Option<i64>,
+  /// The earliest expiry after the turn, when `expiry_moved`.
+  pub next_expiry: Option<i64>,
+}
+
+/// Runs every job inside the open transaction. A storage error fails the
+/// whole turn (the caller rolls back); any other error fails one write.
+pub fn run(b: &mut dyn Backend, jobs: &Jobs, now: i64) -> Result<Done> {
+  let mut done = Done::default();
+  apply_writes(b, &jobs.writes, now, &mut done)?;
+  for (lease, outcome) in &jobs.outcomes {
+    record_outcome(b, lease, *outcome, now, &mut done)?;
+  }
+  for lease in &jobs.lapsed {
+    let failed = b.fail(lease, now)?;
+    note_failure(failed, &mut done);
+  }
+  for lease in &jobs.orphaned {
+    b.release(lease, now)?;
+    done.queue_moved = true;
+  }
+  if jobs.expire {
+    done.changed_keys.extend(b.collect_expired(now)?);
+    done.expiry_moved = true;
+  }
+  let until = now + jobs.lease_ms;
+  if !jobs.renew.is_empty() {
+    done.renewed = b.renew(&jobs.renew, until)?;
+    done.renewed_until = until;
+  }
+  if let Some(max) = jobs.claim {
+    if jobs.due || done.queue_moved {
+      done.claimed = b.claim(now, until, max)?;
+      done.queue_moved = true;
+    }
+  }
+  if done.queue_moved {
+    done.next_ready = b.earliest_ready()?;
+  }
+  if done.expiry_moved {
+    done.next_expiry = b.earliest_expiry()?;
+  }
+  Ok(done)
+}
+
+fn apply_writes(
+  b: &mut dyn Backend,
+  writes: &[&AtomicWrite],
+  now: i64,
+  done: &mut Done,
+) -> Result<()> {
+  for write in writes {
+    match b.write(write, now) {
+      Ok(mut applied) => {
+        if applied.versionstamp.is_some() {
+          done.changed_keys.append(&mut applied.changed_keys);
+          done.queue_moved |= applied.earliest_enqueue.is_some();
+          done.expiry_moved |= applied.earliest_expiry.is_some();
+        }
+        done.writes.push(Ok(applied));
+      }
+      Err(e) if e.fails_turn() => return Err(e),
+      Err(e) => done.writes.push(Err(e)),
+    }
+  }
+  Ok(())
+}
+
+fn record_outcome(
+  b: &mut dyn Backend,
+  lease: &LeaseKey,
+  outcome: Outcome,
+  now: i64,
+  done: &mut Done,
+) -> Result<()> {
+  match outcome {
+    Outcome::Handled => {
+      b.acknowledge(lease)?;
+    }
+    Outcome::Failed => {
+      let failed = b.fail(lease, now)?;
+      note_failure(failed, done);
+    }
+    Outcome::Released => {
+      b.release(lease, now)?;
+      done.queue_moved = true;
+    }
+  }
+  Ok(())
+}
+
+fn note_failure(failed: Failed, done: &mut Done) {
+  match failed {
+    Failed::Requeued => done.queue_moved = true,
+    Failed::Undelivered(keys) => done.changed_keys.extend(keys),
+    Failed::SetAside => done.set_aside += 1,
+    Failed::Gone => {}
+  }
+}
+
+impl Error {
+  /// Whether this error, met inside a turn, fails the whole transaction
+  /// (the storage failed) rather than the one request it came from (a
+  /// request the engine refused: a type mismatch, a read-only database).
+  pub fn fails_turn(&self) -> bool {
+    matches!(
+      self,
+      Error::Sqlite(_) | Error::Storage(_) | Error::Internal(_)
+    )
+  }
+}

@@ -1,0 +1,713 @@
+//! The one thread that owns a database's backend, and decides when
+//! everything happens.
+//!
+//! Each turn of its loop takes every request waiting at that moment:
+//! reads are answered together from one snapshot, then writes, outcomes,
+//! sweeps, expiry, renewals and claims share ONE write transaction and one
+//! fsync (group commit; turn.rs runs the jobs). A turn takes at most
+//! [`MAX_TURN_WRITES`] writes, so a flood of writes becomes a series of
+//! short transactions that other processes can slip between. Queue
+//! deadlines, lease renewal, the sweep of lapsed leases, expiry and the
+//! look for other processes' commits are deadlines of the same loop.
+//!
+//! A panic or a fatal storage error (a corrupt file) stops the worker: every
+//! pending and later request gets that error, and the store counts as
+//! closed. On close, outcomes already sent are recorded, every message this
+//! process still holds is released for others at once, and the backend is
+//! closed before [`super::Store::close`] returns.
+
+use std::collections::HashMap;
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::Receiver;
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
+use std::time::Duration;
+use std::time::Instant;
+
+use denokv_proto::AtomicWrite;
+use denokv_proto::ReadRange;
+use denokv_proto::ReadRangeOutput;
+use denokv_proto::Versionstamp;
+use rand::Rng;
+
+use super::backend::Backend;
+use super::backend::Claimed;
+use super::backend::LeaseKey;
+use super::reply::Reply;
+use super::turn;
+use super::turn::Jobs;
+use super::Shared;
+use crate::error::Error;
+use crate::error::Result;
+
+/// The fastest the worker asks the backend whether another process
+/// committed, while anyone listens or watches and things are happening.
+/// SQLite's `data_version` reads shared memory: microseconds.
+const CHANGE_POLL_MIN: Duration = Duration::from_millis(5);
+/// The slowest: after quiet polls the interval doubles up to this, so an
+/// idle listener wakes 40 times a second, and another process's write is
+/// still seen within this long.
+const CHANGE_POLL_MAX: Duration = Duration::from_millis(25);
+/// Without listeners or watchers, expiry and lease sweeps still run at
+/// least this often.
+const IDLE_TICK: Duration = Duration::from_secs(1);
+/// The most requests gathered in one turn.
+const MAX_BATCH: usize = 4096;
+/// The most atomic writes in one transaction. More wait for the next turn,
+/// so the write lock is held for milliseconds, never for a whole flood.
+pub const MAX_TURN_WRITES: usize = 1024;
+/// Between two full turns of a backlog, the worker leaves the write lock
+/// free this long, so a waiting process gets its turn.
+const BACKLOG_PAUSE: Duration = Duration::from_micros(500);
+/// The longest pause after failed transactions before trying again.
+const MAX_PAUSE: Duration = Duration::from_secs(1);
+
+/// What a listener reports for a message it was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+  /// The handler threw or rejected: retry along the schedule, or
+  /// dead-letter.
+  Failed,
+  /// The handler succeeded: the message is gone.
+  Handled,
+  /// The handler never ran (the listener stopped): back to the queue now,
+  /// the attempt not counted.
+  Released,
+}
+
+/// A message handed to a listener.
+#[derive(Debug)]
+pub struct QueueMessage {
+  /// Identifies the lease when the message is finished.
+  pub token: u64,
+  /// The V8 payload.
+  pub payload: Vec<u8>,
+}
+
+/// One atomic write waiting for its turn, and where its answer goes.
+type PendingWrite = (AtomicWrite, Reply<Option<Versionstamp>>);
+/// Handler outcomes from one listener, with the reply to send once stored.
+type FinishRequest = (Vec<(u64, Outcome)>, Reply<()>);
+
+/// A request to the worker.
+pub enum Request {
+  /// A snapshot read.
+  Read(Vec<ReadRange>, Reply<Vec<ReadRangeOutput>>),
+  /// An atomic write; `None` in the reply means a check failed.
+  Write(AtomicWrite, Reply<Option<Versionstamp>>),
+  /// Several atomic writes, handed over together.
+  Writes(Vec<PendingWrite>),
+  /// Wait for up to `max` messages for a listener (0: anonymous); an
+  /// empty reply means closed or cancelled.
+  Dequeue(u64, usize, Reply<Vec<QueueMessage>>),
+  /// Answer the listener's waiting dequeue with nothing (it stopped).
+  CancelDequeue(u64),
+  /// Results of handled messages, by token.
+  Finish(Vec<(u64, Outcome)>, Reply<()>),
+  /// Look again at what needs doing (a watcher was added).
+  Wake,
+  /// Stop: finish what came before, release held messages, close.
+  Close,
+}
+
+impl Request {
+  /// Answers a request the worker will never run with `error`; a dequeue
+  /// gets no messages when the store merely closed.
+  pub(super) fn refuse(self, error: &Error) {
+    macro_rules! err {
+      () => {
+        Err(error.clone_for_reply())
+      };
+    }
+    match self {
+      Request::Read(_, r) => drop(r.send(err!())),
+      Request::Write(_, r) => drop(r.send(err!())),
+      Request::Writes(w) => {
+        for (_, r) in w {
+          let _ = r.send(err!());
+        }
+      }
+      Request::Dequeue(_, _, r) => match error {
+        Error::Closed => drop(r.send(Ok(Vec::new()))),
+        _ => drop(r.send(err!())),
+      },
+      Request::Finish(_, r) => drop(r.send(err!())),
+      Request::Wake | Request::CancelDequeue(_) | Request::Close => {}
+    }
+  }
+}
+
+/// Lease settings.
+#[derive(Clone, Copy, Debug)]
+pub struct LeaseConfig {
+  /// How long a claim lasts without renewal.
+  pub lease: Duration,
+}
+
+impl LeaseConfig {
+  fn renew_every(&self) -> Duration {
+    self.lease / 3
+  }
+  fn sweep_every(&self) -> Duration {
+    (self.lease / 4).clamp(Duration::from_millis(50), Duration::from_secs(5))
+  }
+  fn ms(&self) -> i64 {
+    self.lease.as_millis() as i64
+  }
+}
+
+/// A time stored in the backend, as far as the worker knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Known {
+  /// Something changed it: ask the backend before relying on it.
+  Stale,
+  /// The earliest such time, or none.
+  At(Option<i64>),
+}
+
+impl Known {
+  fn due_by(self, now: i64) -> bool {
+    matches!(self, Known::At(Some(ts)) if ts <= now)
+  }
+}
+
+struct Waiter {
+  listener: u64,
+  max: usize,
+  reply: Reply<Vec<QueueMessage>>,
+}
+
+/// The requests of one turn that are answered in it.
+#[derive(Default)]
+struct Gathered {
+  reads: Vec<(Vec<ReadRange>, Reply<Vec<ReadRangeOutput>>)>,
+  finishes: Vec<FinishRequest>,
+  close: bool,
+}
+
+pub(super) struct Worker {
+  backend: Box<dyn Backend>,
+  rx: Receiver<Request>,
+  shared: Arc<Shared>,
+  lease: LeaseConfig,
+  waiters: VecDeque<Waiter>,
+  /// Writes waiting for a turn, in arrival order.
+  backlog: VecDeque<PendingWrite>,
+  /// Messages this process's listeners hold, by token.
+  running: HashMap<u64, LeaseKey>,
+  /// Outcomes whose transaction failed: tried again each turn, never
+  /// renewed, so if they can never be recorded the lease lapses and the
+  /// message comes back.
+  unrecorded: Vec<(LeaseKey, Outcome)>,
+  /// Claimed for a listener that was gone when they were handed out.
+  orphaned: Vec<LeaseKey>,
+  next_token: u64,
+  next_ready: Known,
+  next_expiry: Known,
+  change_token: i64,
+  next_renew: Instant,
+  next_sweep: Instant,
+  next_poll: Instant,
+  poll_every: Duration,
+  /// Failed write transactions in a row, and when to try again.
+  failures: u32,
+  paused_until: Instant,
+}
+
+fn now_ms() -> i64 {
+  chrono::Utc::now().timestamp_millis()
+}
+
+fn instant_at(ms: i64) -> Instant {
+  let delta = ms.saturating_sub(now_ms()).max(0) as u64;
+  Instant::now() + Duration::from_millis(delta)
+}
+
+impl Worker {
+  pub(super) fn new(
+    mut backend: Box<dyn Backend>,
+    rx: Receiver<Request>,
+    shared: Arc<Shared>,
+    lease: LeaseConfig,
+  ) -> Result<Worker> {
+    let change_token = backend.change_token()?;
+    let now = Instant::now();
+    Ok(Worker {
+      backend,
+      rx,
+      shared,
+      lease,
+      waiters: VecDeque::new(),
+      backlog: VecDeque::new(),
+      running: HashMap::new(),
+      unrecorded: Vec::new(),
+      orphaned: Vec::new(),
+      next_token: 1,
+      next_ready: Known::Stale,
+      next_expiry: Known::Stale,
+      change_token,
+      next_renew: now + lease.renew_every(),
+      next_sweep: now,
+      next_poll: now,
+      poll_every: CHANGE_POLL_MIN,
+      failures: 0,
+      paused_until: now,
+    })
+  }
+
+  /// Runs until closed, until every handle is dropped, or until a panic or
+  /// a fatal storage error; then closes the backend.
+  pub(super) fn run(mut self) {
+    let stopped = std::panic::catch_unwind(AssertUnwindSafe(|| self.serve()));
+    let failure = match stopped {
+      Ok(Ok(())) => None,
+      Ok(Err(e)) => Some(Error::Failed(e.to_string())),
+      Err(panic) => Some(Error::Failed(Error::from_panic(&*panic).to_string())),
+    };
+    if let Some(failure) = &failure {
+      self.shared.fail(failure.clone_for_reply());
+    }
+    let refusal = failure.unwrap_or(Error::Closed);
+    let closed =
+      std::panic::catch_unwind(AssertUnwindSafe(|| self.shutdown(&refusal)));
+    if closed.is_err() {
+      self
+        .shared
+        .fail(Error::Failed("closing the database panicked".into()));
+    }
+  }
+
+  fn serve(&mut self) -> Result<()> {
+    let mut answered = false;
+    loop {
+      let mut gathered = Gathered::default();
+      // A caller just answered usually sends again soon: see `linger`.
+      let wake = self.next_wake();
+      match crate::linger::recv(&self.rx, answered, Some(wake)) {
+        Ok(req) => self.take(req, &mut gathered),
+        Err(RecvTimeoutError::Timeout) => {}
+        Err(RecvTimeoutError::Disconnected) => gathered.close = true,
+      }
+      let mut n = 1;
+      while !gathered.close && n < MAX_BATCH {
+        match self.rx.try_recv() {
+          Ok(req) => self.take(req, &mut gathered),
+          Err(_) => break,
+        }
+        n += 1;
+      }
+      answered = !gathered.reads.is_empty()
+        || !gathered.finishes.is_empty()
+        || !self.backlog.is_empty();
+      let close = gathered.close;
+      if close {
+        // Closing: listeners get nothing more, so no message is claimed
+        // that no handler would run.
+        for waiter in self.waiters.drain(..) {
+          let _ = waiter.reply.send(Ok(Vec::new()));
+        }
+      }
+      self.turn(gathered)?;
+      // What a close leaves behind in the backlog still gets its turns.
+      while close && !self.backlog.is_empty() {
+        self.turn(Gathered::default())?;
+      }
+      if close {
+        return Ok(());
+      }
+    }
+  }
+
+  fn take(&mut self, req: Request, gathered: &mut Gathered) {
+    match req {
+      Request::Read(r, reply) => gathered.reads.push((r, reply)),
+      Request::Write(w, reply) => self.backlog.push_back((w, reply)),
+      Request::Writes(w) => self.backlog.extend(w),
+      Request::Finish(f, reply) => gathered.finishes.push((f, reply)),
+      Request::Dequeue(listener, max, reply) => {
+        self.waiters.push_back(Waiter {
+          listener,
+          max,
+          reply,
+        })
+      }
+      Request::CancelDequeue(listener) => {
+        // Answer before any claim of this turn can reach it, so a stopped
+        // listener never takes a message it will not run.
+        let (gone, kept) = std::mem::take(&mut self.waiters)
+          .into_iter()
+          .partition(|w| w.listener == listener && listener != 0);
+        self.waiters = kept;
+        for w in gone {
+          let _ = w.reply.send(Ok(Vec::new()));
+        }
+      }
+      Request::Wake => self.poll_every = CHANGE_POLL_MIN,
+      Request::Close => gathered.close = true,
+    }
+  }
+
+  fn listening(&self) -> bool {
+    !self.waiters.is_empty() || !self.shared.watches.is_empty()
+  }
+
+  fn next_wake(&self) -> Instant {
+    let now = Instant::now();
+    let mut at = now + IDLE_TICK;
+    if self.failures > 0 {
+      // Only a new request wakes the worker before the pause is over.
+      return at.max(self.paused_until);
+    }
+    if !self.backlog.is_empty() {
+      return now;
+    }
+    if self.listening() {
+      at = at.min(self.next_poll);
+    }
+    if !self.waiters.is_empty() {
+      match self.next_ready {
+        Known::Stale => return now,
+        Known::At(Some(ts)) => at = at.min(instant_at(ts)),
+        Known::At(None) => {}
+      }
+    }
+    match self.next_expiry {
+      Known::Stale => return now,
+      Known::At(Some(ts)) => at = at.min(instant_at(ts)),
+      Known::At(None) => {}
+    }
+    if !self.running.is_empty() {
+      at = at.min(self.next_renew);
+    }
+    if !self.unrecorded.is_empty() || !self.orphaned.is_empty() {
+      return now;
+    }
+    at.min(self.next_sweep)
+  }
+
+  fn turn(&mut self, gathered: Gathered) -> Result<()> {
+    if !gathered.reads.is_empty() {
+      self.answer_reads(gathered.reads);
+    }
+    self.poll_other_processes();
+    let full = self.backlog.len() > MAX_TURN_WRITES;
+    match self.write_turn(gathered.finishes, gathered.close) {
+      Ok(()) => self.failures = 0,
+      Err(e) if e.is_fatal() => return Err(e),
+      Err(_) => {
+        // The replies already carry the error. Look at the queue again
+        // rather than trust state, and back off (up to a second) so a full
+        // or read-only disk does not make this loop spin.
+        self.shared.stats.failed_turn();
+        self.next_ready = Known::Stale;
+        self.failures = (self.failures + 1).min(10);
+        let pause = Duration::from_millis(1 << self.failures).min(MAX_PAUSE);
+        self.paused_until = Instant::now() + pause;
+      }
+    }
+    if full {
+      std::thread::sleep(BACKLOG_PAUSE);
+    }
+    Ok(())
+  }
+
+  fn answer_reads(
+    &mut self,
+    reads: Vec<(Vec<ReadRange>, Reply<Vec<ReadRangeOutput>>)>,
+  ) {
+    let now = now_ms();
+    let ranges: Vec<&[ReadRange]> =
+      reads.iter().map(|(r, _)| r.as_slice()).collect();
+    let result = self.retry_busy(|b| b.read(&ranges, now));
+    match result {
+      Ok(outs) => {
+        for ((_, reply), out) in reads.into_iter().zip(outs) {
+          let _ = reply.send(out);
+        }
+      }
+      Err(e) => {
+        for (_, reply) in reads {
+          let _ = reply.send(Err(e.clone_for_reply()));
+        }
+      }
+    }
+  }
+
+  /// Runs `f` again while another process holds the write lock longer
+  /// than the backend's own wait, sleeping a random 5-20 ms between tries
+  /// as Deno does.
+  fn retry_busy<R>(
+    &mut self,
+    mut f: impl FnMut(&mut dyn Backend) -> Result<R>,
+  ) -> Result<R> {
+    loop {
+      match f(self.backend.as_mut()) {
+        Err(e) if self.backend.is_busy(&e) => {
+          self.backend.rollback();
+          let ms = rand::thread_rng().gen_range(5..20);
+          std::thread::sleep(Duration::from_millis(ms));
+        }
+        other => return other,
+      }
+    }
+  }
+
+  /// Notices commits by other connections to the same database. Called on
+  /// every turn; while nothing changes, the idle wake-up for it comes ever
+  /// less often, up to [`CHANGE_POLL_MAX`].
+  fn poll_other_processes(&mut self) {
+    self.shared.stats.change_poll();
+    match self.backend.change_token() {
+      Ok(v) if v != self.change_token => {
+        self.change_token = v;
+        self.next_ready = Known::Stale;
+        self.next_expiry = Known::Stale;
+        self.shared.watches.all_changed();
+        self.poll_every = CHANGE_POLL_MIN;
+      }
+      Ok(_) => self.poll_every = (self.poll_every * 2).min(CHANGE_POLL_MAX),
+      // A failing poll is retried at the next one; a failing transaction
+      // reports the storage error to its callers.
+      Err(_) => {}
+    }
+    self.next_poll = Instant::now() + self.poll_every;
+  }
+
+  /// Decides this turn's jobs, runs them in one transaction, and acts on
+  /// what they did once committed.
+  fn write_turn(
+    &mut self,
+    finishes: Vec<FinishRequest>,
+    closing: bool,
+  ) -> Result<()> {
+    let t = Instant::now();
+    let now = now_ms();
+    // Outcomes leave the running set first: whatever becomes of this
+    // turn, they are never renewed again, and until a transaction records
+    // them they wait in `unrecorded`.
+    for (results, _) in &finishes {
+      for (token, outcome) in results {
+        if let Some(lease) = self.running.remove(token) {
+          self.unrecorded.push((lease, *outcome));
+        }
+      }
+    }
+    if closing {
+      // Every message still held goes back for others at once.
+      let held = self.running.drain().map(|(_, l)| (l, Outcome::Released));
+      self.unrecorded.extend(held);
+    }
+    self.shared.stats.running(self.running.len());
+    let lapsed = match self.look_ahead(t, now) {
+      Ok(lapsed) => lapsed,
+      Err(e) => {
+        answer_finishes(finishes, Err(&e));
+        return Err(e);
+      }
+    };
+    let take = self.backlog.len().min(MAX_TURN_WRITES);
+    let writes: Vec<PendingWrite> = self.backlog.drain(..take).collect();
+    // A caller that stopped waiting (its dequeue future was dropped) must
+    // not be handed messages: they would sit leased to nobody.
+    self.waiters.retain(|w| !w.reply.is_closed());
+    let mut jobs = Jobs {
+      writes: writes.iter().map(|(w, _)| w).collect(),
+      outcomes: std::mem::take(&mut self.unrecorded),
+      lapsed,
+      orphaned: std::mem::take(&mut self.orphaned),
+      expire: self.next_expiry.due_by(now),
+      due: self.next_ready.due_by(now),
+      lease_ms: self.lease.ms(),
+      ..Jobs::default()
+    };
+    let renew = !self.running.is_empty() && t >= self.next_renew;
+    let renewed: Vec<u64> = if renew {
+      let (tokens, leases) =
+        self.running.iter().map(|(t, l)| (*t, l.clone())).unzip();
+      jobs.renew = leases;
+      tokens
+    } else {
+      Vec::new()
+    };
+    if !self.waiters.is_empty() {
+      let max = self.waiters.iter().map(|w| w.max).sum();
+      jobs.claim = Some(max);
+    }
+    let claim_now = jobs.claim.is_some() && (jobs.due || !writes.is_empty());
+    let idle = jobs.writes.is_empty()
+      && jobs.outcomes.is_empty()
+      && jobs.lapsed.is_empty()
+      && jobs.orphaned.is_empty()
+      && !jobs.expire
+      && jobs.renew.is_empty()
+      && !claim_now;
+    if idle {
+      answer_finishes(finishes, Ok(()));
+      return Ok(());
+    }
+    // Only a user's write must be on disk before its promise resolves.
+    // Claims, outcomes, renewals and sweeps ride along unsynced: the next
+    // synced commit carries them, and losing them to a power cut only
+    // means a message is delivered again (at-least-once).
+    let synced = !jobs.writes.is_empty() || jobs.expire;
+    let result = self.retry_busy(|b| {
+      b.begin(synced)?;
+      // The clock is read again once the write lock is held: waiting for
+      // another process's lock must not age the leases about to be
+      // written, or that process's sweep would take them back at once.
+      let now = now_ms();
+      let done = turn::run(b, &jobs, now).and_then(|d| b.commit().map(|()| d));
+      if done.is_err() {
+        b.rollback();
+      }
+      done
+    });
+    self.shared.stats.transaction(synced);
+    self.shared.stats.turn_took(t.elapsed().as_micros() as u64);
+    match result {
+      Ok(done) => {
+        self.after_commit(writes, finishes, done, renewed, t);
+        Ok(())
+      }
+      Err(e) => {
+        // Nothing of the turn happened: outcomes and orphans wait for the
+        // next one; callers learn why.
+        self.unrecorded = jobs.outcomes;
+        self.orphaned = jobs.orphaned;
+        for (_, reply) in writes {
+          let _ = reply.send(Err(e.clone_for_reply()));
+        }
+        answer_finishes(finishes, Err(&e));
+        Err(e)
+      }
+    }
+  }
+
+  /// Refreshes what the worker must know before deciding a turn, and
+  /// returns the lapsed leases to sweep when a sweep is due.
+  fn look_ahead(&mut self, t: Instant, now: i64) -> Result<Vec<LeaseKey>> {
+    if self.next_ready == Known::Stale {
+      self.next_ready = Known::At(self.backend.earliest_ready()?);
+    }
+    if self.next_expiry == Known::Stale {
+      self.next_expiry = Known::At(self.backend.earliest_expiry()?);
+    }
+    if t < self.next_sweep {
+      return Ok(Vec::new());
+    }
+    self.next_sweep = t + self.lease.sweep_every();
+    let mine: std::collections::HashSet<&LeaseKey> =
+      self.running.values().collect();
+    let lapsed = self.backend.lapsed(now)?;
+    Ok(lapsed.into_iter().filter(|l| !mine.contains(l)).collect())
+  }
+
+  fn after_commit(
+    &mut self,
+    writes: Vec<PendingWrite>,
+    finishes: Vec<FinishRequest>,
+    mut done: turn::Done,
+    renewed: Vec<u64>,
+    t: Instant,
+  ) {
+    let committed = done
+      .writes
+      .iter()
+      .filter(|r| matches!(r, Ok(a) if a.versionstamp.is_some()))
+      .count();
+    self.shared.stats.commits(committed as u64);
+    for _ in 0..done.set_aside {
+      self.shared.stats.set_aside();
+    }
+    // Messages first: a listener's handler is what waits on this turn (a
+    // binding that delivers replies one at a time, as Deno FFI does, would
+    // otherwise start it a round trip after the enqueue's answer).
+    self.hand_out(std::mem::take(&mut done.claimed));
+    for ((_, reply), result) in writes.into_iter().zip(done.writes) {
+      let _ = reply.send(result.map(|a| a.versionstamp));
+    }
+    answer_finishes(finishes, Ok(()));
+    if !renewed.is_empty() {
+      self.next_renew = t + self.lease.renew_every();
+      for (token, still_ours) in renewed.into_iter().zip(done.renewed) {
+        if still_ours {
+          if let Some(l) = self.running.get_mut(&token) {
+            l.deadline = done.renewed_until;
+          }
+        } else {
+          self.running.remove(&token);
+        }
+      }
+    }
+    if done.queue_moved {
+      self.next_ready = Known::At(done.next_ready);
+    }
+    if done.expiry_moved {
+      self.next_expiry = Known::At(done.next_expiry);
+    }
+    self.shared.stats.running(self.running.len());
+    self.shared.watches.keys_changed(&done.changed_keys);
+  }
+
+  fn hand_out(&mut self, claimed: Vec<Claimed>) {
+    self.shared.stats.claimed(claimed.len() as u64);
+    let mut claimed = claimed.into_iter();
+    while claimed.len() > 0 {
+      let Some(waiter) = self.waiters.pop_front() else {
+        // More claimed than asked for cannot happen; if it did, the rest
+        // go back next turn.
+        self.orphaned.extend(claimed.map(|c| c.lease));
+        break;
+      };
+      let mut batch = Vec::with_capacity(waiter.max.min(claimed.len()));
+      for c in claimed.by_ref().take(waiter.max) {
+        let token = self.next_token;
+        self.next_token += 1;
+        self.running.insert(token, c.lease);
+        batch.push(QueueMessage {
+          token,
+          payload: c.payload,
+        });
+      }
+      if let Err(Ok(batch)) = waiter.reply.send(Ok(batch)) {
+        // The listener went away before it got them: the next turn gives
+        // them back to the queue, their attempt not counted.
+        for m in batch {
+          if let Some(lease) = self.running.remove(&m.token) {
+            self.orphaned.push(lease);
+          }
+        }
+      }
+    }
+  }
+
+  /// Answers everything still waiting with `error` (or, for a close,
+  /// nothing), then closes the backend.
+  fn shutdown(&mut self, error: &Error) {
+    for waiter in self.waiters.drain(..) {
+      let answer = match error {
+        Error::Closed => Ok(Vec::new()),
+        e => Err(e.clone_for_reply()),
+      };
+      let _ = waiter.reply.send(answer);
+    }
+    for (_, reply) in self.backlog.drain(..) {
+      let _ = reply.send(Err(error.clone_for_reply()));
+    }
+    while let Ok(req) = self.rx.try_recv() {
+      req.refuse(error);
+    }
+    self.shared.watches.close();
+    self.backend.rollback();
+    // A failed close leaves the files as the last commit left them: the
+    // next open recovers them, as after a crash.
+    let _ = self.backend.close();
+  }
+}
+
+fn answer_finishes(finishes: Vec<FinishRequest>, result: Result<(), &Error>) {
+  for (_, reply) in finishes {
+    let _ = reply.send(result.map_err(Error::clone_for_reply));
+  }
+}

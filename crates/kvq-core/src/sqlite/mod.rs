@@ -1,0 +1,268 @@
+//! The SQLite backend: Deno's own file format, one machine.
+//!
+//! [`SqliteBackend`] maps the engine's jobs onto a writer connection
+//! (`kv.rs` for the KV tables, `queue.rs` for the queue tables);
+//! [`SqliteReader`] answers reads on the caller's thread through a second
+//! connection. A turn is one `begin immediate` ... `commit`; each atomic
+//! write and each failed attempt runs under a savepoint of its own, so it
+//! commits or fails alone inside the shared transaction.
+
+mod connection;
+mod ids;
+mod kv;
+mod queue;
+mod schema;
+
+use std::sync::Mutex;
+
+use denokv_proto::AtomicWrite;
+use denokv_proto::ReadRange;
+use denokv_proto::ReadRangeOutput;
+use rusqlite::Connection;
+
+pub use connection::OPEN_LOCK_WAIT;
+pub use queue::CLAIM_MARK;
+pub use queue::DEFAULT_BACKOFF_SCHEDULE;
+pub use queue::FOREIGN_CLAIM_GRACE_MS;
+
+use crate::engine::Applied;
+use crate::engine::Backend;
+use crate::engine::Claimed;
+use crate::engine::DirectReader;
+use crate::engine::Durability;
+use crate::engine::Failed;
+use crate::engine::LeaseKey;
+use crate::error::Error;
+use crate::error::Result;
+
+/// A database file (or a private in-memory database) behind the engine.
+pub struct SqliteBackend {
+  conn: Option<Connection>,
+  durability: Durability,
+  /// Whether the connection currently syncs on commit.
+  synchronous: bool,
+  /// The file could only be opened for reading: every write fails with
+  /// Deno's message and no queue work is done, as in Deno.
+  readonly: bool,
+}
+
+/// Opens `path` (`None`: a private in-memory database): the backend, and
+/// for a file a reader for the caller's thread. Creates and migrates the
+/// file; waits at most [`OPEN_LOCK_WAIT`] for another process's lock.
+pub fn open(
+  path: Option<&str>,
+  durability: Durability,
+) -> Result<(SqliteBackend, Option<SqliteReader>)> {
+  let opened = connection::open(path, durability)?;
+  let reader = match path {
+    Some(p) => Some(SqliteReader {
+      conn: Mutex::new(Some(connection::open_reader(p)?)),
+    }),
+    None => None,
+  };
+  let backend = SqliteBackend {
+    conn: Some(opened.conn),
+    durability,
+    synchronous: durability == Durability::Full,
+    readonly: opened.readonly,
+  };
+  Ok((backend, reader))
+}
+
+impl SqliteBackend {
+  fn conn(&self) -> Result<&Connection> {
+    self.conn.as_ref().ok_or(Error::Closed)
+  }
+
+  /// Switches between a synced and an unsynced commit for the next
+  /// transaction (a no-op under relaxed durability).
+  fn set_synchronous(&mut self, synced: bool) -> Result<()> {
+    if self.durability == Durability::Relaxed || synced == self.synchronous {
+      return Ok(());
+    }
+    let level = if synced { "full" } else { "normal" };
+    self.conn()?.pragma_update(None, "synchronous", level)?;
+    self.synchronous = synced;
+    Ok(())
+  }
+
+  /// Runs `f` under a savepoint: kept if it succeeds, undone if it fails
+  /// with anything but a SQLite error (which fails the whole turn).
+  fn savepoint<T>(
+    &mut self,
+    f: impl FnOnce(&Connection) -> Result<T>,
+  ) -> Result<T> {
+    let conn = self.conn()?;
+    conn.execute_batch("savepoint w")?;
+    match f(conn) {
+      Ok(v) => {
+        conn.execute_batch("release w")?;
+        Ok(v)
+      }
+      Err(e) => {
+        conn.execute_batch("rollback to w; release w")?;
+        Err(e)
+      }
+    }
+  }
+}
+
+impl Backend for SqliteBackend {
+  fn read(
+    &mut self,
+    reads: &[&[ReadRange]],
+    now: i64,
+  ) -> Result<Vec<Result<Vec<ReadRangeOutput>>>> {
+    let conn = self.conn()?;
+    conn.execute_batch("begin deferred")?;
+    let out = reads
+      .iter()
+      .map(|ranges| kv::snapshot_read(conn, ranges, now))
+      .collect();
+    conn.execute_batch("commit")?;
+    Ok(out)
+  }
+
+  fn begin(&mut self, synced: bool) -> Result<()> {
+    if self.readonly {
+      return Ok(());
+    }
+    self.set_synchronous(synced)?;
+    self.conn()?.execute_batch("begin immediate")?;
+    Ok(())
+  }
+
+  fn commit(&mut self) -> Result<()> {
+    if self.readonly {
+      return Ok(());
+    }
+    self.conn()?.execute_batch("commit")?;
+    Ok(())
+  }
+
+  fn rollback(&mut self) {
+    if let Some(conn) = &self.conn {
+      if !conn.is_autocommit() {
+        let _ = conn.execute_batch("rollback");
+      }
+    }
+  }
+
+  fn write(&mut self, write: &AtomicWrite, now: i64) -> Result<Applied> {
+    if self.readonly {
+      return Err(Error::ReadOnly);
+    }
+    self.savepoint(|conn| kv::apply_atomic(conn, write, now))
+  }
+
+  fn claim(
+    &mut self,
+    now: i64,
+    deadline: i64,
+    max: usize,
+  ) -> Result<Vec<Claimed>> {
+    if self.readonly {
+      return Ok(Vec::new());
+    }
+    queue::claim(self.conn()?, now, deadline, max)
+  }
+
+  fn renew(&mut self, leases: &[LeaseKey], deadline: i64) -> Result<Vec<bool>> {
+    queue::renew(self.conn()?, leases, deadline)
+  }
+
+  fn acknowledge(&mut self, lease: &LeaseKey) -> Result<bool> {
+    queue::acknowledge(self.conn()?, lease)
+  }
+
+  fn release(&mut self, lease: &LeaseKey, now: i64) -> Result<bool> {
+    queue::release(self.conn()?, lease, now)
+  }
+
+  fn fail(&mut self, lease: &LeaseKey, now: i64) -> Result<Failed> {
+    self.savepoint(|conn| queue::fail(conn, lease, now))
+  }
+
+  fn collect_expired(&mut self, now: i64) -> Result<Vec<Vec<u8>>> {
+    if self.readonly {
+      return Ok(Vec::new());
+    }
+    kv::collect_expired(self.conn()?, now)
+  }
+
+  fn lapsed(&mut self, now: i64) -> Result<Vec<LeaseKey>> {
+    if self.readonly {
+      return Ok(Vec::new());
+    }
+    queue::lapsed(self.conn()?, now)
+  }
+
+  fn earliest_ready(&mut self) -> Result<Option<i64>> {
+    if self.readonly {
+      return Ok(None);
+    }
+    queue::earliest_ready(self.conn()?)
+  }
+
+  fn earliest_expiry(&mut self) -> Result<Option<i64>> {
+    if self.readonly {
+      return Ok(None);
+    }
+    kv::earliest_expiration(self.conn()?)
+  }
+
+  fn change_token(&mut self) -> Result<i64> {
+    kv::data_version(self.conn()?)
+  }
+
+  fn is_busy(&self, error: &Error) -> bool {
+    connection::is_busy(error)
+  }
+
+  fn close(&mut self) -> Result<()> {
+    self.rollback();
+    let Some(conn) = self.conn.take() else {
+      return Ok(());
+    };
+    // The last connection to close checkpoints the WAL into the file and
+    // removes it, as Deno leaves a file it closed.
+    conn.close().map_err(|(_, e)| Error::Sqlite(e))
+  }
+}
+
+/// Reads on the caller's thread, through a second connection to the file.
+pub struct SqliteReader {
+  conn: Mutex<Option<Connection>>,
+}
+
+impl DirectReader for SqliteReader {
+  fn read_now(
+    &self,
+    ranges: &[ReadRange],
+    now: i64,
+  ) -> Option<Result<Vec<ReadRangeOutput>>> {
+    let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(conn) = guard.as_mut() else {
+      return Some(Err(Error::Closed));
+    };
+    let result = (|| {
+      // One statement is its own snapshot; more need a transaction.
+      if ranges.len() == 1 {
+        return kv::snapshot_read(conn, ranges, now);
+      }
+      let tx = conn.transaction()?;
+      let out = kv::snapshot_read(&tx, ranges, now)?;
+      tx.commit()?;
+      Ok(out)
+    })();
+    match result {
+      Err(e) if connection::is_busy(&e) => None,
+      other => Some(other),
+    }
+  }
+
+  fn close(&self) {
+    let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
+    drop(conn);
+  }
+}
