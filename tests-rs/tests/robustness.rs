@@ -49,7 +49,11 @@ async fn an_unreadable_queue_row_does_not_fail_other_writes() {
   let conn = common::inspect(&path);
   let (ready, running) = common::queue_counts(&conn);
   println!("after the sweep: {ready} ready, {running} leased");
-  assert_eq!((ready, running), (0, 0), "the unreadable row left the queue");
+  assert_eq!(
+    (ready, running),
+    (0, 0),
+    "the unreadable row left the queue"
+  );
   // Set aside, whole and unmarked, with the reason: never deleted.
   let (id, data, reason): (String, Vec<u8>, String) = conn
     .query_row(
