@@ -6,7 +6,8 @@
  * Up to `checksPerAtomic` moves share one atomic operation (the KV Connect
  * server allows 10 checks per atomic), batches are committed in parallel,
  * and a batch refused because one of its checks failed is retried move by
- * move, so one lost race does not cost the others their turn.
+ * move, so one lost race (or one invalid write) does not cost the others
+ * their turn.
  *
  * @module
  */
@@ -42,6 +43,18 @@ export interface Move {
  */
 export type MoveResult = string | null | Error;
 
+/**
+ * Whether the store refused a write as invalid, so that it would refuse it
+ * again (a key or value over a limit, too many mutations; over KV Connect
+ * a 400 answer), as opposed to failing for now (busy, locked, offline).
+ */
+export function isRefusal(error: Error): boolean {
+  return !/locked|busy/i.test(error.message) &&
+    /too large|too many|cannot be empty|exceeds|status=400/i.test(
+      error.message,
+    );
+}
+
 /** Commits `moves` in batches; one result per move, in order. */
 export async function commitMoves(
   kv: KvStore,
@@ -53,7 +66,9 @@ export async function commitMoves(
   const batches = group(moves, checksPerAtomic);
   await Promise.all(batches.map(async (batch) => {
     const first = await commitBatch(kv, layout, batch.map((i) => moves[i]));
-    if (first !== null || batch.length === 1) {
+    // A refused batch is retried move by move: a failed check or an error
+    // then belongs to the move that caused it, not to its neighbours.
+    if (typeof first === "string" || batch.length === 1) {
       for (const i of batch) results[i] = first;
       return;
     }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { commitMoves, type Move } from "./commits.ts";
+import { commitMoves, isRefusal, type Move } from "./commits.ts";
 import type { Layout } from "./layout.ts";
 import {
   ackMove,
@@ -189,13 +189,18 @@ export class LeaseTable {
     );
     if (this.#stopped) return false;
     let failed = false;
+    let errors = 0;
+    let firstError: Error | null = null;
     for (let i = 0; i < work.length; i++) {
       const { held, renewal } = work[i];
       const result = results[i];
       const id = held.lease.id;
       if (result instanceof Error) {
         failed = true;
-        this.#onError(held, result);
+        if (this.#onError(held, result)) {
+          errors++;
+          firstError ??= result;
+        }
       } else if (result === null) {
         // Someone else moved the message: our lease had run out.
         if (renewal !== null) {
@@ -218,6 +223,12 @@ export class LeaseTable {
         if (held.outcome !== null) this.#again = true;
       }
     }
+    if (firstError !== null) {
+      console.error(
+        `kvq queue: failed to update ${errors} message(s), retrying:`,
+        firstError,
+      );
+    }
     return failed;
   }
 
@@ -238,24 +249,23 @@ export class LeaseTable {
     }
   }
 
-  #onError(held: Held, error: Error): void {
-    const id = held.lease.id;
+  // Returns whether the error is worth a log line of its own.
+  #onError(held: Held, error: Error): boolean {
     if (
       held.outcome === "failed" && !held.dropDeadLetters &&
-      error instanceof TypeError &&
-      held.lease.record.backoffSchedule.length === 0
+      held.lease.record.backoffSchedule.length === 0 && isRefusal(error)
     ) {
       // The store refused a dead-letter key (Deno checks neither their
       // size nor their number at enqueue time): drop the message rather
       // than retry a write that can never succeed.
       console.error(
-        `kvq queue: message ${id} could not be written to its keysIfUndelivered and is dropped:`,
+        `kvq queue: message ${held.lease.id} could not be written to its keysIfUndelivered and is dropped:`,
         error,
       );
       held.dropDeadLetters = true;
-      return;
+      return false;
     }
-    console.error(`kvq queue: failed to update message ${id}:`, error);
+    return true;
   }
 
   #drop(id: string): void {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { commitMoves } from "./commits.ts";
+import { commitMoves, isRefusal } from "./commits.ts";
 import { type Layout, leaseRecord } from "./layout.ts";
 import type { LeaseTable } from "./leases.ts";
 import { failMove, isLastAttempt, type Lease } from "./moves.ts";
@@ -70,15 +70,19 @@ export async function reclaimExpired(
       // A store that refuses a dead-letter key (Deno checks neither their
       // size nor their number at enqueue time) would refuse it forever:
       // such a message is dropped, said so, rather than retried.
-      const refused = expired.filter((l, i) =>
-        results[i] instanceof TypeError && isLastAttempt(l)
-      );
+      const refused = expired.filter((l, i) => {
+        const result = results[i];
+        return result instanceof Error && isRefusal(result) &&
+          isLastAttempt(l);
+      });
       const dropped = refused.length === 0 ? [] : await commitMoves(
         kv,
         layout,
         refused.map((l) => failMove(layout, l, now, null, true)),
         checksPerAtomic,
       );
+      let failed = 0;
+      let firstError: Error | null = null;
       for (let i = 0; i < results.length; i++) {
         const result = results[i];
         const j = refused.indexOf(expired[i]);
@@ -93,11 +97,15 @@ export async function reclaimExpired(
             );
           }
         } else if (result instanceof Error) {
-          console.error(
-            `kvq queue: failed to reclaim message ${expired[i].id}:`,
-            result,
-          );
+          failed++;
+          firstError ??= result;
         }
+      }
+      if (firstError !== null) {
+        console.error(
+          `kvq queue: failed to reclaim ${failed} message(s), retrying:`,
+          firstError,
+        );
       }
     }
     moved += scanned;
