@@ -1,0 +1,21 @@
+/**
+ * Every case of the queue-on-KV suite: the conformance suite's queue
+ * cases, adapted to the wrapper, then this suite's own.
+ *
+ * @module
+ */
+
+import { cases as queueEnqueue } from "../conformance/queue.enqueue.ts";
+import { cases as queueListen } from "../conformance/queue.listen.ts";
+import { cases as queueDeviations } from "../conformance/queue.deviations.ts";
+import type { Case } from "../harness/types.ts";
+import { adaptConformance } from "./targets.ts";
+import { cases as semantics } from "./withQueues.semantics.ts";
+import { cases as processes } from "./withQueues.processes.ts";
+
+/** All cases, conformance first. */
+export const allCases: Case[] = [
+  ...adaptConformance([...queueEnqueue, ...queueListen, ...queueDeviations]),
+  ...semantics,
+  ...processes,
+];
