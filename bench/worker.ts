@@ -7,7 +7,9 @@
 import { mkdtempSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { runtimeCommand } from "./lib/child.ts";
 import { payload } from "./lib/payload.ts";
+import type { Runtime } from "./lib/systems.ts";
 import { Tracker } from "./lib/tracker.ts";
 import {
   type ChildJob,
@@ -22,6 +24,14 @@ import { peakRssMb } from "./scenarios/common.ts";
 
 /** How long the probe waits for its one message. */
 const PROBE_TIMEOUT_MS = 15_000;
+
+/** This child's runtime, as the system list names it. */
+function runtime(): Runtime {
+  const g = globalThis as { Deno?: unknown; Bun?: unknown };
+  if (g.Deno) return "deno";
+  if (g.Bun) return "bun";
+  return "node";
+}
 
 function runtimeName(): string {
   const g = globalThis as {
@@ -72,7 +82,13 @@ async function runJob(job: ChildJob): Promise<ChildReport> {
       try {
         const instance = await adapter.open(dir, job.context);
         try {
-          report.runs.push(await scenario(instance, job.params));
+          const run = {
+            adapterUrl: url,
+            dir,
+            context: job.context,
+            runtimeCommand: runtimeCommand(runtime()),
+          };
+          report.runs.push(await scenario(instance, job.params, run));
         } finally {
           await instance.close();
         }

@@ -29,27 +29,20 @@ function executable(runtime: Runtime): string {
 
 /** The command line that runs worker.ts on `runtime`. */
 export function childCommand(runtime: Runtime): string[] {
-  const worker = benchDir + "worker.ts";
+  return [...runtimeCommand(runtime), benchDir + "worker.ts"];
+}
+
+/** The command line that runs a bench file on `runtime`, less the file. */
+export function runtimeCommand(runtime: Runtime): string[] {
   switch (runtime) {
     case "node":
       // Node 24 strips the types itself; the flag only silences its notice.
-      return [
-        executable("node"),
-        "--disable-warning=ExperimentalWarning",
-        worker,
-      ];
+      return [executable("node"), "--disable-warning=ExperimentalWarning"];
     case "deno":
       // --no-lock: the run must not write a deno.lock into the repository.
-      return [
-        executable("deno"),
-        "run",
-        "-A",
-        "--unstable-kv",
-        "--no-lock",
-        worker,
-      ];
+      return [executable("deno"), "run", "-A", "--unstable-kv", "--no-lock"];
     case "bun":
-      return [executable("bun"), "run", worker];
+      return [executable("bun"), "run"];
   }
 }
 

@@ -56,6 +56,10 @@ export const FULL: ModeConfig = {
     backlog_1m: p(1_000_000, 300, { setupBoundS: 300 }),
     drain_1k: p(1_000, 30),
     drain_200k: p(200_000, 60),
+    flood_set_1m: p(1_000_000, 300),
+    flood_enqueue_1m: p(1_000_000, 300),
+    idle_cpu: p(1, 10),
+    cross_process: p(200, 60),
   },
 };
 
@@ -81,5 +85,9 @@ export const SMOKE: ModeConfig = {
     backlog_1m: p(50, 20, { verify: true }),
     drain_1k: p(50, 20, { verify: true }),
     drain_200k: p(50, 20, { verify: true }),
+    flood_set_1m: p(2_000, 20, { verify: true }),
+    flood_enqueue_1m: p(2_000, 20, { verify: true }),
+    idle_cpu: p(1, 1, { verify: true }),
+    cross_process: p(10, 20, { verify: true }),
   },
 };

@@ -30,6 +30,10 @@ const serverRss: MetricSpec = {
   optional: true,
 };
 
+/** A second writer's waits during a flood (scenarios/flood.ts). */
+const peerP99: MetricSpec = { name: "peer_p99", unit: "ms", better: "lower" };
+const peerMax: MetricSpec = { name: "peer_max", unit: "ms", better: "lower" };
+
 /** Every scenario, in the order the table shows them. */
 export const SCENARIOS: ScenarioInfo[] = [
   {
@@ -131,6 +135,39 @@ export const SCENARIOS: ScenarioInfo[] = [
     metrics: [rate, peakRss, serverRss],
     fast: false,
     kvqOnly: false,
+  },
+  {
+    id: "flood_set_1m",
+    title: "(9) 1M un-awaited sets",
+    metrics: [opsRate, peakRss, peerP99, peerMax],
+    fast: false,
+    kvqOnly: true,
+  },
+  {
+    id: "flood_enqueue_1m",
+    title: "(9) 1M un-awaited enqueues",
+    metrics: [rate, peakRss, peerP99, peerMax],
+    fast: false,
+    kvqOnly: true,
+  },
+  {
+    id: "idle_cpu",
+    title: "(10) idle listener and watcher",
+    metrics: [{ name: "cpu_pct", unit: "% core", better: "lower" }],
+    fast: true,
+    kvqOnly: false,
+  },
+  {
+    id: "cross_process",
+    title: "(11) across processes",
+    metrics: [
+      { name: "delivery_p50", unit: "ms", better: "lower" },
+      { name: "delivery_p99", unit: "ms", better: "lower" },
+      { name: "watch_p50", unit: "ms", better: "lower" },
+      { name: "watch_p99", unit: "ms", better: "lower" },
+    ],
+    fast: true,
+    kvqOnly: true,
   },
 ];
 

@@ -40,6 +40,18 @@ export interface SystemInstance {
    * stops early once `stop()` returns true.
    */
   listAll(stop: () => boolean): Promise<number>;
+  /**
+   * Opens a second, independent handle on the same database (its own
+   * connection and engine, as another process would have). Optional: the
+   * flood scenarios need it.
+   */
+  openPeer?(): Promise<SystemInstance>;
+  /**
+   * Watches the value under key number `i`; `onChange` gets each state the
+   * watch reports (the first at once). Returns a function that stops it.
+   * Optional: systems without watch leave it out.
+   */
+  watchKey?(i: number, onChange: (value: Payload | null) => void): () => void;
   /** Optional extra figures about the system's server side (e.g. Redis memory in MB). */
   serverStats?(): Promise<Record<string, number>>;
   /** Stops the consumer and releases everything; the instance is unusable afterwards. */
@@ -135,6 +147,22 @@ export interface ChildJob {
   dir: string;
   /** Adapter settings. */
   context: AdapterContext;
+}
+
+/**
+ * Where a run happens, for scenarios that start a second process on the same
+ * database (bench/peer.ts): the adapter, the run's directory, and the command
+ * that runs a bench file on this child's own runtime.
+ */
+export interface RunContext {
+  /** The adapter module, as a URL. */
+  adapterUrl: string;
+  /** The run's directory (what `open(dir)` was given). */
+  dir: string;
+  /** Adapter settings. */
+  context: AdapterContext;
+  /** The runtime's command line, to which a script path is appended. */
+  runtimeCommand: string[];
 }
 
 /** Parameters of one scenario (the counts and bounds of config.ts). */

@@ -4,6 +4,7 @@ import { round } from "../lib/stats.ts";
 import { Deadline } from "../lib/time.ts";
 import { Tracker } from "../lib/tracker.ts";
 import type {
+  RunContext,
   RunResult,
   ScenarioParams,
   SystemInstance,
@@ -13,6 +14,7 @@ import type {
 export type Scenario = (
   instance: SystemInstance,
   params: ScenarioParams,
+  run: RunContext,
 ) => Promise<RunResult>;
 
 /** Size of one bulk write when building a backlog or a key set (Deno allows 1000 per atomic). */

@@ -1,5 +1,6 @@
 /** Maps scenario ids (lib/scenario_list.ts) to their implementations. */
 import type { Scenario } from "./common.ts";
+import { crossLatency } from "./cross.ts";
 import { drain } from "./drain.ts";
 import { enqueueConcurrent, enqueueSeq } from "./enqueue.ts";
 import {
@@ -9,6 +10,8 @@ import {
   kvSetConcurrent,
   kvSetSeq,
 } from "./kv.ts";
+import { floodEnqueue, floodSet } from "./flood.ts";
+import { idleCpu } from "./idle.ts";
 import { latency } from "./latency.ts";
 import { lateness } from "./lateness.ts";
 
@@ -27,4 +30,8 @@ export const IMPLEMENTATIONS: Record<string, Scenario> = {
   backlog_1m: drain,
   drain_1k: drain,
   drain_200k: drain,
+  flood_set_1m: floodSet,
+  flood_enqueue_1m: floodEnqueue,
+  idle_cpu: idleCpu,
+  cross_process: crossLatency,
 };

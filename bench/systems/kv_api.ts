@@ -18,6 +18,9 @@ export interface KvLike {
   enqueue(value: unknown, options?: { delay?: number }): Promise<unknown>;
   listenQueue(handler: (value: unknown) => unknown): Promise<void>;
   atomic(): AtomicLike;
+  watch?(
+    keys: unknown[][],
+  ): ReadableStream<{ value: unknown }[]>;
   close(): void;
 }
 
@@ -38,7 +41,8 @@ const FILE = "bench.sqlite3";
 export function kvApiSystem(openKv: OpenKv): SystemAdapter {
   return {
     async open(dir) {
-      return kvApiInstance(await openKv(join(dir, FILE)));
+      const path = join(dir, FILE);
+      return kvApiInstance(await openKv(path), () => openKv(path));
     },
   };
 }
@@ -48,10 +52,16 @@ async function commit(op: AtomicLike): Promise<void> {
   if (!res.ok) throw new Error("atomic commit failed its checks");
 }
 
-/** Adapts one open Kv to the benchmark's SystemInstance. */
-export function kvApiInstance(kv: KvLike): SystemInstance {
+/**
+ * Adapts one open Kv to the benchmark's SystemInstance; `reopen` opens
+ * another handle on the same database (for `openPeer`).
+ */
+export function kvApiInstance(
+  kv: KvLike,
+  reopen?: () => Promise<KvLike>,
+): SystemInstance {
   let listening: Promise<void> | undefined;
-  return {
+  const instance: SystemInstance = {
     async enqueue(message: Payload, delayMs?: number) {
       await kv.enqueue(message, delayMs ? { delay: delayMs } : undefined);
     },
@@ -91,4 +101,22 @@ export function kvApiInstance(kv: KvLike): SystemInstance {
       return Promise.resolve();
     },
   };
+  if (reopen) {
+    instance.openPeer = async () => kvApiInstance(await reopen());
+  }
+  const watch = kv.watch?.bind(kv);
+  if (watch) {
+    instance.watchKey = (i, onChange) => {
+      const reader = watch([["kv", i]]).getReader();
+      (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          onChange((value[0]?.value ?? null) as Payload | null);
+        }
+      })().catch(() => {});
+      return () => void reader.cancel().catch(() => {});
+    };
+  }
+  return instance;
 }
