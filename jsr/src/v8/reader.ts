@@ -7,6 +7,7 @@
 
 import * as T from "./tags.ts";
 import { ByteReader, fail } from "./byte_reader.ts";
+import { MAX_DEPTH } from "./depth.ts";
 
 type Dict = Record<PropertyKey, unknown>;
 type ViewConstructor = new (
@@ -61,6 +62,13 @@ function define(o: Dict, key: string | number, value: unknown): void {
 export class Reader extends ByteReader {
   /** Objects read so far, by id, for '^' back-references. */
   objects: unknown[] = [];
+  /** Objects, arrays, Maps, Sets and Errors being read, one inside the other. */
+  depth = 0;
+
+  /** Goes one level deeper; fails past the writer's {@link MAX_DEPTH}. */
+  enter(): void {
+    if (++this.depth > MAX_DEPTH) fail();
+  }
 
   /** Reads one value; a view record following an ArrayBuffer is read with it. */
   value(): unknown {
@@ -115,10 +123,12 @@ export class Reader extends ByteReader {
         return o === undefined ? fail() : o;
       }
       case T.BEGIN_OBJECT: {
+        this.enter();
         const o: Dict = {};
         this.objects.push(o);
         const count = this.properties(o, T.END_OBJECT);
         if (this.varint() !== count) fail();
+        this.depth--;
         return o;
       }
       case T.BEGIN_DENSE_ARRAY:
@@ -185,6 +195,7 @@ export class Reader extends ByteReader {
 
   /** Reads 'A': length, that many values (or holes), extra properties, '$'. */
   denseArray(): unknown[] {
+    this.enter();
     const n = this.varint();
     // Every element takes at least one byte: refuse lengths the input cannot hold.
     if (n > this.b.length - this.pos) fail();
@@ -199,16 +210,19 @@ export class Reader extends ByteReader {
     }
     const count = this.properties(a as unknown as Dict, T.END_DENSE_ARRAY);
     if (this.varint() !== count || this.varint() !== n) fail();
+    this.depth--;
     return a;
   }
 
   /** Reads 'a': length, then index and named properties alike, '@'. */
   sparseArray(): unknown[] {
+    this.enter();
     const n = this.varint();
     const a: unknown[] = new Array(n);
     this.objects.push(a);
     const count = this.properties(a as unknown as Dict, T.END_SPARSE_ARRAY);
     if (this.varint() !== count || this.varint() !== n) fail();
+    this.depth--;
     return a;
   }
 
@@ -227,6 +241,7 @@ export class Reader extends ByteReader {
 
   /** Reads ';' ... ':' count. */
   map(): Map<unknown, unknown> {
+    this.enter();
     const m = this.add(new Map<unknown, unknown>());
     let count = 0;
     while (this.peek() !== T.END_MAP) {
@@ -236,11 +251,13 @@ export class Reader extends ByteReader {
     }
     this.pos++;
     if (this.varint() !== count) fail();
+    this.depth--;
     return m;
   }
 
   /** Reads "'" ... ',' count. */
   set(): Set<unknown> {
+    this.enter();
     const s = this.add(new Set<unknown>());
     let count = 0;
     while (this.peek() !== T.END_SET) {
@@ -249,6 +266,7 @@ export class Reader extends ByteReader {
     }
     this.pos++;
     if (this.varint() !== count) fail();
+    this.depth--;
     return s;
   }
 
@@ -293,6 +311,7 @@ export class Reader extends ByteReader {
 
   /** Reads 'r': prototype, message, stack and cause subtags up to '.'. */
   error(): Error {
+    this.enter();
     const id = this.reserve();
     let Ctor: ErrorConstructor = Error;
     let message: string | undefined;
@@ -319,6 +338,7 @@ export class Reader extends ByteReader {
     }
     e.stack = stack;
     this.objects[id] = e;
+    this.depth--;
     return e;
   }
 }

@@ -7,6 +7,7 @@
 
 import * as T from "./tags.ts";
 import { ByteWriter, isInt32 } from "./byte_writer.ts";
+import { depthError, MAX_DEPTH } from "./depth.ts";
 import {
   classify,
   cloneError,
@@ -86,6 +87,22 @@ function writeSetEntry(this: Writer, value: unknown): void {
 export class Writer extends ByteWriter {
   /** Items written by the Map or Set being written. */
   entries = 0;
+  /**
+   * Objects, arrays, Maps, Sets and Errors being written, one inside the
+   * other (reset with the writer when a serialisation ends, thrown or not).
+   */
+  depth = 0;
+
+  /** Goes one level deeper; throws past {@link MAX_DEPTH}. */
+  enter(): void {
+    if (++this.depth > MAX_DEPTH) throw depthError();
+  }
+
+  /** Forgets the previous value, its depth included. */
+  override reset(): void {
+    super.reset();
+    this.depth = 0;
+  }
 
   /** Writes any structured-clone value; throws Deno's errors for the others. */
   value(v: unknown): void {
@@ -174,10 +191,12 @@ export class Writer extends ByteWriter {
 
   /** Writes own enumerable string-keyed properties, then '{' and their count. */
   object(o: Dict): void {
+    this.enter();
     this.byte(T.BEGIN_OBJECT);
     const count = this.properties(o, Object.keys(o), 0);
     this.byte(T.END_OBJECT);
     this.varint(count);
+    this.depth--;
   }
 
   /** Writes `keys[from..]` as key/value pairs; returns how many were written. */
@@ -197,6 +216,7 @@ export class Writer extends ByteWriter {
 
   /** Writes an array densely ('A') when it has no holes, else sparsely ('a'). */
   array(a: unknown[]): void {
+    this.enter();
     const n = a.length;
     let dense = true;
     let numbers = true;
@@ -223,7 +243,9 @@ export class Writer extends ByteWriter {
       const count = this.properties(a as unknown as Dict, keys, 0);
       this.byte(T.END_SPARSE_ARRAY);
       this.varint(count);
-      return this.varint(n);
+      this.varint(n);
+      this.depth--;
+      return;
     }
     this.byte(T.BEGIN_DENSE_ARRAY);
     this.varint(n);
@@ -241,6 +263,7 @@ export class Writer extends ByteWriter {
     this.byte(T.END_DENSE_ARRAY);
     this.varint(count);
     this.varint(n);
+    this.depth--;
   }
 
   /** Writes a RegExp: its source and V8's flag bits. */
@@ -255,6 +278,7 @@ export class Writer extends ByteWriter {
 
   /** Writes a Map's entries in insertion order. */
   map(m: Map<unknown, unknown>): void {
+    this.enter();
     this.byte(T.BEGIN_MAP);
     const outer = this.entries;
     this.entries = 0;
@@ -263,10 +287,12 @@ export class Writer extends ByteWriter {
     this.entries = outer;
     this.byte(T.END_MAP);
     this.varint(count);
+    this.depth--;
   }
 
   /** Writes a Set's elements in insertion order. */
   set(s: Set<unknown>): void {
+    this.enter();
     this.byte(T.BEGIN_SET);
     const outer = this.entries;
     this.entries = 0;
@@ -275,6 +301,7 @@ export class Writer extends ByteWriter {
     this.entries = outer;
     this.byte(T.END_SET);
     this.varint(count);
+    this.depth--;
   }
 
   /** Writes an ArrayBuffer ('B'), or a resizable one ('~'), with its bytes. */
@@ -328,6 +355,7 @@ export class Writer extends ByteWriter {
   error(e: Error): void {
     const message = Object.getOwnPropertyDescriptor(e, "message");
     const cause = Object.getOwnPropertyDescriptor(e, "cause");
+    this.enter();
     this.byte(T.ERROR);
     switch (String(e.name)) {
       case "EvalError":
@@ -363,5 +391,6 @@ export class Writer extends ByteWriter {
       this.value(cause.value);
     }
     this.byte(T.ERROR_END);
+    this.depth--;
   }
 }
