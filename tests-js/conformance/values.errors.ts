@@ -43,6 +43,18 @@ const UNCLONEABLE: [string, () => unknown, ErrorClass, string][] = [
     "#<SharedArrayBuffer> could not be cloned.",
   ],
   ["a function nested in an object", () => ({ f: fn }), TypeError, FN_MSG],
+  [
+    "a Proxy",
+    () => new Proxy({ a: 1 }, {}),
+    TypeError,
+    "#<Object> could not be cloned.",
+  ],
+  [
+    "an array in a Proxy, nested,",
+    () => ({ ok: 1, list: new Proxy([1], {}) }),
+    TypeError,
+    "[object Array] could not be cloned.",
+  ],
 ];
 
 export const cases: Case[] = [
@@ -98,6 +110,19 @@ export const cases: Case[] = [
             TypeError,
             "Symbol(s) could not be cloned.",
           )),
+      ),
+  },
+  {
+    name: "kv.enqueue: a Proxy payload rejects with Deno's TypeError",
+    run: (t) =>
+      withKv(
+        t,
+        (kv) =>
+          assertRejects(
+            () => kv.enqueue(new Proxy({}, {})),
+            TypeError,
+            "#<Object> could not be cloned.",
+          ),
       ),
   },
   {

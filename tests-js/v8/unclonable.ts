@@ -149,6 +149,30 @@ export const UNCLONABLE: Unclonable[] = [
     message: "#<SharedArrayBuffer> could not be cloned.",
   },
   {
+    name: "Proxy of a plain object",
+    make: () => new Proxy({ a: 1 }, {}),
+    cls: TypeError,
+    message: "#<Object> could not be cloned.",
+  },
+  {
+    name: "Proxy of an array, nested",
+    make: () => ({ ok: 1, list: new Proxy([1, 2], {}) }),
+    cls: TypeError,
+    message: "[object Array] could not be cloned.",
+  },
+  {
+    name: "Proxy of a Map",
+    make: () => new Proxy(new Map(), {}),
+    cls: TypeError,
+    message: "#<Map> could not be cloned.",
+  },
+  {
+    name: "Proxy of a Proxy",
+    make: () => new Proxy(new Proxy({}, {}), {}),
+    cls: TypeError,
+    message: "#<Object> could not be cloned.",
+  },
+  {
     name: "detached ArrayBuffer",
     make: detached,
     cls: TypeError,

@@ -76,6 +76,53 @@ function has(check: Fn | undefined, o: object, arg?: unknown): boolean {
   }
 }
 
+// Plain JavaScript cannot tell a Proxy from its target, and V8 refuses to
+// clone one. Deno's core has the check (an internal door, so tried first
+// and not relied on); Node, Bun and Deno all have node:util's, behind
+// process.getBuiltinModule (loading it costs Deno tens of milliseconds,
+// the core check nothing).
+type IsProxy = (o: object) => boolean;
+function findIsProxy(): IsProxy {
+  const host = globalThis as {
+    Deno?: { internal?: symbol };
+    process?: { getBuiltinModule?: (id: string) => unknown };
+  };
+  const deno = host.Deno as Record<symbol, unknown> | undefined;
+  const internal = host.Deno?.internal;
+  const core = internal === undefined || deno === undefined
+    ? undefined
+    : (deno[internal] as { core?: { isProxy?: unknown } } | undefined)?.core;
+  if (typeof core?.isProxy === "function") return core.isProxy as IsProxy;
+  try {
+    const util = host.process?.getBuiltinModule?.("node:util") as
+      | { types?: { isProxy?: unknown } }
+      | undefined;
+    const check = util?.types?.isProxy;
+    if (typeof check === "function") return check as IsProxy;
+  } catch {
+    // No node:util here: proxies are written as their target reads.
+  }
+  return () => false;
+}
+
+/** Whether `o` is a Proxy (false on a runtime without a way to tell). */
+export const isProxy: IsProxy = findIsProxy();
+
+/**
+ * Deno's TypeError for a Proxy: V8 describes the proxy's target, which a
+ * description through the proxy matches unless its traps say otherwise.
+ */
+export function proxyError(o: object): TypeError {
+  let what: string;
+  try {
+    what = describe(o);
+  } catch {
+    // A revoked proxy throws from every trap.
+    what = "#<Object>";
+  }
+  return new TypeError(`${what} could not be cloned.`);
+}
+
 /** Whether `o` carries V8's [[ErrorData]] (Error.isError where the runtime has it). */
 export function isError(o: object): boolean {
   return isErrorNative !== undefined

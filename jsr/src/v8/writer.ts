@@ -12,6 +12,7 @@ import {
   classify,
   cloneError,
   detachedError,
+  isProxy,
   K_ARRAY,
   K_ARRAY_BUFFER,
   K_BIGINT,
@@ -25,6 +26,7 @@ import {
   K_SET,
   K_STRING,
   K_VIEW,
+  proxyError,
 } from "./kind.ts";
 
 type Dict = Record<string, unknown>;
@@ -140,6 +142,8 @@ export class Writer extends ByteWriter {
       this.byte(T.OBJECT_REFERENCE);
       return this.varint(seen);
     }
+    // Before any trap of the proxy runs.
+    if (isProxy(o)) throw proxyError(o);
     const proto = Object.getPrototypeOf(o);
     if (proto === Object.prototype) {
       this.ids.set(o, this.ids.size);
