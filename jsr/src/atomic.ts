@@ -11,6 +11,7 @@ import {
   checkBackoffSchedule,
   checkDelay,
   checkExpireIn,
+  checkKeysIfUndelivered,
   readable,
 } from "./check.ts";
 import { badResource } from "./errors.ts";
@@ -253,6 +254,7 @@ export class AtomicOperation implements T.AtomicOperation {
     const nEnqueues = this.#payloads.length;
     writeCount(nEnqueues);
     for (let i = 0; i < nEnqueues; i++) {
+      checkKeysIfUndelivered(this.#deadKeys[i]);
       writeEnqueue(
         this.#payloads[i],
         this.#delays[i],

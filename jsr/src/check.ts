@@ -5,7 +5,7 @@
  * @module
  */
 
-import { serdeError } from "./key.ts";
+import { hasHugePart, MAX_KEY_PART_BYTES, serdeError } from "./key.ts";
 
 const MAX_QUEUE_DELAY = 30 * 24 * 60 * 60 * 1000;
 const MAX_BACKOFF_INTERVALS = 5;
@@ -61,6 +61,23 @@ export function checkBackoffSchedule(schedule: unknown): void {
     ) {
       throw new TypeError(
         `Invalid backoffSchedule, interval at index ${i} is invalid`,
+      );
+    }
+  }
+}
+
+/**
+ * `keysIfUndelivered`: Deno sets no size limit on these keys, but a part
+ * over MAX_KEY_PART_BYTES could never be stored (key.ts writes a stand-in
+ * for it); refused with a TypeError rather than dead-lettered under
+ * another key. Anything but an array is left to the encoder's type error.
+ */
+export function checkKeysIfUndelivered(keys: unknown): void {
+  if (!Array.isArray(keys)) return;
+  for (let i = 0; i < keys.length; i++) {
+    if (hasHugePart(keys[i])) {
+      throw new TypeError(
+        `Key too large for keysIfUndelivered (max ${MAX_KEY_PART_BYTES} bytes per part)`,
       );
     }
   }

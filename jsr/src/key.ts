@@ -17,6 +17,18 @@ export const KEY_PART_ERROR =
 export const BIGINT_TOO_LARGE =
   "BigUint requires more than 255 bytes to be represented";
 
+/**
+ * The largest string or bytes part, in bytes, that is encoded as it is
+ * (1 GiB). Every key limit is far smaller, and SQLite stores nothing that
+ * large, so a larger part is written as a {@link STAND_IN} instead: still
+ * over every limit, so the engine refuses the key with Deno's "Key too
+ * large" error, without a request of gigabytes being built first (which
+ * failed with a RangeError on Node and ran out of memory on Bun).
+ */
+export const MAX_KEY_PART_BYTES = 2 ** 30;
+/** The bytes a part over {@link MAX_KEY_PART_BYTES} is written as. */
+const STAND_IN = 4096;
+
 const BYTES = 0x01;
 const STRING = 0x02;
 const NEG_LONG = 0x0b;
@@ -110,8 +122,56 @@ export function viewBytes(view: ArrayBufferView): Uint8Array {
     : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/** Whether any string or bytes part of `key` is over MAX_KEY_PART_BYTES. */
+export function hasHugePart(key: unknown): boolean {
+  if (!Array.isArray(key)) return false;
+  for (let i = 0; i < key.length; i++) {
+    const part = key[i];
+    if (typeof part === "string" ? isHugeString(part) : isHugeView(part)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function isHugeView(part: unknown): boolean {
+  return typeof part === "object" && part !== null &&
+    ArrayBuffer.isView(part) && part.byteLength > MAX_KEY_PART_BYTES;
+}
+
+// A string's UTF-8 length is at most three bytes per UTF-16 unit: only a
+// string that long is measured, as writeString encodes it.
+function isHugeString(s: string): boolean {
+  const n = s.length;
+  if (3 * n <= MAX_KEY_PART_BYTES) return false;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes > MAX_KEY_PART_BYTES;
+}
+
+/** Writes a part too large to encode: {@link STAND_IN} bytes of 0x01. */
+function writeStandIn(out: ByteBuf, tag: number): void {
+  out.ensure(STAND_IN + 2);
+  out.buf[out.pos] = tag;
+  out.buf.fill(1, out.pos + 1, out.pos + 1 + STAND_IN);
+  out.buf[out.pos + 1 + STAND_IN] = 0;
+  out.pos += STAND_IN + 2;
+}
+
 function writeBytes(out: ByteBuf, bytes: Uint8Array): void {
   const n = bytes.length;
+  if (n > MAX_KEY_PART_BYTES) return writeStandIn(out, BYTES);
   out.ensure(2 * n + 2);
   const b = out.buf;
   let p = out.pos;
@@ -130,6 +190,9 @@ function writeBytes(out: ByteBuf, bytes: Uint8Array): void {
 // exactly as TextEncoder (and Deno) do.
 function writeString(out: ByteBuf, s: string): void {
   const n = s.length;
+  if (3 * n > MAX_KEY_PART_BYTES && isHugeString(s)) {
+    return writeStandIn(out, STRING);
+  }
   out.ensure(3 * n + 2);
   const b = out.buf;
   let p = out.pos;

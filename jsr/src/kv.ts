@@ -17,6 +17,7 @@ import {
   checkConsistency,
   checkDelay,
   checkExpireIn,
+  checkKeysIfUndelivered,
   checkListenOptions,
   readable,
 } from "./check.ts";
@@ -179,6 +180,7 @@ export class Kv implements T.Kv {
       checkBackoffSchedule(options.backoffSchedule);
     }
     const payload = serializePayload(value);
+    checkKeysIfUndelivered(options?.keysIfUndelivered);
     beginWrite(0);
     writeCount(0);
     writeCount(1);

@@ -9,6 +9,7 @@ import { cases as keysTypes } from "./keys.types.ts";
 import { cases as keysOrder } from "./keys.order.ts";
 import { cases as valuesRoundtrip } from "./values.roundtrip.ts";
 import { cases as valuesErrors } from "./values.errors.ts";
+import { cases as valuesLimits } from "./values.limits.ts";
 import { cases as kvu64 } from "./kvu64.ts";
 import { cases as limits } from "./limits.ts";
 import { cases as kvGet } from "./kv.get.ts";
@@ -40,6 +41,7 @@ export const allCases: Case[] = [
   ...keysOrder,
   ...valuesRoundtrip,
   ...valuesErrors,
+  ...valuesLimits,
   ...kvu64,
   ...limits,
   ...kvGet,
