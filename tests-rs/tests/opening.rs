@@ -1,4 +1,4 @@
-//! Opening while another process holds the write lock: an up-to-date file
+//! Opening a file: while another process holds the write lock, an up-to-date file
 //! opens at once (no lock needed), a file that needs migrating waits a
 //! bounded time, then fails with a clear error instead of looping forever.
 
@@ -55,4 +55,61 @@ fn a_file_that_needs_migrating_gives_up_after_a_bounded_wait() {
   Store::open(Some(&path), OpenOptions::default())
     .expect("open after")
     .close();
+}
+
+/// Makes a file immutable (`chattr +i`), so even root cannot write it: the
+/// only way a test running as root meets a read-only database file.
+struct Immutable(String);
+
+impl Immutable {
+  fn new(path: &str) -> Immutable {
+    let status = std::process::Command::new("chattr")
+      .args(["+i", path])
+      .status()
+      .expect("chattr runs (e2fsprogs)");
+    assert!(status.success(), "chattr +i {path}");
+    Immutable(path.to_string())
+  }
+}
+
+impl Drop for Immutable {
+  fn drop(&mut self) {
+    let _ = std::process::Command::new("chattr")
+      .args(["-i", &self.0])
+      .status();
+  }
+}
+
+#[tokio::test]
+async fn a_read_only_file_reads_and_refuses_writes_with_denos_message() {
+  use kvq_core::KvValue;
+  let (_dir, path) = common::temp_db();
+  let store = Store::open(Some(&path), OpenOptions::default()).expect("create");
+  let k = kvq_tests::key(&["k"]);
+  let v = KvValue::Bytes(vec![7]);
+  kvq_tests::commit(
+    &store,
+    kvq_tests::write(vec![kvq_tests::set(k.clone(), v)]),
+  )
+  .await;
+  store.close();
+  let _frozen = Immutable::new(&path);
+  let store = Store::open(Some(&path), OpenOptions::default())
+    .expect("a read-only file opens");
+  let entry = kvq_tests::get(&store, &k).await.expect("reads work");
+  assert!(matches!(entry.value, KvValue::Bytes(b) if b == [7]));
+  let refused = store
+    .atomic_write(kvq_tests::write(vec![kvq_tests::set(
+      k,
+      KvValue::Bytes(vec![8]),
+    )]))
+    .await
+    .expect_err("writes are refused");
+  assert_eq!(
+    refused.to_string(),
+    "Can not write to a read-only database."
+  );
+  assert_eq!(refused.code(), "KVQ_READ_ONLY");
+  assert_eq!(refused.js_class(), kvq_core::JsClass::TypeError);
+  store.close();
 }
