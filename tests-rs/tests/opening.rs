@@ -1,6 +1,7 @@
-//! Opening a file: while another process holds the write lock, an up-to-date file
-//! opens at once (no lock needed), a file that needs migrating waits a
-//! bounded time, then fails with a clear error instead of looping forever.
+//! Opening a file. While another process holds the write lock, an
+//! up-to-date file opens at once (no lock needed) and a file that needs
+//! migrating waits a bounded time, then fails with a clear error instead of
+//! looping forever. A file this process cannot write opens read-only.
 
 mod common;
 
