@@ -80,8 +80,10 @@ pub fn open(path: Option<&str>, durability: Durability) -> Result<Opened> {
 }
 
 /// How long a caller-thread read waits on a lock before it hands the read
-/// to the worker instead. In WAL mode readers are almost never blocked.
-const READER_BUSY_TIMEOUT: Duration = Duration::from_millis(50);
+/// to the worker instead: not at all. The caller's thread is a JavaScript
+/// event loop; in WAL mode a reader is almost never blocked, and when it is
+/// (a WAL being recovered or restarted) the worker waits instead.
+const READER_BUSY_TIMEOUT: Duration = Duration::ZERO;
 
 /// Opens a second connection to a file, used only for reads on the
 /// caller's thread (no hop to the worker, no wait behind an fsync).
