@@ -44,7 +44,9 @@ export declare class NativeWatcher {
 }
 
 /**
- * Opens a database (`":memory:"` or a file path; options as JSON). Returns
- * the store, or the engine's error reply.
+ * Opens a database (`":memory:"` or a file path; options as JSON) on a
+ * thread of its own: opening migrates the file and may wait for another
+ * process's write lock, which must never stall the event loop. The promise
+ * resolves with the store, or with the engine's error reply.
  */
-export declare function open(path: string, options: string): NativeStore | Uint8Array
+export declare function open(path: string, options: string): Promise<NativeStore | Uint8Array>

@@ -23,6 +23,9 @@ import type { KvqSymbols } from "./symbols.ts";
 
 let explicitPath: string | undefined;
 let loaded: KvqSymbols | undefined;
+/** The open library, while it is open; the path it came from, once it has. */
+let dylib: Deno.DynamicLibrary<typeof symbols> | undefined;
+let openedPath: string | undefined;
 
 /**
  * Sets the path of kvq's native library, overriding `KVQ_LIB` and the
@@ -30,7 +33,7 @@ let loaded: KvqSymbols | undefined;
  * since the library is already loaded.
  */
 export function setLibraryPath(path: string | URL): void {
-  if (loaded !== undefined) {
+  if (openedPath !== undefined) {
     throw new Error(
       "kvq: setLibraryPath() must be called before the first openKv()",
     );
@@ -106,12 +109,14 @@ function places(): Attempt[] {
  */
 export function library(): KvqSymbols {
   if (loaded !== undefined) return loaded;
+  // Opened before, then unloaded: the same file again (the same library:
+  // crates/kvq-deno is never unmapped, so its handles are still valid).
+  if (openedPath !== undefined) return load(openedPath);
   const tried = places();
   for (const attempt of tried) {
     if (attempt.path === undefined) continue;
     try {
-      loaded = Deno.dlopen(attempt.path, symbols).symbols;
-      return loaded;
+      return load(attempt.path);
     } catch (error) {
       // A missing --allow-ffi is the whole story: building or pointing to
       // the library would not help, so Deno's own error goes out as it is.
@@ -130,4 +135,23 @@ export function library(): KvqSymbols {
       ". Build it with `cargo build --release -p kvq-deno`, or point to it " +
       "with setLibraryPath() or KVQ_LIB. Tried:\n" + lines.join("\n"),
   );
+}
+
+function load(path: string): KvqSymbols {
+  dylib = Deno.dlopen(path, symbols);
+  openedPath = path;
+  loaded = dylib.symbols;
+  return loaded;
+}
+
+/**
+ * Closes the library (Deno's resource for it) until the next
+ * {@link library} call opens the same file again. jsr/ffi/transport.ts
+ * calls it once no store is open and no call is waiting, so that a
+ * `deno test` with sanitizers sees nothing left open.
+ */
+export function unloadLibrary(): void {
+  dylib?.close();
+  dylib = undefined;
+  loaded = undefined;
 }

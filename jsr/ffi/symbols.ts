@@ -7,9 +7,11 @@
  *
  * Every symbol returns a pointer to a reply header (jsr/ffi/reply.ts) or
  * nothing. A `"buffer", "usize"` pair is one `&[u8]` argument. No symbol
- * waits: a call the engine answers later takes a call id (the last `u32`)
- * and returns an empty reply, and the answer comes to the completion
- * callback given to `kvq_open` (jsr/ffi/transport.ts).
+ * waits, `kvq_open` included: a call the engine may answer later takes a
+ * call id and the completion callback (the last `u32` and `pointer`) and
+ * returns an empty reply, and the answer comes to that callback
+ * (jsr/ffi/transport.ts), with the new handle in the reply header for open
+ * and watch.
  *
  * @module
  */
@@ -17,7 +19,7 @@
 /** The library's symbol table. */
 export const symbols = {
   kvq_open: {
-    parameters: ["buffer", "usize", "buffer", "usize", "pointer"],
+    parameters: ["buffer", "usize", "buffer", "usize", "u32", "pointer"],
     result: "pointer",
     nonblocking: false,
   },
@@ -28,22 +30,22 @@ export const symbols = {
     nonblocking: false,
   },
   kvq_snapshot_read: {
-    parameters: ["pointer", "buffer", "usize", "u32"],
+    parameters: ["pointer", "buffer", "usize", "u32", "pointer"],
     result: "pointer",
     nonblocking: false,
   },
   kvq_atomic_write: {
-    parameters: ["pointer", "buffer", "usize", "u32"],
+    parameters: ["pointer", "buffer", "usize", "u32", "pointer"],
     result: "pointer",
     nonblocking: false,
   },
   kvq_atomic_write_many: {
-    parameters: ["pointer", "buffer", "usize", "u32"],
+    parameters: ["pointer", "buffer", "usize", "u32", "pointer"],
     result: "pointer",
     nonblocking: false,
   },
   kvq_dequeue: {
-    parameters: ["pointer", "u32", "u32", "u32"],
+    parameters: ["pointer", "u32", "u32", "u32", "pointer"],
     result: "pointer",
     nonblocking: false,
   },
@@ -53,17 +55,17 @@ export const symbols = {
     nonblocking: false,
   },
   kvq_finish: {
-    parameters: ["pointer", "buffer", "usize", "u32"],
+    parameters: ["pointer", "buffer", "usize", "u32", "pointer"],
     result: "pointer",
     nonblocking: false,
   },
   kvq_watch: {
-    parameters: ["pointer", "buffer", "usize"],
+    parameters: ["pointer", "buffer", "usize", "u32", "pointer"],
     result: "pointer",
     nonblocking: false,
   },
   kvq_watch_next: {
-    parameters: ["pointer", "u32"],
+    parameters: ["pointer", "u32", "pointer"],
     result: "pointer",
     nonblocking: false,
   },

@@ -1,15 +1,22 @@
 /**
- * The FFI transport: the eight operations of `Transport` over kvq's native
- * library on Deno. Thin, like the N-API one: it moves bytes, turns the two
+ * The FFI transport: the operations of `Transport` over kvq's native
+ * library on Deno. Thin, like the N-API one: it moves bytes, turns the
  * synchronous error replies into exceptions, and owns the native handles'
- * lifetimes.
+ * lifetimes and the library's.
  *
  * A call starts synchronously: the library decodes the request and hands
- * it to the engine's worker without waiting. A snapshot read of a file
- * database is answered at once, as on Node; anything else is answered
- * later through one thread-safe completion callback, by call id. No thread
- * of Deno's blocking pool ever waits (it has only 32: idle listeners and
- * watches parked there once stalled the whole process).
+ * it to the engine without waiting. A snapshot read of a file database is
+ * answered at once, as on Node; anything else (an open included: it runs
+ * on a thread of the library's) is answered later through a thread-safe
+ * completion callback, by call id. No thread of Deno's blocking pool ever
+ * waits (it has only 32: idle listeners and watches parked there once
+ * stalled the whole process).
+ *
+ * Once no store is open and no call is waiting, the callback is closed and
+ * the library unloaded, so that `deno test`'s sanitizers find nothing left
+ * behind by a test that closed its databases; the next open loads them
+ * again. Every call names the callback its answer goes to, so no answer
+ * can reach a closed one: a callback is closed only when none is due.
  *
  * Handles are freed when their JavaScript wrapper is garbage-collected
  * (as napi-rs frees a class instance): a waiting call holds its wrapper,
@@ -22,31 +29,47 @@
 
 import type { Transport } from "../src/transport.ts";
 import { unwrapError } from "../src/transport.ts";
-import { library } from "./loader.ts";
-import { take, takeBytes } from "./reply.ts";
+import { library, unloadLibrary } from "./loader.ts";
+import { type RawReply, take, takeBytes } from "./reply.ts";
 import type { KvqSymbols } from "./symbols.ts";
 
-/**
- * A handle inside the library (an open store or a watch) and the library
- * it came from. The two kinds differ only in the symbol that frees them.
- */
+/** A handle inside the library: an open store or a watch. */
 class FfiHandle {
   /** The native object. */
   readonly ptr: Deno.PointerObject;
-  /** The library's symbols. */
-  readonly lib: KvqSymbols;
-  constructor(ptr: Deno.PointerObject, lib: KvqSymbols) {
+  /** Shared with the finalizer: whether the store was closed. */
+  readonly life: Life;
+  constructor(ptr: Deno.PointerObject, life: Life) {
     this.ptr = ptr;
-    this.lib = lib;
+    this.life = life;
   }
 }
 
-const storeFinalizer = new FinalizationRegistry<FfiHandle["ptr"]>((ptr) => {
-  library().kvq_store_free(ptr);
+/** What the finalizer of a handle needs, without the handle itself. */
+interface Life {
+  ptr: Deno.PointerObject;
+  store: boolean;
+  closed: boolean;
+}
+
+/** Handles collected while the library was unloaded, freed at its reload. */
+const unfreed: Life[] = [];
+
+const finalizer = new FinalizationRegistry<Life>((life) => {
+  // A store dropped without close() no longer keeps the library loaded.
+  if (life.store && !life.closed) {
+    life.closed = true;
+    openStores--;
+  }
+  if (loaded === undefined) unfreed.push(life);
+  else free(loaded, life);
+  releaseIfIdle();
 });
-const watcherFinalizer = new FinalizationRegistry<FfiHandle["ptr"]>(
-  (ptr) => library().kvq_watch_free(ptr),
-);
+
+function free(lib: KvqSymbols, life: Life): void {
+  if (life.store) lib.kvq_store_free(life.ptr);
+  else lib.kvq_watch_free(life.ptr);
+}
 
 const utf8 = new TextEncoder();
 
@@ -78,32 +101,69 @@ const COMPLETE = { parameters: ["u32", "pointer"], result: "void" } as const;
 
 /** A call the engine will answer later, by id. */
 interface Waiting {
+  /** Receives the reply's bytes, or (`withHandle`) bytes and handle. */
   resolve: (reply: Uint8Array) => void;
+  resolveRaw?: (reply: RawReply) => void;
   /** Kept referenced until the answer, so its handle is not freed. */
-  owner: FfiHandle;
+  owner: FfiHandle | undefined;
 }
 
 const waiting = new Map<number, Waiting>();
 let lastCall = 0;
+/** Stores opened or opening and not closed: they keep the library loaded. */
+let openStores = 0;
+/** The loaded library and the live callback, while loaded. */
+let loaded: KvqSymbols | undefined;
 let completion: Deno.UnsafeCallback<typeof COMPLETE> | undefined;
 
+/** The library's symbols, loading it (and freeing what waited) if needed. */
+function lib(): KvqSymbols {
+  if (loaded !== undefined) return loaded;
+  const symbols = library();
+  loaded = symbols;
+  for (const life of unfreed.splice(0)) free(symbols, life);
+  return symbols;
+}
+
 /**
- * The callback the library answers late calls through, made once. Deno
- * queues its invocations from the engine's threads onto the event loop; it
- * keeps the process alive only while a call is waiting.
+ * The callback late answers go to, made on first use after a load. Deno
+ * queues its invocations from the library's completion thread onto the
+ * event loop; it keeps the process alive only while a call is waiting.
  */
-function completionCallback(lib: KvqSymbols): Deno.PointerObject {
+function callback(symbols: KvqSymbols): Deno.PointerObject {
   if (completion === undefined) {
     completion = Deno.UnsafeCallback.threadSafe(COMPLETE, (call, reply) => {
       const w = waiting.get(call);
       waiting.delete(call);
-      if (waiting.size === 0) completion?.unref();
-      const bytes = takeBytes(lib, reply);
-      w?.resolve(bytes);
+      if (waiting.size === 0) {
+        completion?.unref();
+        // Not from inside this function: Deno reads the callback's
+        // definition after it returns, and closing frees it. Microtasks
+        // queued here run once it has returned, before the library's
+        // thread is let go (which then touches neither).
+        if (openStores === 0) queueMicrotask(releaseIfIdle);
+      }
+      if (w?.resolveRaw !== undefined) w.resolveRaw(take(symbols, reply));
+      else w?.resolve(takeBytes(symbols, reply));
     });
     completion.unref();
   }
   return completion.pointer;
+}
+
+/**
+ * Closes the callback and unloads the library once no store is open and
+ * no call waits: nothing native can call back then, and the library's own
+ * threads run on in its code, which is never unmapped (crates/kvq-deno
+ * build.rs). Never called from inside the callback itself.
+ */
+function releaseIfIdle(): void {
+  if (openStores !== 0 || waiting.size !== 0 || loaded === undefined) return;
+  completion?.close();
+  completion = undefined;
+  loaded = undefined;
+  // Windows would unmap the library under its threads: keep it there.
+  if (Deno.build.os !== "windows") unloadLibrary();
 }
 
 /**
@@ -118,43 +178,97 @@ function completionCallback(lib: KvqSymbols): Deno.PointerObject {
  * lost.)
  */
 function call(
-  owner: FfiHandle,
-  invoke: (call: number) => Deno.PointerValue,
+  owner: FfiHandle | undefined,
+  invoke: (
+    symbols: KvqSymbols,
+    call: number,
+    complete: Deno.PointerObject,
+  ) => Deno.PointerValue,
 ): Uint8Array | Promise<Uint8Array> {
-  // Ids wrap after 2^32 calls; skip one still held by a long wait (a watch,
-  // an idle listener's dequeue) so its answer cannot go astray.
-  let id = lastCall;
-  do id = id >= 0xffff_ffff ? 1 : id + 1; while (waiting.has(id));
-  lastCall = id;
-  const bytes = takeBytes(owner.lib, invoke(id));
-  if (bytes.length !== 0) return bytes;
+  const symbols = lib();
+  const id = nextId();
+  const bytes = takeBytes(symbols, invoke(symbols, id, callback(symbols)));
+  if (bytes.length !== 0) {
+    releaseIfIdle();
+    return bytes;
+  }
   return new Promise<Uint8Array>((resolve) => {
     if (waiting.size === 0) completion?.ref();
     waiting.set(id, { resolve, owner });
   });
 }
 
+/** {@link call} for the calls that make a handle (open, watch). */
+function callRaw(
+  owner: FfiHandle | undefined,
+  invoke: (
+    symbols: KvqSymbols,
+    call: number,
+    complete: Deno.PointerObject,
+  ) => Deno.PointerValue,
+): RawReply | Promise<RawReply> {
+  const symbols = lib();
+  const id = nextId();
+  const reply = take(symbols, invoke(symbols, id, callback(symbols)));
+  if (reply.bytes.length !== 0) return reply;
+  return new Promise<RawReply>((resolveRaw) => {
+    if (waiting.size === 0) completion?.ref();
+    waiting.set(id, { resolve: () => {}, resolveRaw, owner });
+  });
+}
+
+/**
+ * The next call id. Ids wrap after 2^32 calls; one still held by a long
+ * wait (a watch, an idle listener's dequeue) is skipped so its answer
+ * cannot go astray.
+ */
+function nextId(): number {
+  let id = lastCall;
+  do id = id >= 0xffff_ffff ? 1 : id + 1; while (waiting.has(id));
+  lastCall = id;
+  return id;
+}
+
+/** A handle from a reply that must carry one; throws its error if not. */
+function handleOf(reply: RawReply, store: boolean): FfiHandle {
+  if (reply.bytes[0] !== 0 || reply.handle === null) unwrapError(reply.bytes);
+  const life: Life = { ptr: reply.handle, store, closed: false };
+  const handle = new FfiHandle(reply.handle, life);
+  finalizer.register(handle, life);
+  return handle;
+}
+
 /** kvq's transport for Deno, over the FFI library. */
 export const ffiTransport: Transport = {
   name: "deno-ffi",
-  open(path: string, options: string): FfiHandle {
+  async open(path: string, options: string): Promise<FfiHandle> {
     if (path !== ":memory:") requireFileAccess(path);
-    const lib = library();
     const file = text(path);
     const json = text(options);
-    const callback = completionCallback(lib);
-    const { bytes, handle } = take(
-      lib,
-      lib.kvq_open(file, size(file), json, size(json), callback),
-    );
-    if (bytes[0] !== 0 || handle === null) unwrapError(bytes);
-    const store = new FfiHandle(handle, lib);
-    storeFinalizer.register(store, handle);
-    return store;
+    // Counted from now: the answer's callback must not unload the library
+    // before the store it brings is counted.
+    openStores++;
+    try {
+      const reply = await callRaw(
+        undefined,
+        (symbols, id, complete) =>
+          symbols.kvq_open(file, size(file), json, size(json), id, complete),
+      );
+      return handleOf(reply, true);
+    } catch (error) {
+      openStores--;
+      releaseIfIdle();
+      throw error;
+    }
   },
   close(store) {
     const s = store as FfiHandle;
-    s.lib.kvq_close(s.ptr);
+    lib().kvq_close(s.ptr);
+    if (!s.life.closed) {
+      s.life.closed = true;
+      openStores--;
+    }
+    releaseIfIdle();
   },
   snapshotRead(store, req) {
     const s = store as FfiHandle;
@@ -162,14 +276,17 @@ export const ffiTransport: Transport = {
     // A file database answers at once; otherwise the worker answers later.
     return call(
       s,
-      (id) => s.lib.kvq_snapshot_read(s.ptr, bytes, size(bytes), id),
+      (l, id, cb) => l.kvq_snapshot_read(s.ptr, bytes, size(bytes), id, cb),
     );
   },
   atomicWrite(store, req) {
     const s = store as FfiHandle;
     const bytes = request(req);
     return Promise.resolve(
-      call(s, (id) => s.lib.kvq_atomic_write(s.ptr, bytes, size(bytes), id)),
+      call(
+        s,
+        (l, id, cb) => l.kvq_atomic_write(s.ptr, bytes, size(bytes), id, cb),
+      ),
     );
   },
   atomicWriteMany(store, req) {
@@ -178,46 +295,57 @@ export const ffiTransport: Transport = {
     return Promise.resolve(
       call(
         s,
-        (id) => s.lib.kvq_atomic_write_many(s.ptr, bytes, size(bytes), id),
+        (l, id, cb) =>
+          l.kvq_atomic_write_many(s.ptr, bytes, size(bytes), id, cb),
       ),
     );
   },
   dequeue(store, max, listener) {
     const s = store as FfiHandle;
     return Promise.resolve(
-      call(s, (id) => s.lib.kvq_dequeue(s.ptr, max, listener, id)),
+      call(s, (l, id, cb) => l.kvq_dequeue(s.ptr, max, listener, id, cb)),
     );
   },
   cancelDequeue(store, listener) {
     const s = store as FfiHandle;
-    s.lib.kvq_cancel_dequeue(s.ptr, listener);
+    lib().kvq_cancel_dequeue(s.ptr, listener);
+    releaseIfIdle();
   },
   finish(store, req) {
     const s = store as FfiHandle;
     const bytes = request(req);
     return Promise.resolve(
-      call(s, (id) => s.lib.kvq_finish(s.ptr, bytes, size(bytes), id)),
+      call(s, (l, id, cb) => l.kvq_finish(s.ptr, bytes, size(bytes), id, cb)),
     );
   },
-  watch(store, req): FfiHandle {
+  watch(store, req): Promise<FfiHandle> {
     const s = store as FfiHandle;
     const keys = request(req);
-    const { bytes, handle } = take(
-      s.lib,
-      s.lib.kvq_watch(s.ptr, keys, size(keys)),
+    const reply = callRaw(
+      s,
+      (l, id, cb) => l.kvq_watch(s.ptr, keys, size(keys), id, cb),
     );
-    if (bytes[0] !== 0 || handle === null) unwrapError(bytes);
-    const watcher = new FfiHandle(handle, s.lib);
-    watcherFinalizer.register(watcher, handle);
-    return watcher;
+    // A refusal is thrown now, as Deno throws it from kv.watch(); a
+    // backend that starts a watch later answers through the callback.
+    if (reply instanceof Promise) {
+      return reply.then((r) => handleOf(r, false));
+    }
+    try {
+      return Promise.resolve(handleOf(reply, false));
+    } finally {
+      releaseIfIdle();
+    }
   },
   watchNext(watcher) {
     const w = watcher as FfiHandle;
-    return Promise.resolve(call(w, (id) => w.lib.kvq_watch_next(w.ptr, id)));
+    return Promise.resolve(
+      call(w, (l, id, cb) => l.kvq_watch_next(w.ptr, id, cb)),
+    );
   },
   watchClose(watcher) {
     const w = watcher as FfiHandle;
-    w.lib.kvq_watch_close(w.ptr);
+    lib().kvq_watch_close(w.ptr);
+    releaseIfIdle();
   },
 };
 

@@ -9,7 +9,7 @@ import { checkOpenOptions } from "./check.ts";
 import { type Kv, newKv } from "./kv.ts";
 import { KvState } from "./state.ts";
 import { awakeTransport } from "./awake.ts";
-import type { Transport } from "./transport.ts";
+import type { NativeStore, Transport } from "./transport.ts";
 import type { OpenKvOptions } from "./types.ts";
 
 /** The `openKv` function a package entry exports. */
@@ -29,22 +29,26 @@ export function createOpenKv(native: Transport): OpenKv {
     options?: OpenKvOptions,
   ): Promise<Kv> {
     // Every failure, even a synchronous one, is a rejection, as in Deno.
+    // The transport opens off this thread: migrating the file and waiting
+    // for another process's lock never stall the event loop.
+    let opened: Promise<NativeStore>;
     try {
-      const file = resolvePath(path);
-      const json = checkOpenOptions(options);
-      const store = transport.open(file, json);
-      return Promise.resolve(newKv(new KvState(transport, store)));
+      opened = transport.open(resolvePath(path), checkOpenOptions(options));
     } catch (error) {
       return Promise.reject(error);
     }
+    return opened.then((store) => newKv(new KvState(transport, store)));
   };
 }
 
 /**
  * The engine path for an `openKv` path: `":memory:"` for none (kvq has no
  * per-script default location), a file path for a string or `file:` URL.
- * Throws Deno's TypeErrors for `""` and a leading `:`, and an Error for
- * http(s) URLs (KV Connect is not implemented).
+ * A string starting with `file:` is read as SQLite reads it, since Deno
+ * hands it to SQLite: `file:rel.db` is `rel.db` in the working directory
+ * (see {@link sqliteUriPath}). Throws Deno's TypeErrors for `""` and a
+ * leading `:`, and an Error for http(s) URLs (KV Connect is not
+ * implemented).
  */
 export function resolvePath(path: unknown): string {
   if (path === undefined || path === null || path === ":memory:") {
@@ -58,13 +62,60 @@ export function resolvePath(path: unknown): string {
   if (/^https?:\/\//i.test(path)) {
     throw new Error(`KV Connect is not supported yet: ${path}`);
   }
-  if (/^file:/i.test(path)) return urlPath(new URL(path));
+  // Case-sensitive, as SQLite: "FILE:x" is a file of that name.
+  if (path.startsWith("file:")) return sqliteUriPath(path);
   if (path.startsWith(":")) {
     throw new TypeError(
       "Filename cannot start with ':' unless prefixed with './'",
     );
   }
   return path;
+}
+
+/**
+ * The file a `file:` string names, as SQLite parses a URI filename
+ * (sqlite3ParseUri): after `file:`, an optional `//authority` that must be
+ * empty or `localhost` (else Error "invalid uri authority: ..."), then the
+ * path, relative or absolute, up to `?` or `#`, its `%HH` escapes decoded
+ * (`%00` ends it). Query parameters (`mode=ro`...) are not applied. An
+ * empty path, which SQLite opens as a private temporary database, opens a
+ * private in-memory one.
+ */
+function sqliteUriPath(uri: string): string {
+  let at = 5;
+  if (uri.startsWith("//", at)) {
+    let end = uri.indexOf("/", at + 2);
+    if (end < 0) end = uri.length;
+    const authority = uri.slice(at + 2, end);
+    if (authority !== "" && authority !== "localhost") {
+      throw new Error(`invalid uri authority: ${authority}`);
+    }
+    at = end;
+  }
+  const utf8 = new TextEncoder().encode(uri.slice(at));
+  const bytes: number[] = [];
+  for (let i = 0; i < utf8.length; i++) {
+    const c = utf8[i];
+    if (c === 0x3f || c === 0x23) break; // '?' or '#'
+    if (c === 0x25 && isHex(utf8[i + 1]) && isHex(utf8[i + 2])) {
+      const octet = parseInt(String.fromCharCode(utf8[i + 1], utf8[i + 2]), 16);
+      if (octet === 0) break;
+      bytes.push(octet);
+      i += 2;
+    } else {
+      bytes.push(c);
+    }
+  }
+  const path = new TextDecoder().decode(new Uint8Array(bytes));
+  if (path === "") return ":memory:";
+  // file:///C:/x on Windows names C:/x, for SQLite too.
+  return /^\/[A-Za-z]:\//.test(path) ? path.slice(1) : path;
+}
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined &&
+    ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) ||
+      (c >= 0x61 && c <= 0x66));
 }
 
 function urlPath(url: URL): string {

@@ -25,10 +25,13 @@ export interface Transport {
    */
   readonly keepLoopAwake?: boolean;
   /**
-   * Opens a database: `":memory:"` or a file path; `options` is JSON. Throws
-   * the engine's error (via {@link unwrapError}) if it cannot.
+   * Opens a database: `":memory:"` or a file path; `options` is JSON.
+   * Asynchronous, and never on the JavaScript thread: opening creates or
+   * migrates the file and may wait for another process's write lock (a
+   * remote backend would connect). Rejects with the engine's error (via
+   * {@link unwrapError}) if it cannot open.
    */
-  open(path: string, options: string): NativeStore;
+  open(path: string, options: string): Promise<NativeStore>;
   /** Closes a database; idempotent. Queued requests fail, listeners end. */
   close(store: NativeStore): void;
   /**
@@ -68,8 +71,14 @@ export interface Transport {
   cancelDequeue(store: NativeStore, listener: number): void;
   /** Reports handled messages. */
   finish(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
-  /** Starts a watch; throws the engine's error if the request is refused. */
-  watch(store: NativeStore, request: Uint8Array): NativeWatcher;
+  /**
+   * Starts a watch. The engine's refusal of the request (a closed store, a
+   * limit) is thrown at once, as Deno throws it from `kv.watch()`; the
+   * watcher itself may arrive later (a backend may need I/O to start one),
+   * so it comes as a promise, which rejects only if starting fails after
+   * the checks.
+   */
+  watch(store: NativeStore, request: Uint8Array): Promise<NativeWatcher>;
   /** The watch's next state. */
   watchNext(watcher: NativeWatcher): Promise<Uint8Array>;
   /** Releases a watcher. */

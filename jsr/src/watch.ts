@@ -48,6 +48,8 @@ export function watch(
     const end = i + 1 < n ? offsets[i + 1] - 4 : request.length;
     encoded.push(request.subarray(offsets[i], end));
   }
+  // Refusals throw here; the watcher itself may arrive later, and the
+  // stream's first pull waits for it.
   const watcher = s.transport.watch(s.store, request);
   // highWaterMark 0: the next state is asked for only while a read is
   // waiting, so every change made meanwhile collapses into one chunk.
@@ -60,19 +62,24 @@ export function watch(
 /** The underlying source of one watch stream. */
 class WatchSource implements UnderlyingDefaultSource<Chunk> {
   #s: KvState;
-  #watcher: NativeWatcher;
+  /** The watcher once it has arrived. */
+  #watcher: NativeWatcher | undefined;
+  #starting: Promise<NativeWatcher>;
   #keys: readonly unknown[];
   #encoded: Uint8Array[];
   #released = false;
 
   constructor(
     s: KvState,
-    watcher: NativeWatcher,
+    watcher: Promise<NativeWatcher>,
     keys: readonly unknown[],
     encoded: Uint8Array[],
   ) {
     this.#s = s;
-    this.#watcher = watcher;
+    this.#starting = watcher;
+    // A watcher that fails to start is reported by the first pull; until
+    // then (or if the stream is never read) its rejection is not unhandled.
+    watcher.catch(() => {});
     this.#keys = keys;
     this.#encoded = encoded;
   }
@@ -85,6 +92,7 @@ class WatchSource implements UnderlyingDefaultSource<Chunk> {
     try {
       // Read-your-writes: the state read sees the writes issued before it.
       if (!this.#s.writes.idle) await this.#s.writes.written();
+      this.#watcher ??= await this.#starting;
       reply = await this.#s.transport.watchNext(this.#watcher);
       if (reply[0] !== 0) unwrapError(reply);
     } catch (error) {
@@ -128,6 +136,8 @@ class WatchSource implements UnderlyingDefaultSource<Chunk> {
   #release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#s.transport.watchClose(this.#watcher);
+    const transport = this.#s.transport;
+    if (this.#watcher !== undefined) transport.watchClose(this.#watcher);
+    else this.#starting.then((w) => transport.watchClose(w), () => {});
   }
 }

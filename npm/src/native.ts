@@ -28,7 +28,8 @@ export interface AddonWatcher {
 
 /** The addon's exports. */
 export interface Addon {
-  open(path: string, options: string): AddonStore | Uint8Array;
+  /** Opens off the JavaScript thread; an error reply if it cannot. */
+  open(path: string, options: string): Promise<AddonStore | Uint8Array>;
 }
 
 // The built file (dist/index.js) and this source file both sit one folder

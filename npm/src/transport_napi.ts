@@ -19,8 +19,10 @@ export const napiTransport: Transport = {
   // fast without it, and Deno running the npm package was never measured.
   keepLoopAwake: !("bun" in process.versions) &&
     !("deno" in process.versions) && availableParallelism() >= 2,
-  open(path: string, options: string): AddonStore {
-    const store = addon.open(path, options);
+  // The addon opens on a thread of its own (the engine's open_then) and
+  // settles the promise from there: the event loop never waits on a lock.
+  async open(path: string, options: string): Promise<AddonStore> {
+    const store = await addon.open(path, options);
     if (store instanceof Uint8Array) unwrapError(store);
     return store;
   },
@@ -34,10 +36,12 @@ export const napiTransport: Transport = {
   cancelDequeue: (store, listener) =>
     (store as AddonStore).cancelDequeue(listener),
   finish: (store, request) => (store as AddonStore).finish(request),
-  watch(store, request): AddonWatcher {
+  // The engine checks and starts a watch synchronously today: a refusal
+  // throws here, and the watcher is already there.
+  watch(store, request): Promise<AddonWatcher> {
     const watcher = (store as AddonStore).watch(request);
     if (watcher instanceof Uint8Array) unwrapError(watcher);
-    return watcher;
+    return Promise.resolve(watcher);
   },
   watchNext: (watcher) => (watcher as AddonWatcher).next(),
   watchClose: (watcher) => (watcher as AddonWatcher).close(),

@@ -26,7 +26,7 @@ const RELAXED = '{"durability":"relaxed"}';
 
 Deno.test("a set of a bytes value is read back with its versionstamp", async () => {
   for (const path of [":memory:", Deno.makeTempFileSync({ suffix: ".db" })]) {
-    const store = t.open(path, RELAXED);
+    const store = await t.open(path, RELAXED);
     const key = stringKey("a");
     const value = new Uint8Array([1, 2, 3]);
     const w = ok(await t.atomicWrite(store, setBytes(key, value)));
@@ -44,8 +44,8 @@ Deno.test("a set of a bytes value is read back with its versionstamp", async () 
   }
 });
 
-Deno.test("a file database answers reads synchronously", () => {
-  const store = t.open(Deno.makeTempFileSync({ suffix: ".db" }), RELAXED);
+Deno.test("a file database answers reads synchronously", async () => {
+  const store = await t.open(Deno.makeTempFileSync({ suffix: ".db" }), RELAXED);
   const reply = t.snapshotRead(store, readOne(stringKey("none")));
   assert(reply instanceof Uint8Array, "a Uint8Array, not a promise");
   const r = ok(reply);
@@ -54,9 +54,9 @@ Deno.test("a file database answers reads synchronously", () => {
 });
 
 Deno.test("a watch sees the current value, then each change, then its close", async () => {
-  const store = t.open(":memory:", RELAXED);
+  const store = await t.open(":memory:", RELAXED);
   const key = stringKey("w");
-  const watcher = t.watch(
+  const watcher = await t.watch(
     store,
     new WireWriter().u8(0).u32(1).bytes(key).done(),
   );
@@ -75,7 +75,7 @@ Deno.test("a watch sees the current value, then each change, then its close", as
 });
 
 Deno.test("an enqueued message is dequeued and finished in batches", async () => {
-  const store = t.open(":memory:", RELAXED);
+  const store = await t.open(":memory:", RELAXED);
   const payload = new Uint8Array(serialize("hello"));
   for (let i = 0; i < 3; i++) ok(await t.atomicWrite(store, enqueue(payload)));
   const batch = ok(await orTimeout(t.dequeue(store, 10, 1), 5000, "dequeue"));
@@ -91,7 +91,7 @@ Deno.test("an enqueued message is dequeued and finished in batches", async () =>
 });
 
 Deno.test("close resolves a pending dequeue with no messages", async () => {
-  const store = t.open(":memory:", RELAXED);
+  const store = await t.open(":memory:", RELAXED);
   const pending = t.dequeue(store, 10, 1);
   await sleep(50);
   t.close(store);
@@ -101,7 +101,7 @@ Deno.test("close resolves a pending dequeue with no messages", async () => {
 });
 
 Deno.test("cancelDequeue resolves that listener's pending dequeue only", async () => {
-  const store = t.open(":memory:", RELAXED);
+  const store = await t.open(":memory:", RELAXED);
   const cancelled = t.dequeue(store, 10, 7);
   const other = t.dequeue(store, 10, 8);
   await sleep(20);
@@ -117,7 +117,7 @@ Deno.test("cancelDequeue resolves that listener's pending dequeue only", async (
 Deno.test("errors come back as error replies and exceptions", async () => {
   let thrown: unknown;
   try {
-    t.open(":memory:", '{"durability":"fast"}');
+    await t.open(":memory:", '{"durability":"fast"}');
   } catch (e) {
     thrown = e;
   }
@@ -126,7 +126,7 @@ Deno.test("errors come back as error replies and exceptions", async () => {
     typeof (thrown as { code?: unknown }).code === "string",
     "with a KVQ_* code",
   );
-  const store = t.open(":memory:", "");
+  const store = await t.open(":memory:", "");
   const malformed = await orTimeout(
     Promise.resolve(t.snapshotRead(store, new Uint8Array([1, 2]))),
     5000,
@@ -151,7 +151,7 @@ Deno.test("errors come back as error replies and exceptions", async () => {
 });
 
 Deno.test("the event loop keeps running while a call waits", async () => {
-  const store = t.open(":memory:", RELAXED);
+  const store = await t.open(":memory:", RELAXED);
   const pending = t.dequeue(store, 1, 1);
   let ticks = 0;
   const start = performance.now();
@@ -164,17 +164,17 @@ Deno.test("the event loop keeps running while a call waits", async () => {
   ok(await pending);
 });
 
-Deno.test("open's strings cross as UTF-8; empty options are the defaults", () => {
+Deno.test("open's strings cross as UTF-8; empty options are the defaults", async () => {
   const dir = Deno.makeTempDirSync();
   const path = `${dir}/café-ü-😀.db`;
   // An empty string goes as a zero-length view of a real buffer, as an
   // empty request does: the engine reads it as "no options".
-  const store = t.open(path, "");
+  const store = await t.open(path, "");
   assert(Deno.statSync(path).isFile, "the file has the non-ASCII name");
   t.close(store);
   let message = "";
   try {
-    t.open(path, '{"leaseMs":1}');
+    await t.open(path, '{"leaseMs":1}');
   } catch (e) {
     message = (e as Error).message;
   }
@@ -184,7 +184,7 @@ Deno.test("open's strings cross as UTF-8; empty options are the defaults", () =>
 
 Deno.test("every call on a closed store answers at once", async () => {
   for (const path of [":memory:", Deno.makeTempFileSync({ suffix: ".db" })]) {
-    const store = t.open(path, "");
+    const store = await t.open(path, "");
     t.close(store);
     const soon = <T>(p: T | Promise<T>, what: string) =>
       orTimeout(Promise.resolve(p), 5000, `${path}: ${what}`);

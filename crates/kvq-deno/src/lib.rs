@@ -5,15 +5,22 @@
 //! bytes (docs/wire.md) behind a [`Reply`] header. All behaviour and every
 //! error message live in kvq-core.
 //!
-//! The symbols are declared with deno_bindgen 0.9, and none of them waits.
-//! A call that the engine answers later takes a call id and returns an
-//! empty reply; the answer then goes to the store's completion callback, a
-//! `Deno.UnsafeCallback.threadSafe` JavaScript function (task.rs). What
-//! deno_bindgen cannot express is done with its plain types (see
-//! reply.rs): a byte buffer out becomes a pointer to a [`Reply`], freed
-//! with `kvq_reply_free`; errors are error replies; handles and the
-//! callback are raw pointers; handles are freed with `kvq_store_free` and
+//! The symbols are declared with deno_bindgen 0.9, and none of them waits:
+//! not even `kvq_open`, which opens on a thread of its own. A call that the
+//! engine may answer later takes a call id and a completion callback, a
+//! `Deno.UnsafeCallback.threadSafe` JavaScript function (task.rs), and
+//! returns an empty reply; the answer then goes to that callback, with the
+//! new handle in the reply header for open and watch. What deno_bindgen
+//! cannot express is done with its plain types (see reply.rs): a byte
+//! buffer out becomes a pointer to a [`Reply`], freed with
+//! `kvq_reply_free`; errors are error replies; handles and the callback are
+//! raw pointers; handles are freed with `kvq_store_free` and
 //! `kvq_watch_free` once JavaScript can no longer reach them.
+//!
+//! The library is linked so that it is never unmapped (build.rs): Deno's
+//! `dynamicLibrary.close()`, which JavaScript calls once the last store has
+//! closed, must not pull code from under the completion thread, and a
+//! later `Deno.dlopen` finds the same library, its handles still valid.
 
 mod reply;
 mod task;
@@ -35,11 +42,9 @@ use reply::Reply;
 use task::Complete;
 use tokio::sync::Mutex;
 
-/// An open database, behind the pointer JavaScript holds, with the
-/// callback its late answers go to.
+/// An open database, behind the pointer JavaScript holds.
 pub struct StoreHandle {
   store: Store,
-  complete: Complete,
 }
 
 /// A watch, behind the pointer JavaScript holds. The mutex lets `next`
@@ -48,7 +53,6 @@ pub struct StoreHandle {
 pub struct WatchHandle {
   watcher: Arc<Mutex<Watcher>>,
   canceller: WatchCanceller,
-  complete: Complete,
 }
 
 /// Turns a handle pointer back into a reference.
@@ -67,30 +71,59 @@ fn text(bytes: &[u8]) -> Result<&str, Error> {
     .map_err(|_| Error::Malformed("a string is not UTF-8".into()))
 }
 
-/// Opens a database (`":memory:"` or a file path; options as JSON, both
-/// UTF-8); `complete` is the thread-safe callback late answers go
-/// to. The reply is `[0]` with the store as its handle, or an error reply.
+/// The completion callback a call's late answer goes to (task.rs
+/// `Complete`). Every call that may answer later names it, rather than the
+/// store remembering one: JavaScript closes its callback once nothing is
+/// waiting and makes a new one for later calls (jsr/ffi/transport.ts), so
+/// an answer always goes to the callback that was live when its call began.
+fn callback(complete: *const c_void) -> Result<Complete, Error> {
+  if complete.is_null() {
+    return Err(Error::Malformed("no completion callback".into()));
+  }
+  // SAFETY: JavaScript passes the pointer of an UnsafeCallback with the
+  // signature of `Complete`, and closes it only once no answer is due.
+  Ok(unsafe { std::mem::transmute::<*const c_void, Complete>(complete) })
+}
+
+/// Starts opening a database (`":memory:"` or a file path; options as
+/// JSON, both UTF-8) on a thread of its own: opening migrates the file and
+/// may wait for another process's write lock, which must never stall
+/// Deno's event loop. Returns an empty reply; the answer goes to `complete`
+/// as call `call`: `[0]` with the store as its handle, or an error reply.
+/// A request that cannot even start (a string not UTF-8, no callback) gets
+/// its error reply at once.
 #[deno_bindgen]
 fn kvq_open(
   path: &[u8],
   options: &[u8],
+  call: u32,
   complete: *const c_void,
 ) -> *const Reply {
   guard(|| {
-    if complete.is_null() {
-      return Reply::error(&Error::Malformed("no completion callback".into()));
-    }
-    // SAFETY: JavaScript passes the pointer of an UnsafeCallback with the
-    // signature of `Complete`, kept alive for the life of the module.
-    let complete: Complete = unsafe { std::mem::transmute(complete) };
-    let opened = text(path).and_then(|p| Ok((p, text(options)?)));
-    match opened.and_then(|(path, options)| ops::open(path, options)) {
-      Ok(store) => {
-        let store = Box::new(StoreHandle { store, complete });
-        Reply::into_raw(vec![0], Box::into_raw(store) as *mut c_void)
-      }
-      Err(e) => Reply::error(&e),
-    }
+    let checked = callback(complete).and_then(|complete| {
+      Ok((complete, text(path)?.to_owned(), text(options)?.to_owned()))
+    });
+    let (complete, path, options) = match checked {
+      Ok(checked) => checked,
+      Err(e) => return Reply::error(&e),
+    };
+    ops::open_then(
+      path,
+      options,
+      Box::new(move |opened| match opened {
+        Ok(store) => {
+          let handle = Box::into_raw(Box::new(StoreHandle { store }));
+          if !task::deliver_handle(complete, call, vec![0], handle.cast()) {
+            // Nobody will ever hold this store: close and free it.
+            // SAFETY: the handle was made just above and never handed out.
+            let handle = unsafe { Box::from_raw(handle) };
+            handle.store.close();
+          }
+        }
+        Err(reply) => task::deliver(complete, call, reply),
+      }),
+    );
+    Reply::into_raw(Vec::new(), ptr::null_mut())
   })
 }
 
@@ -112,38 +145,43 @@ fn kvq_store_free(store: *const StoreHandle) {
   });
 }
 
-impl StoreHandle {
-  /// Where the answer of call `call` goes: the completion thread, then the
-  /// store's JavaScript callback.
-  fn answer(&self, call: u32) -> ops::Done {
-    let complete = self.complete;
-    Box::new(move |bytes| task::deliver(complete, call, bytes))
-  }
-}
-
-/// Hands a request to the engine, its answer bound for `call`; returns the
-/// empty reply that tells JavaScript "answered later, by call id".
+/// Hands a request to the engine, its answer bound for `call` at
+/// `complete`; returns the empty reply that tells JavaScript "answered
+/// later, by call id".
 fn later(
   store: *const StoreHandle,
   call: u32,
+  complete: *const c_void,
   send: impl FnOnce(&Store, ops::Done),
 ) -> *const Reply {
   guard(|| {
+    let complete = match callback(complete) {
+      Ok(complete) => complete,
+      Err(e) => return Reply::error(&e),
+    };
     let s = unsafe { handle(store) };
-    send(&s.store, s.answer(call));
+    send(
+      &s.store,
+      Box::new(move |bytes| task::deliver(complete, call, bytes)),
+    );
     Reply::into_raw(Vec::new(), ptr::null_mut())
   })
 }
 
 /// Starts an engine future (task.rs): its reply now, or an empty reply when
-/// the answer will reach the store's callback under `call`.
+/// the answer will reach `complete` under `call`.
 fn start(
   future: impl Future<Output = Vec<u8>> + Send + 'static,
   call: u32,
-  complete: Complete,
+  complete: *const c_void,
 ) -> *const Reply {
-  let bytes = task::start(future, call, complete).unwrap_or_default();
-  Reply::into_raw(bytes, ptr::null_mut())
+  match callback(complete) {
+    Ok(complete) => {
+      let bytes = task::start(future, call, complete).unwrap_or_default();
+      Reply::into_raw(bytes, ptr::null_mut())
+    }
+    Err(e) => Reply::error(&e),
+  }
 }
 
 /// A snapshot read, answered synchronously when the engine can (file
@@ -153,12 +191,13 @@ fn kvq_snapshot_read(
   store: *const StoreHandle,
   request: &[u8],
   call: u32,
+  complete: *const c_void,
 ) -> *const Reply {
   guard(|| {
     let s = unsafe { handle(store) };
     match ops::snapshot_read(&s.store, request) {
       ops::Reply::Ready(bytes) => Reply::into_raw(bytes, ptr::null_mut()),
-      ops::Reply::Later(future) => start(future, call, s.complete),
+      ops::Reply::Later(future) => start(future, call, complete),
     }
   })
 }
@@ -169,8 +208,9 @@ fn kvq_atomic_write(
   store: *const StoreHandle,
   request: &[u8],
   call: u32,
+  complete: *const c_void,
 ) -> *const Reply {
-  later(store, call, |s, done| {
+  later(store, call, complete, |s, done| {
     ops::atomic_write_then(s, request, done)
   })
 }
@@ -181,8 +221,9 @@ fn kvq_atomic_write_many(
   store: *const StoreHandle,
   request: &[u8],
   call: u32,
+  complete: *const c_void,
 ) -> *const Reply {
-  later(store, call, |s, done| {
+  later(store, call, complete, |s, done| {
     ops::atomic_write_many_then(s, request, done)
   })
 }
@@ -195,8 +236,9 @@ fn kvq_dequeue(
   max: u32,
   listener: u32,
   call: u32,
+  complete: *const c_void,
 ) -> *const Reply {
-  later(store, call, |s, done| {
+  later(store, call, complete, |s, done| {
     ops::dequeue_then(s, max, listener, done)
   })
 }
@@ -213,14 +255,25 @@ fn kvq_finish(
   store: *const StoreHandle,
   request: &[u8],
   call: u32,
+  complete: *const c_void,
 ) -> *const Reply {
-  later(store, call, |s, done| ops::finish_then(s, request, done))
+  later(store, call, complete, |s, done| {
+    ops::finish_then(s, request, done)
+  })
 }
 
-/// Starts a watch. The reply is `[0]` with the watcher as its handle, or an
-/// error reply.
+/// Starts a watch. The engine checks the request at once: a refusal is an
+/// error reply now. Otherwise the reply is `[0]` with the watcher as its
+/// handle, or, for a backend that starts a watch later, an empty reply and
+/// the same answer later to the store's callback as call `call` (SQLite
+/// starts one at once).
 #[deno_bindgen]
-fn kvq_watch(store: *const StoreHandle, request: &[u8]) -> *const Reply {
+fn kvq_watch(
+  store: *const StoreHandle,
+  request: &[u8],
+  _call: u32,
+  _complete: *const c_void,
+) -> *const Reply {
   guard(|| {
     let s = unsafe { handle(store) };
     match ops::watch(&s.store, request) {
@@ -228,7 +281,6 @@ fn kvq_watch(store: *const StoreHandle, request: &[u8]) -> *const Reply {
         let watch = WatchHandle {
           canceller: watcher.canceller(),
           watcher: Arc::new(Mutex::new(watcher)),
-          complete: s.complete,
         };
         let watch = Box::into_raw(Box::new(watch)) as *mut c_void;
         Reply::into_raw(vec![0], watch)
@@ -240,12 +292,16 @@ fn kvq_watch(store: *const StoreHandle, request: &[u8]) -> *const Reply {
 
 /// Starts waiting for the next state of the watched keys.
 #[deno_bindgen]
-fn kvq_watch_next(watch: *const WatchHandle, call: u32) -> *const Reply {
+fn kvq_watch_next(
+  watch: *const WatchHandle,
+  call: u32,
+  complete: *const c_void,
+) -> *const Reply {
   guard(|| {
     let w = unsafe { handle(watch) };
     let watcher = w.watcher.clone();
     let next = async move { ops::watch_next(&mut *watcher.lock().await).await };
-    start(next, call, w.complete)
+    start(next, call, complete)
   })
 }
 

@@ -15,6 +15,7 @@
 //! engine never waits for the event loop, and JavaScript, even inside a
 //! synchronous call, never waits for that thread.
 
+use std::ffi::c_void;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
@@ -97,10 +98,24 @@ struct Delivery {
 
 /// Hands a reply to the completion thread (started on first use).
 pub fn deliver(complete: Complete, call: u32, bytes: Vec<u8>) {
+  deliver_handle(complete, call, bytes, std::ptr::null_mut());
+}
+
+/// Hands a reply carrying a new handle (an opened store) to the completion
+/// thread. False if there is no completion thread: the reply is freed and
+/// the handle is the caller's again.
+pub fn deliver_handle(
+  complete: Complete,
+  call: u32,
+  bytes: Vec<u8>,
+  handle: *mut c_void,
+) -> bool {
   static COMPLETER: OnceLock<Mutex<mpsc::Sender<Delivery>>> = OnceLock::new();
   let sender = COMPLETER.get_or_init(|| {
     let (tx, rx) = mpsc::channel::<Delivery>();
-    let spawned = std::thread::Builder::new()
+    // Dropped by a failed start, which closes the channel: every send then
+    // fails and is freed below.
+    let _ = std::thread::Builder::new()
       .name("kvq-deno-complete".into())
       .spawn(move || {
         // Replies to a program that awaits each call come in a steady
@@ -111,12 +126,9 @@ pub fn deliver(complete: Complete, call: u32, bytes: Vec<u8>) {
           answered = true;
         }
       });
-    if let Err(e) = spawned {
-      eprintln!("kvq: cannot start the completion thread: {e}");
-    }
     Mutex::new(tx)
   });
-  let reply = Reply::into_raw(bytes, std::ptr::null_mut()) as usize;
+  let reply = Reply::into_raw(bytes, handle) as usize;
   let sent = sender
     .lock()
     .unwrap_or_else(|p| p.into_inner())
@@ -128,7 +140,9 @@ pub fn deliver(complete: Complete, call: u32, bytes: Vec<u8>) {
   if let Err(mpsc::SendError(d)) = sent {
     // No completion thread: free the reply rather than leak it.
     unsafe { Reply::free(d.reply as *const Reply) };
+    return false;
   }
+  true
 }
 
 /// Starts a call on the calling (JavaScript) thread: the first poll

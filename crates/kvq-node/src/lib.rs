@@ -68,15 +68,30 @@ impl ToNapiValue for Bytes {
   }
 }
 
-/// Opens a database (`":memory:"` or a file path; options as JSON). Returns
-/// the store, or the engine's error reply.
-#[napi(ts_return_type = "NativeStore | Uint8Array")]
-pub fn open(path: String, options: String) -> Either<NativeStore, Bytes> {
-  match ops::open(&path, &options) {
-    Ok(store) => Either::A(NativeStore { store }),
-    Err(e) => Either::B(Bytes(kvq_core::wire::error_reply(&e))),
-  }
+/// Opens a database (`":memory:"` or a file path; options as JSON) on a
+/// thread of its own: opening migrates the file and may wait for another
+/// process's write lock, which must never stall the event loop. The promise
+/// resolves with the store, or with the engine's error reply.
+#[napi(ts_return_type = "Promise<NativeStore | Uint8Array>")]
+pub fn open(env: &Env, path: String, options: String) -> Result<Object<'_>> {
+  let (deferred, promise) = env.create_deferred::<Opened, OpenSettle>()?;
+  ops::open_then(
+    path,
+    options,
+    Box::new(move |opened| {
+      deferred.resolve(Box::new(move |_| {
+        Ok(match opened {
+          Ok(store) => Either::A(NativeStore { store }),
+          Err(reply) => Either::B(Bytes(reply)),
+        })
+      }));
+    }),
+  );
+  Ok(promise)
 }
+
+type Opened = Either<NativeStore, Bytes>;
+type OpenSettle = Box<dyn FnOnce(Env) -> Result<Opened>>;
 
 /// A JavaScript promise and the [`ops::Done`] that settles it. The engine
 /// calls `Done` on its worker thread; napi's threadsafe call brings the
