@@ -11,7 +11,20 @@ import {
   withKv,
 } from "../harness/helpers.ts";
 import type { Case } from "../harness/types.ts";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import process from "node:process";
+
+/** Runs `fn` with `dir` as the working directory, then restores it. */
+async function inDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    return await fn();
+  } finally {
+    process.chdir(cwd);
+  }
+}
 
 export const cases: Case[] = [
   {
@@ -78,6 +91,48 @@ export const cases: Case[] = [
         () => t.openKv(path),
         Error,
         `unable to open database file: ${path}`,
+      );
+    },
+  },
+  {
+    name:
+      "openKv: a 'file:' string with a relative path opens that path in the working directory, as SQLite reads it",
+    run: async (t) => {
+      const path = t.tempPath();
+      const dir = dirname(path);
+      const name = basename(path);
+      await inDir(dir, async () => {
+        await withKv(t, (kv) => kv.set(["k"], "relative"), `file:${name}`);
+        // Percent escapes decoded, the query and fragment not part of it.
+        await withKv(
+          t,
+          (kv) => kv.set(["k"], "escaped"),
+          `file:${name}%2Dx?cache=private#frag`,
+        );
+      });
+      await withKv(t, async (kv) => {
+        assertIs((await kv.get(["k"])).value, "relative");
+      }, path);
+      await withKv(t, async (kv) => {
+        assertIs((await kv.get(["k"])).value, "escaped");
+      }, join(dir, `${name}-x`));
+      assertIs(existsSync(`/${name}`), false, "a file at the root");
+    },
+  },
+  {
+    name:
+      "openKv: 'file:///' and 'file://localhost/' strings name absolute paths; another host rejects",
+    run: async (t) => {
+      const path = t.tempPath();
+      await withKv(t, (kv) => kv.set(["k"], 1), `file://${path}`);
+      await withKv(t, (kv) => kv.set(["k"], 2), `file://localhost${path}`);
+      await withKv(t, async (kv) => {
+        assertIs((await kv.get(["k"])).value, 2);
+      }, path);
+      await assertRejects(
+        () => t.openKv(`file://example.com${path}`),
+        Error,
+        "invalid uri authority: example.com",
       );
     },
   },
