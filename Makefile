@@ -36,10 +36,11 @@ TS_SOURCES := $(shell find jsr npm/src -name '*.ts' 2>/dev/null)
 
 deps: node_modules/.deps-installed
 
+# npm ci installs exactly package-lock.json and never writes it: the lock
+# lists every platform's optional packages, so it stays the same on any
+# machine (regenerate it with `npm install --package-lock-only`).
 node_modules/.deps-installed: package.json package-lock.json
-	# npm ci rejects this lock file over an npm bug with empty optional
-	# dependency versions (@napi-rs/lzma); install honours the lock all the same.
-	npm install --no-audit --no-fund
+	npm ci --no-audit --no-fund
 	$(DENO) --version >/dev/null
 	$(BUN) --version >/dev/null
 	$(NODE24) --version >/dev/null
