@@ -153,7 +153,7 @@ log "Postgres $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PO
   "ready $(ms "$started" "$ready") ms in all)"
 
 export KVQ_POSTGRES_URL="postgres://kvq:$KVQ_PASS@127.0.0.1:$PORT/kvq"
-export KVQ_POSTGRES_ADMIN_URL="postgres://postgres:$ADMIN_PASS@127.0.0.1:$PORT/postgres"
+export KVQ_POSTGRES_ADMIN_URL="postgres://postgres:$ADMIN_PASS@127.0.0.1:$PORT/kvq"
 export KVQ_POSTGRES_CTL="$DIR/ctl"
 
 if [ $# -eq 0 ]; then

@@ -120,6 +120,10 @@ pub enum Error {
   /// full or read-only, an I/O error): each request gets its text.
   #[error("{0}")]
   Storage(String),
+  /// A Postgres failure (a lost connection, a refused statement), with
+  /// where and why; never the password.
+  #[error("{0}")]
+  Postgres(String),
 
   // ----- internal -----
   /// A bug: a panic caught at the boundary, or an invariant that broke.
@@ -158,6 +162,7 @@ impl Error {
       Error::CannotOpen(_) => "KVQ_CANNOT_OPEN",
       Error::NotADatabase => "KVQ_NOT_A_DATABASE",
       Error::Sqlite(_) | Error::Storage(_) => "KVQ_SQLITE",
+      Error::Postgres(_) => "KVQ_POSTGRES",
       Error::Internal(_) => "KVQ_INTERNAL",
     }
   }
@@ -170,6 +175,7 @@ impl Error {
       | Error::OpenFailed(_)
       | Error::Locked { .. }
       | Error::Failed(_)
+      | Error::Postgres(_)
       | Error::Internal(_) => JsClass::Error,
       _ => JsClass::TypeError,
     }
@@ -208,6 +214,7 @@ impl Error {
         waited_ms: *waited_ms,
       },
       Error::Storage(m) => Error::Storage(m.clone()),
+      Error::Postgres(m) => Error::Postgres(m.clone()),
       Error::Internal(m) => Error::Internal(m.clone()),
     }
   }

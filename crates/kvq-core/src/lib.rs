@@ -13,6 +13,8 @@ pub mod limits;
 /// Public for the Deno binding's completion thread, which lingers the same way.
 pub mod linger;
 pub mod ops;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 mod sum;
 pub mod wire;

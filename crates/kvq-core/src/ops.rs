@@ -33,10 +33,32 @@ const MAX_LEASE_MS: f64 = 86_400_000.0;
 /// "durability"?: "full" | "relaxed"}`.
 pub fn open(path: &str, options: &str) -> Result<Store> {
   guard(|| {
-    let options = parse_options(options)?;
+    let parsed = parse_options(options)?;
+    if is_postgres_url(path) {
+      return open_postgres(path, options, parsed);
+    }
+    let options = parsed;
     let path = (path != ":memory:").then_some(path);
     Store::open(path, options)
   })
+}
+
+/// Whether `path` is a `postgres://` or `postgresql://` URL.
+fn is_postgres_url(path: &str) -> bool {
+  let head = path.get(..13).unwrap_or(path).to_ascii_lowercase();
+  head.starts_with("postgres://") || head.starts_with("postgresql://")
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str, json: &str, options: OpenOptions) -> Result<Store> {
+  crate::postgres::open_store(url, json, options)
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_: &str, _: &str, _: OpenOptions) -> Result<Store> {
+  Err(Error::InvalidOption(
+    "openKv: this build of kvq has no Postgres backend".into(),
+  ))
 }
 
 /// What [`open_then`] hands its result to: the store, or the error reply.

@@ -169,7 +169,10 @@ impl Error {
   pub fn fails_turn(&self) -> bool {
     matches!(
       self,
-      Error::Sqlite(_) | Error::Storage(_) | Error::Internal(_)
+      Error::Sqlite(_)
+        | Error::Storage(_)
+        | Error::Postgres(_)
+        | Error::Internal(_)
     )
   }
 }

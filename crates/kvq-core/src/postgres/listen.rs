@@ -1,0 +1,184 @@
+//! How a store learns that another process committed: LISTEN on a session
+//! connection of its own, held by a thread of its own.
+//!
+//! Every transaction that writes something a watcher or a listener cares
+//! about (keys, messages made ready) sends `NOTIFY kvq:<schema>` with the
+//! sending store's id as payload; the listening thread counts the others'
+//! notifications, and that count is the engine's change token. When the
+//! session is lost (a restart, `pg_terminate_backend`), the thread
+//! reconnects with backoff, and counts one change on every attempt, since
+//! a notification may have been missed: the engine then looks again, its
+//! regular poll of the token is the backstop. `LISTEN` needs a session
+//! connection, so a transaction-pooling PgBouncer defeats it: the store
+//! still works, its wake-ups come from the backstop only.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicI64;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::schema::quote_ident;
+
+/// The first pause before reconnecting; it doubles up to [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+/// The longest pause between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// What wakes the engine when the token moves (set once the engine runs).
+pub type Wake = Box<dyn Fn() + Send + Sync>;
+
+/// The listening thread and what it shares with the backend.
+pub struct Listener {
+  shared: Arc<Shared>,
+  thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct Shared {
+  token: AtomicI64,
+  stopped: AtomicBool,
+  stop: Notify,
+  wake: Mutex<Option<Wake>>,
+}
+
+impl Shared {
+  fn changed(&self) {
+    self.token.fetch_add(1, Ordering::SeqCst);
+    let wake = self.wake.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(wake) = wake.as_ref() {
+      wake();
+    }
+  }
+}
+
+impl Listener {
+  /// Starts listening on `channel`, ignoring notifications whose payload
+  /// is `me` (this store's own commits).
+  pub fn start(
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    channel: String,
+    me: String,
+  ) -> std::io::Result<Listener> {
+    let shared = Arc::new(Shared {
+      token: AtomicI64::new(0),
+      stopped: AtomicBool::new(false),
+      stop: Notify::new(),
+      wake: Mutex::new(None),
+    });
+    let theirs = shared.clone();
+    let thread = std::thread::Builder::new()
+      .name("kvq-pg-listen".into())
+      .spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+          .enable_all()
+          .build();
+        if let Ok(rt) = rt {
+          rt.block_on(listen(&theirs, config, tls, &channel, &me));
+        }
+      })?;
+    Ok(Listener {
+      shared,
+      thread: Some(thread),
+    })
+  }
+
+  /// The number of changes seen so far.
+  pub fn token(&self) -> i64 {
+    self.shared.token.load(Ordering::SeqCst)
+  }
+
+  /// Calls `wake` on every change from now on.
+  pub fn set_wake(&self, wake: Wake) {
+    *self.shared.wake.lock().unwrap_or_else(|p| p.into_inner()) = Some(wake);
+  }
+
+  /// Stops the thread and waits for it.
+  pub fn stop(&mut self) {
+    self.shared.stopped.store(true, Ordering::SeqCst);
+    self.shared.stop.notify_one();
+    self
+      .shared
+      .wake
+      .lock()
+      .unwrap_or_else(|p| p.into_inner())
+      .take();
+    if let Some(thread) = self.thread.take() {
+      let _ = thread.join();
+    }
+  }
+}
+
+impl Drop for Listener {
+  fn drop(&mut self) {
+    self.stop();
+  }
+}
+
+async fn listen(
+  shared: &Shared,
+  config: tokio_postgres::Config,
+  tls: MakeRustlsConnect,
+  channel: &str,
+  me: &str,
+) {
+  let mut backoff = MIN_BACKOFF;
+  while !shared.stopped.load(Ordering::SeqCst) {
+    if let Ok((client, mut connection)) = config.connect(tls.clone()).await {
+      let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+      // The connection is driven here; it hands notifications over and
+      // ends (dropping `tx`) when the session is lost.
+      let driver = tokio::spawn(async move {
+        loop {
+          let message =
+            std::future::poll_fn(|cx| connection.poll_message(cx)).await;
+          match message {
+            Some(Ok(AsyncMessage::Notification(n))) => {
+              if tx.send(n.payload().to_string()).is_err() {
+                break;
+              }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => break,
+          }
+        }
+      });
+      let listening = client
+        .batch_execute(&format!("listen {}", quote_ident(channel)))
+        .await;
+      if listening.is_ok() {
+        backoff = MIN_BACKOFF;
+        // Whatever happened before LISTEN took effect is unknown.
+        shared.changed();
+        loop {
+          tokio::select! {
+            payload = rx.recv() => match payload {
+              Some(p) if p == me => {}
+              Some(_) => shared.changed(),
+              None => break,
+            },
+            _ = shared.stop.notified() => break,
+          }
+        }
+      }
+      driver.abort();
+      drop(client);
+    }
+    if shared.stopped.load(Ordering::SeqCst) {
+      return;
+    }
+    // Lost or never made: what was missed meanwhile is unknown, so the
+    // engine looks again now and after every attempt.
+    shared.changed();
+    tokio::select! {
+      _ = tokio::time::sleep(backoff) => {}
+      _ = shared.stop.notified() => return,
+    }
+    backoff = (backoff * 2).min(MAX_BACKOFF);
+  }
+}

@@ -1,0 +1,703 @@
+//! The Postgres backend: one store shared by processes on many machines.
+//!
+//! [`PostgresBackend`] maps the engine's jobs onto a pool of connections
+//! (deadpool-postgres over tokio-postgres, TLS by rustls), driven by a
+//! current-thread tokio runtime that the backend owns: the engine's worker
+//! thread blocks on each call, as it does on SQLite. `config.rs` reads the
+//! URL, `schema.rs` holds the tables and every statement, `kv.rs` and
+//! `queue.rs` the two halves, `pipeline.rs` sends statements in bulk,
+//! `listen.rs` hears other processes' commits.
+//!
+//! A turn is one transaction on one pooled connection, begun lazily with
+//! its first statement. Work that needs no answer (acknowledgements,
+//! releases, enqueues, the rows a write sets) is buffered and goes out with
+//! the next statement that does, or with the commit, so a turn costs one
+//! or two round trips however many jobs it holds. Versionstamps come from
+//! the `data_version` row, locked by the turn's first write until it
+//! commits, so versions grow strictly in commit order across processes.
+//! Every transaction that writes KV rows takes that lock before any row
+//! lock, so they cannot deadlock; a deadlock Postgres breaks anyway (a
+//! rare cross of queue rows) is "busy", and the engine runs the turn again.
+//!
+//! When the connection fails mid-turn, the turn's callers get the error
+//! (for a failed commit, that the write may or may not have been applied),
+//! the engine backs off and the next turn takes a fresh connection: nothing
+//! acknowledged is lost, and outcomes not yet recorded are tried again.
+
+mod config;
+mod kv;
+mod listen;
+mod pipeline;
+mod queue;
+mod schema;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::Manager;
+use deadpool_postgres::ManagerConfig;
+use deadpool_postgres::Object;
+use deadpool_postgres::Pool;
+use deadpool_postgres::PoolError;
+use deadpool_postgres::RecyclingMethod;
+use denokv_proto::AtomicWrite;
+use denokv_proto::ReadRange;
+use denokv_proto::ReadRangeOutput;
+use tokio_postgres::Row;
+
+pub use config::is_postgres_url;
+pub use config::redact_url;
+pub use config::PgConfig;
+pub use config::SslMode;
+pub use config::DEFAULT_POOL_SIZE;
+pub use config::DEFAULT_SCHEMA;
+pub use schema::CURRENT as SCHEMA_VERSION;
+
+use self::kv::KvBuffer;
+use self::listen::Listener;
+use self::pipeline::Param;
+use self::pipeline::Stmt;
+use self::queue::QueueBuffer;
+use self::schema::Sql;
+use crate::engine::Applied;
+use crate::engine::Backend;
+use crate::engine::Claimed;
+use crate::engine::Durability;
+use crate::engine::Failed;
+use crate::engine::LeaseKey;
+use crate::engine::OpenOptions;
+use crate::engine::Store;
+use crate::error::Error;
+use crate::error::Result;
+
+/// How long a call waits for a free pooled connection.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// Opens the store a `postgres://` URL names: connects, creates or
+/// migrates its schema, starts the engine. `options_json` is `openKv`'s
+/// options (`schema`, `poolSize` are read here; the rest is `options`).
+pub fn open_store(
+  url: &str,
+  options_json: &str,
+  options: OpenOptions,
+) -> Result<Store> {
+  let json = match options_json.trim() {
+    "" => serde_json::Value::Null,
+    text => serde_json::from_str(text)
+      .map_err(|e| Error::Malformed(format!("open options: {e}")))?,
+  };
+  let config = PgConfig::parse(url, &json)?;
+  let backend = PostgresBackend::open(config, options.durability)?;
+  Store::with_backend(Box::new(backend), None, options)
+}
+
+/// A store in a Postgres schema behind the engine.
+pub struct PostgresBackend {
+  rt: Option<tokio::runtime::Runtime>,
+  pool: Pool,
+  sql: Arc<Sql>,
+  /// Where the store lives, for messages (no password).
+  place: String,
+  config: Arc<PgConfig>,
+  durability: Durability,
+  listener: Option<Listener>,
+  /// The LISTEN channel and this store's id in its payloads.
+  channel: String,
+  me: String,
+  /// The open turn, if any.
+  turn: Option<Turn>,
+  /// Whether the last error was a conflict worth running the turn again.
+  conflict: bool,
+}
+
+/// One turn's transaction and what it has buffered.
+struct Turn {
+  client: Object,
+  /// BEGIN has been sent.
+  begun: bool,
+  /// The commit must be durable (a user's write rides in it).
+  synced: bool,
+  /// The version counter, once this turn holds its lock.
+  version: Option<i64>,
+  /// The counter row is behind `version`.
+  version_dirty: bool,
+  kv: KvBuffer,
+  queue: QueueBuffer,
+  /// The commit must wake other processes.
+  notify: bool,
+}
+
+impl PostgresBackend {
+  /// Connects (failing with a message that names the host, port, database
+  /// and user, never the password), migrates and starts listening.
+  pub fn open(config: PgConfig, durability: Durability) -> Result<Self> {
+    // Opening blocks on the backend's own runtime, which cannot start
+    // inside another one (a Rust caller's async fn): it runs on a thread
+    // of its own.
+    std::thread::scope(|scope| {
+      scope
+        .spawn(|| Self::open_here(config, durability))
+        .join()
+        .unwrap_or_else(|p| Err(Error::from_panic(p.as_ref())))
+    })
+  }
+
+  fn open_here(config: PgConfig, durability: Durability) -> Result<Self> {
+    let mut pg = config.pg.clone();
+    if durability == Durability::Relaxed {
+      let mut options = pg.get_options().unwrap_or("").to_string();
+      options.push_str(" -c synchronous_commit=off");
+      pg.options(options.trim());
+    }
+    let tls = config.tls()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+      .enable_all()
+      .build()
+      .map_err(|e| Error::Internal(format!("starting a runtime: {e}")))?;
+    let manager = Manager::from_config(
+      pg.clone(),
+      tls.clone(),
+      ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+      },
+    );
+    let pool = Pool::builder(manager)
+      .max_size(config.pool_size)
+      .runtime(deadpool_postgres::Runtime::Tokio1)
+      .wait_timeout(Some(POOL_WAIT))
+      .create_timeout(config.pg.get_connect_timeout().copied())
+      .build()
+      .map_err(|e| Error::Internal(format!("building the pool: {e}")))?;
+    let place = config.place.clone();
+    let fail = |what: &str, e: String| {
+      Error::OpenFailed(config.scrub(format!(
+        "cannot open the Postgres store at {place}, schema \"{}\": {what}{e}",
+        config.schema
+      )))
+    };
+    rt.block_on(async {
+      let client = pool
+        .get()
+        .await
+        .map_err(|e| fail("", pool_error_text(&e)))?;
+      schema::migrate(&client, &config.schema)
+        .await
+        .map_err(|e| match e {
+          schema::MigrateError::Postgres(e) => {
+            fail("creating its tables: ", pipeline::describe(&e))
+          }
+          schema::MigrateError::TooNew(v) => fail(
+            "",
+            format!(
+              "its tables are at version {v}, written by a newer kvq (this one knows {})",
+              schema::CURRENT
+            ),
+          ),
+        })
+    })?;
+    let channel = format!("kvq:{}", config.schema);
+    let me = format!("{:016x}", rand::random::<u64>());
+    let listener = Listener::start(pg, tls, channel.clone(), me.clone())
+      .map_err(|e| {
+        Error::Internal(format!("starting the listening thread: {e}"))
+      })?;
+    Ok(PostgresBackend {
+      rt: Some(rt),
+      pool,
+      sql: Arc::new(Sql::new(&config.schema)),
+      place,
+      config: Arc::new(config),
+      durability,
+      listener: Some(listener),
+      channel,
+      me,
+      turn: None,
+      conflict: false,
+    })
+  }
+
+  /// Makes `wake` run whenever another process commits something this
+  /// store's listeners or watchers may care about.
+  pub fn on_change(&self, wake: Box<dyn Fn() + Send + Sync>) {
+    if let Some(listener) = &self.listener {
+      listener.set_wake(wake);
+    }
+  }
+
+  fn rt(&self) -> Result<&tokio::runtime::Runtime> {
+    self.rt.as_ref().ok_or(Error::Closed)
+  }
+
+  /// A Postgres error as the engine's, remembering whether it was a
+  /// conflict (see [`Backend::is_busy`]).
+  fn error(&mut self, e: &tokio_postgres::Error, committing: bool) -> Error {
+    self.conflict = pipeline::is_conflict(e);
+    let lost = pipeline::is_connection_lost(e);
+    let text = pipeline::describe(e);
+    let text = if committing && lost {
+      format!(
+        "the connection to Postgres at {} was lost while committing; the write may or may not have been applied: {text}",
+        self.place
+      )
+    } else if lost {
+      format!("lost the connection to Postgres at {}: {text}", self.place)
+    } else {
+      format!("Postgres at {}: {text}", self.place)
+    };
+    Error::Postgres(self.config.scrub(text))
+  }
+
+  fn pool_error(&mut self, e: &PoolError) -> Error {
+    self.conflict = false;
+    let text = format!(
+      "cannot reach Postgres at {}: {}",
+      self.place,
+      pool_error_text(e)
+    );
+    Error::Postgres(self.config.scrub(text))
+  }
+
+  /// Runs statements outside any turn, on a pooled connection, in one
+  /// round trip.
+  fn run_alone(&mut self, stmts: Vec<Stmt>) -> Result<Vec<Vec<Row>>> {
+    let pool = self.pool.clone();
+    let result = self.rt()?.block_on(async {
+      let client = pool.get().await.map_err(Err)?;
+      pipeline::run(&client, &stmts).await.map_err(Ok)
+    });
+    match result {
+      Ok(rows) => Ok(rows),
+      Err(Err(e)) => Err(self.pool_error(&e)),
+      Err(Ok(e)) => Err(self.error(&e, false)),
+    }
+  }
+
+  /// Runs `stmts` in the open turn, after BEGIN (if not yet sent) and
+  /// everything buffered, in one round trip; returns their rows only.
+  /// With `commit`, COMMIT goes last.
+  fn run_in_turn(
+    &mut self,
+    stmts: Vec<Stmt>,
+    commit: bool,
+  ) -> Result<Vec<Vec<Row>>> {
+    let sql = self.sql.clone();
+    let durability = self.durability;
+    let Some(turn) = self.turn.as_mut() else {
+      return Err(Error::Internal("no transaction is open".into()));
+    };
+    let mut all = Vec::with_capacity(stmts.len() + 6);
+    if !turn.begun {
+      // A turn without a user's write need not wait for the disk: losing
+      // it to a power cut only means a message is delivered again.
+      all.push(Stmt::simple(
+        if turn.synced || durability == Durability::Relaxed {
+          "begin"
+        } else {
+          "begin; set local synchronous_commit = off"
+        },
+      ));
+      turn.begun = true;
+    }
+    if turn.version_dirty {
+      if let Some(v) = turn.version {
+        all.push(Stmt::new(&sql.set_version, vec![Box::new(v)]));
+      }
+      turn.version_dirty = false;
+    }
+    all.extend(turn.kv.drain(&sql));
+    all.extend(turn.queue.drain(&sql));
+    if commit && turn.notify {
+      let params: Vec<Param> =
+        vec![Box::new(self.channel.clone()), Box::new(self.me.clone())];
+      all.push(Stmt::new(&sql.notify, params));
+    }
+    let skip = all.len();
+    all.extend(stmts);
+    if commit {
+      all.push(Stmt::simple("commit"));
+    }
+    let rt = self.rt.as_ref().ok_or(Error::Closed)?;
+    let result = rt.block_on(pipeline::run(&turn.client, &all));
+    match result {
+      Ok(mut rows) => {
+        if commit {
+          rows.pop();
+        }
+        Ok(rows.split_off(skip.min(rows.len())))
+      }
+      Err(e) => Err(self.error(&e, commit)),
+    }
+  }
+
+  /// Takes the version counter's lock for this turn (if not yet held) and
+  /// returns the next version, `step` past the last.
+  fn next_version(&mut self, step: i64) -> Result<i64> {
+    let Some(turn) = self.turn.as_mut() else {
+      return Err(Error::Internal("no transaction is open".into()));
+    };
+    if let Some(v) = turn.version {
+      let next = v + step;
+      turn.version = Some(next);
+      turn.version_dirty = true;
+      return Ok(next);
+    }
+    let bump = Stmt::new(&self.sql.bump_version, vec![Box::new(step)]);
+    let rows = self.run_in_turn(vec![bump], false)?;
+    let v: i64 = rows
+      .first()
+      .and_then(|r| r.first())
+      .map(|r| r.try_get(0))
+      .transpose()
+      .map_err(|e| Error::Postgres(format!("reading the version: {e}")))?
+      .ok_or_else(|| {
+        Error::Postgres(format!(
+          "the data_version row of schema \"{}\" is missing",
+          self.config.schema
+        ))
+      })?;
+    if let Some(turn) = self.turn.as_mut() {
+      turn.version = Some(v);
+    }
+    Ok(v)
+  }
+
+  fn turn_mut(&mut self) -> Result<&mut Turn> {
+    self
+      .turn
+      .as_mut()
+      .ok_or_else(|| Error::Internal("no transaction is open".into()))
+  }
+
+  /// `min(...)` of one column, in the turn when one is open.
+  fn earliest(&mut self, sql: String) -> Result<Option<i64>> {
+    let stmt = Stmt::new(&sql, Vec::new());
+    let rows = if self.turn.is_some() {
+      self.run_in_turn(vec![stmt], false)?
+    } else {
+      self.run_alone(vec![stmt])?
+    };
+    let row = rows.first().and_then(|r| r.first());
+    row
+      .map(|r| r.try_get::<_, Option<i64>>(0))
+      .transpose()
+      .map(Option::flatten)
+      .map_err(|e| Error::Postgres(format!("reading a time: {e}")))
+  }
+}
+
+impl Backend for PostgresBackend {
+  fn read(
+    &mut self,
+    reads: &[&[ReadRange]],
+    now: i64,
+  ) -> Result<Vec<Result<Vec<ReadRangeOutput>>>> {
+    let total: usize = reads.iter().map(|r| r.len()).sum();
+    let mut stmts = Vec::with_capacity(total + 2);
+    // More than one range shares one snapshot.
+    let snapshot = total > 1;
+    if snapshot {
+      stmts.push(Stmt::simple(
+        "begin isolation level repeatable read read only",
+      ));
+    }
+    for range in reads.iter().flat_map(|r| r.iter()) {
+      let sql = if range.reverse {
+        &self.sql.read_range_reverse
+      } else {
+        &self.sql.read_range
+      };
+      let params: Vec<Param> = vec![
+        Box::new(range.start.clone()),
+        Box::new(range.end.clone()),
+        Box::new(now),
+        Box::new(i64::from(range.limit.get())),
+      ];
+      stmts.push(Stmt::new(sql, params));
+    }
+    if snapshot {
+      stmts.push(Stmt::simple("commit"));
+    }
+    let mut rows = self.run_alone(stmts)?.into_iter();
+    if snapshot {
+      rows.next();
+    }
+    let mut out = Vec::with_capacity(reads.len());
+    for ranges in reads {
+      let mut outputs = Vec::with_capacity(ranges.len());
+      let mut failed = None;
+      for _ in ranges.iter() {
+        let got = rows.next().unwrap_or_default();
+        match kv::range_output(&got) {
+          Ok(o) => outputs.push(o),
+          Err(e) => failed = Some(e),
+        }
+      }
+      out.push(match failed {
+        Some(e) => Err(e),
+        None => Ok(outputs),
+      });
+    }
+    Ok(out)
+  }
+
+  fn begin(&mut self, synced: bool) -> Result<()> {
+    self.rollback();
+    let pool = self.pool.clone();
+    let got = self.rt()?.block_on(pool.get());
+    let client = got.map_err(|e| self.pool_error(&e))?;
+    self.turn = Some(Turn {
+      client,
+      begun: false,
+      synced,
+      version: None,
+      version_dirty: false,
+      kv: KvBuffer::default(),
+      queue: QueueBuffer::default(),
+      notify: false,
+    });
+    Ok(())
+  }
+
+  fn commit(&mut self) -> Result<()> {
+    let Some(turn) = self.turn.as_ref() else {
+      return Ok(());
+    };
+    let idle = !turn.begun
+      && turn.kv.is_empty()
+      && turn.queue.is_empty()
+      && !turn.version_dirty;
+    if idle {
+      self.turn = None;
+      return Ok(());
+    }
+    let committed = self.run_in_turn(Vec::new(), true);
+    match committed {
+      Ok(_) => {
+        self.turn = None;
+        Ok(())
+      }
+      Err(e) => {
+        self.rollback();
+        Err(e)
+      }
+    }
+  }
+
+  fn rollback(&mut self) {
+    let Some(turn) = self.turn.take() else {
+      return;
+    };
+    if !turn.begun {
+      return;
+    }
+    let Some(rt) = self.rt.as_ref() else {
+      return;
+    };
+    let rolled_back = rt.block_on(turn.client.batch_execute("rollback"));
+    if rolled_back.is_err() {
+      // A connection that cannot roll back is not put back in the pool.
+      drop(Object::take(turn.client));
+    }
+  }
+
+  fn write(&mut self, write: &AtomicWrite, now: i64) -> Result<Applied> {
+    let needed = kv::keys_to_read(write);
+    let step = kv::version_step();
+    let held = self.turn_mut()?.version.is_some();
+    let mut stmts = Vec::new();
+    if !held {
+      stmts.push(Stmt::new(&self.sql.bump_version, vec![Box::new(step)]));
+    }
+    if !needed.is_empty() {
+      let params: Vec<Param> = vec![Box::new(needed), Box::new(now)];
+      stmts.push(Stmt::new(&self.sql.get_many, params));
+    }
+    // The read runs after the counter's lock is taken, so no commit can
+    // change these rows before this turn's.
+    let rows = if stmts.is_empty() {
+      Vec::new()
+    } else {
+      self.run_in_turn(stmts, false)?
+    };
+    let version = if held {
+      let turn = self.turn_mut()?;
+      let next = turn.version.unwrap_or(0) + step;
+      turn.version = Some(next);
+      turn.version_dirty = true;
+      next
+    } else {
+      let v = rows
+        .first()
+        .and_then(|r| r.first())
+        .map(|r| r.try_get::<_, i64>(0))
+        .transpose()
+        .map_err(|e| Error::Postgres(format!("reading the version: {e}")))?
+        .ok_or_else(|| {
+          Error::Postgres("the data_version row is missing".into())
+        })?;
+      self.turn_mut()?.version = Some(v);
+      v
+    };
+    let stored = match rows.get(usize::from(!held)) {
+      Some(rows) => kv::stored_by_key(rows)?,
+      None => Default::default(),
+    };
+    let Some(decided) = kv::decide(write, &stored, version)? else {
+      return Ok(Applied::default());
+    };
+    let turn = self.turn_mut()?;
+    let wakes = !decided.keys.is_empty() || !decided.messages.is_empty();
+    for (key, state) in decided.keys {
+      turn.kv.put(key, state);
+    }
+    for message in decided.messages {
+      turn.queue.enqueue(message);
+    }
+    turn.notify |= wakes;
+    Ok(decided.applied)
+  }
+
+  fn claim(
+    &mut self,
+    now: i64,
+    deadline: i64,
+    max: usize,
+  ) -> Result<Vec<Claimed>> {
+    let params = queue::claim_params(now, deadline, max);
+    let stmt = Stmt::new(&self.sql.claim, params);
+    let rows = self.run_in_turn(vec![stmt], false)?;
+    queue::claimed(rows.first().map_or(&[][..], |r| r), deadline)
+  }
+
+  fn renew(&mut self, leases: &[LeaseKey], deadline: i64) -> Result<Vec<bool>> {
+    let params = queue::renew_params(leases, deadline)?;
+    let stmt = Stmt::new(&self.sql.renew, params);
+    let rows = self.run_in_turn(vec![stmt], false)?;
+    queue::renewed(leases, rows.first().map_or(&[][..], |r| r))
+  }
+
+  /// Buffered until the turn's next statement or its commit; answers true
+  /// (the engine does not act on the answer, and an acknowledgement of a
+  /// lease that is no longer ours changes nothing).
+  fn acknowledge(&mut self, lease: &LeaseKey) -> Result<bool> {
+    self.turn_mut()?.queue.acknowledge(lease)?;
+    Ok(true)
+  }
+
+  /// Buffered like [`Backend::acknowledge`], and answered true likewise.
+  fn release(&mut self, lease: &LeaseKey, now: i64) -> Result<bool> {
+    let turn = self.turn_mut()?;
+    turn.queue.release(lease, now)?;
+    turn.notify = true;
+    Ok(true)
+  }
+
+  fn fail(&mut self, lease: &LeaseKey, now: i64) -> Result<Failed> {
+    let id = queue::lease_id(lease)?;
+    // The counter first, as every transaction that may write KV rows (a
+    // dead letter) takes it before any row lock.
+    let version = self.next_version(kv::version_step())?;
+    let params: Vec<Param> = vec![Box::new(id), Box::new(lease.deadline)];
+    let stmt = Stmt::new(&self.sql.lock_running, params);
+    let rows = self.run_in_turn(vec![stmt], false)?;
+    let found = queue::running(rows.first().map_or(&[][..], |r| r))?;
+    let Some(message) = found else {
+      // No longer this lease's, or another process is taking it back.
+      return Ok(Failed::Gone);
+    };
+    let sql = self.sql.clone();
+    let turn = self.turn_mut()?;
+    turn.notify = true;
+    if let Some(stmt) = queue::requeue(&sql, id, now, &message.schedule)? {
+      turn.queue.push(stmt);
+      return Ok(Failed::Requeued);
+    }
+    turn
+      .queue
+      .push(Stmt::new(&sql.delete_message, vec![Box::new(id)]));
+    for (key, state) in kv::dead_letters(&message.keys, &message.data, version)
+    {
+      turn.kv.put(key, state);
+    }
+    Ok(Failed::Undelivered(message.keys))
+  }
+
+  fn collect_expired(&mut self, now: i64) -> Result<Vec<Vec<u8>>> {
+    // The counter first (see `fail`); the version moves by 1, as on
+    // SQLite.
+    self.next_version(1)?;
+    let stmt = Stmt::new(&self.sql.delete_expired, vec![Box::new(now)]);
+    let rows = self.run_in_turn(vec![stmt], false)?;
+    let mut keys = Vec::new();
+    for row in rows.first().map_or(&[][..], |r| r) {
+      keys.push(row.try_get::<_, Vec<u8>>(0).map_err(|e| {
+        Error::Postgres(format!("reading an expired key: {e}"))
+      })?);
+    }
+    if !keys.is_empty() {
+      self.turn_mut()?.notify = true;
+    }
+    Ok(keys)
+  }
+
+  fn lapsed(&mut self, now: i64) -> Result<Vec<LeaseKey>> {
+    let stmt = Stmt::new(&self.sql.lapsed, vec![Box::new(now)]);
+    let rows = self.run_alone(vec![stmt])?;
+    queue::leases(rows.first().map_or(&[][..], |r| r))
+  }
+
+  fn earliest_ready(&mut self) -> Result<Option<i64>> {
+    let sql = self.sql.earliest_ready.clone();
+    self.earliest(sql)
+  }
+
+  fn earliest_expiry(&mut self) -> Result<Option<i64>> {
+    let sql = self.sql.earliest_expiry.clone();
+    self.earliest(sql)
+  }
+
+  fn change_token(&mut self) -> Result<i64> {
+    Ok(self.listener.as_ref().map_or(0, Listener::token))
+  }
+
+  fn is_busy(&self, error: &Error) -> bool {
+    self.conflict && matches!(error, Error::Postgres(_))
+  }
+
+  fn close(&mut self) -> Result<()> {
+    self.rollback();
+    self.pool.close();
+    if let Some(mut listener) = self.listener.take() {
+      listener.stop();
+    }
+    if let Some(rt) = self.rt.take() {
+      rt.shutdown_timeout(Duration::from_secs(1));
+    }
+    Ok(())
+  }
+}
+
+impl Drop for PostgresBackend {
+  fn drop(&mut self) {
+    // Normally closed by the engine already. Dropped on an async caller's
+    // thread (a store that never started), nothing may block here.
+    if tokio::runtime::Handle::try_current().is_ok() {
+      self.turn = None;
+      self.pool.close();
+      if let Some(rt) = self.rt.take() {
+        rt.shutdown_background();
+      }
+      return;
+    }
+    let _ = self.close();
+  }
+}
+
+fn pool_error_text(e: &PoolError) -> String {
+  match e {
+    PoolError::Backend(e) => pipeline::describe(e),
+    PoolError::Timeout(_) => "timed out waiting for a connection".into(),
+    PoolError::Closed => "the store is closed".into(),
+    other => other.to_string(),
+  }
+}

@@ -1,0 +1,267 @@
+//! The queue half of the Postgres backend: one `queue` table, a message
+//! ready while its `deadline` is null and leased until `deadline`
+//! otherwise (see schema.rs).
+//!
+//! A lease is the pair (id, deadline): a renewal moves the deadline, so a
+//! sweeper holding an older pair can no longer take the message back, and
+//! an acknowledgement from a holder whose lease lapsed and was taken by
+//! another changes nothing. Claims take many messages per statement with
+//! `FOR UPDATE SKIP LOCKED`, so listeners in many processes never wait on
+//! each other. Acknowledgements and releases are buffered by the turn
+//! ([`QueueBuffer`]) and sent in bulk with its next statement or its
+//! commit: one round trip for any number.
+//!
+//! Deadlines and due times are epoch milliseconds from the clocks of the
+//! processes that write them: machines sharing a store need clocks within
+//! a fraction of the lease (NTP does far better).
+
+use denokv_proto::Enqueue;
+use tokio_postgres::Row;
+
+use super::pipeline::Param;
+use super::pipeline::Stmt;
+use super::schema::Sql;
+use crate::engine::Claimed;
+use crate::engine::LeaseKey;
+use crate::error::Error;
+use crate::error::Result;
+use crate::sqlite::DEFAULT_BACKOFF_SCHEDULE;
+
+/// A message to insert.
+pub struct NewMessage {
+  /// Due time, epoch ms.
+  pub ts: i64,
+  /// The V8 payload.
+  pub data: Vec<u8>,
+  /// Retry intervals as JSON (Deno's default when none was given).
+  pub schedule: String,
+  /// Dead-letter keys as JSON (arrays of key bytes, as Deno stores them).
+  pub keys: String,
+}
+
+impl NewMessage {
+  /// The row for an enqueue.
+  pub fn from_enqueue(enqueue: &Enqueue) -> Result<NewMessage> {
+    let schedule = enqueue
+      .backoff_schedule
+      .as_deref()
+      .unwrap_or(&DEFAULT_BACKOFF_SCHEDULE);
+    Ok(NewMessage {
+      ts: enqueue.deadline.timestamp_millis(),
+      data: enqueue.payload.clone(),
+      schedule: serde_json::to_string(schedule).map_err(json_error)?,
+      keys: serde_json::to_string(&enqueue.keys_if_undelivered)
+        .map_err(json_error)?,
+    })
+  }
+}
+
+fn json_error(e: serde_json::Error) -> Error {
+  Error::Internal(e.to_string())
+}
+
+/// Queue work a turn has decided on but not yet sent.
+#[derive(Default)]
+pub struct QueueBuffer {
+  messages: Vec<NewMessage>,
+  acknowledged: (Vec<i64>, Vec<i64>),
+  released: (Vec<i64>, Vec<i64>, Vec<i64>),
+  /// Single statements decided by a failed attempt (requeue or delete).
+  other: Vec<Stmt>,
+}
+
+impl QueueBuffer {
+  /// A message enqueued by a write.
+  pub fn enqueue(&mut self, message: NewMessage) {
+    self.messages.push(message);
+  }
+
+  /// A handled message, to delete if the lease is still this one.
+  pub fn acknowledge(&mut self, lease: &LeaseKey) -> Result<()> {
+    self.acknowledged.0.push(lease_id(lease)?);
+    self.acknowledged.1.push(lease.deadline);
+    Ok(())
+  }
+
+  /// A message whose handler never ran: ready at `now`.
+  pub fn release(&mut self, lease: &LeaseKey, now: i64) -> Result<()> {
+    self.released.0.push(lease_id(lease)?);
+    self.released.1.push(lease.deadline);
+    self.released.2.push(now);
+    Ok(())
+  }
+
+  /// Another statement to send with the rest.
+  pub fn push(&mut self, stmt: Stmt) {
+    self.other.push(stmt);
+  }
+
+  /// Whether nothing waits.
+  pub fn is_empty(&self) -> bool {
+    self.messages.is_empty()
+      && self.acknowledged.0.is_empty()
+      && self.released.0.is_empty()
+      && self.other.is_empty()
+  }
+
+  /// The statements that send everything buffered, emptying the buffer.
+  pub fn drain(&mut self, sql: &Sql) -> Vec<Stmt> {
+    let mut out = std::mem::take(&mut self.other);
+    if !self.messages.is_empty() {
+      let mut ts = Vec::with_capacity(self.messages.len());
+      let mut data = Vec::with_capacity(self.messages.len());
+      let mut schedules = Vec::with_capacity(self.messages.len());
+      let mut keys = Vec::with_capacity(self.messages.len());
+      for m in self.messages.drain(..) {
+        ts.push(m.ts);
+        data.push(m.data);
+        schedules.push(m.schedule);
+        keys.push(m.keys);
+      }
+      let params: Vec<Param> = vec![
+        Box::new(ts),
+        Box::new(data),
+        Box::new(schedules),
+        Box::new(keys),
+      ];
+      out.push(Stmt::new(&sql.enqueue_many, params));
+    }
+    if !self.acknowledged.0.is_empty() {
+      let (ids, deadlines) = std::mem::take(&mut self.acknowledged);
+      let params: Vec<Param> = vec![Box::new(ids), Box::new(deadlines)];
+      out.push(Stmt::new(&sql.acknowledge, params));
+    }
+    if !self.released.0.is_empty() {
+      let (ids, deadlines, ts) = std::mem::take(&mut self.released);
+      // One due time for the batch: they were all released in this turn.
+      let at = ts.iter().copied().min().unwrap_or(0);
+      let params: Vec<Param> =
+        vec![Box::new(ids), Box::new(deadlines), Box::new(at)];
+      out.push(Stmt::new(&sql.release, params));
+    }
+    out
+  }
+}
+
+/// The row id in a lease.
+pub fn lease_id(lease: &LeaseKey) -> Result<i64> {
+  lease.id.parse().map_err(|_| {
+    Error::Internal(format!("not a Postgres queue lease: {}", lease.id))
+  })
+}
+
+/// The claim statement's parameters.
+pub fn claim_params(now: i64, deadline: i64, max: usize) -> Vec<Param> {
+  vec![Box::new(now), Box::new(deadline), Box::new(max as i64)]
+}
+
+/// Claimed rows (id, ts, data), oldest first, then in enqueue order.
+pub fn claimed(rows: &[Row], deadline: i64) -> Result<Vec<Claimed>> {
+  let mut out = Vec::with_capacity(rows.len());
+  for row in rows {
+    let id: i64 = row.try_get(0).map_err(column)?;
+    let ts: i64 = row.try_get(1).map_err(column)?;
+    let payload: Vec<u8> = row.try_get(2).map_err(column)?;
+    out.push((ts, id, payload));
+  }
+  out.sort_by_key(|(ts, id, _)| (*ts, *id));
+  Ok(
+    out
+      .into_iter()
+      .map(|(_, id, payload)| Claimed {
+        lease: LeaseKey {
+          deadline,
+          id: id.to_string(),
+        },
+        payload,
+      })
+      .collect(),
+  )
+}
+
+/// The renew statement's parameters.
+pub fn renew_params(leases: &[LeaseKey], deadline: i64) -> Result<Vec<Param>> {
+  let ids = leases.iter().map(lease_id).collect::<Result<Vec<_>>>()?;
+  let old: Vec<i64> = leases.iter().map(|l| l.deadline).collect();
+  Ok(vec![Box::new(deadline), Box::new(ids), Box::new(old)])
+}
+
+/// Per lease, whether the renewal's returned ids hold it.
+pub fn renewed(leases: &[LeaseKey], rows: &[Row]) -> Result<Vec<bool>> {
+  let mut ids = std::collections::HashSet::with_capacity(rows.len());
+  for row in rows {
+    ids.insert(row.try_get::<_, i64>(0).map_err(column)?);
+  }
+  leases
+    .iter()
+    .map(|l| Ok(ids.contains(&lease_id(l)?)))
+    .collect()
+}
+
+/// The lapsed query's rows (id, deadline) as leases.
+pub fn leases(rows: &[Row]) -> Result<Vec<LeaseKey>> {
+  rows
+    .iter()
+    .map(|r| {
+      Ok(LeaseKey {
+        id: r.try_get::<_, i64>(0).map_err(column)?.to_string(),
+        deadline: r.try_get(1).map_err(column)?,
+      })
+    })
+    .collect()
+}
+
+/// A leased message as a failed attempt finds it.
+pub struct Running {
+  /// The V8 payload.
+  pub data: Vec<u8>,
+  /// The retry intervals left.
+  pub schedule: Vec<u64>,
+  /// Where it goes when none is left.
+  pub keys: Vec<Vec<u8>>,
+}
+
+/// The locked row of a failed attempt (data, schedule, keys), if it was
+/// still this lease's and no one else held it.
+pub fn running(rows: &[Row]) -> Result<Option<Running>> {
+  let Some(row) = rows.first() else {
+    return Ok(None);
+  };
+  let data: Vec<u8> = row.try_get(0).map_err(column)?;
+  let schedule: String = row.try_get(1).map_err(column)?;
+  let keys: String = row.try_get(2).map_err(column)?;
+  let schedule = serde_json::from_str::<Option<Vec<u64>>>(&schedule)
+    .map_err(|e| Error::Internal(format!("backoff_schedule: {e}")))?
+    .unwrap_or_default();
+  let keys = serde_json::from_str(&keys)
+    .map_err(|e| Error::Internal(format!("keys_if_undelivered: {e}")))?;
+  Ok(Some(Running {
+    data,
+    schedule,
+    keys,
+  }))
+}
+
+/// The statement that puts a failed message back, due after its next
+/// interval, with the rest of its schedule.
+pub fn requeue(
+  sql: &Sql,
+  id: i64,
+  now: i64,
+  schedule: &[u64],
+) -> Result<Option<Stmt>> {
+  let Some((first, rest)) = schedule.split_first() else {
+    return Ok(None);
+  };
+  let ts = now.saturating_add(*first as i64);
+  let params: Vec<Param> = vec![
+    Box::new(id),
+    Box::new(ts),
+    Box::new(serde_json::to_string(rest).map_err(json_error)?),
+  ];
+  Ok(Some(Stmt::new(&sql.requeue, params)))
+}
+
+fn column(e: tokio_postgres::Error) -> Error {
+  Error::Postgres(format!("reading a queue row: {e}"))
+}

@@ -1,0 +1,270 @@
+//! kvq's tables in Postgres, created and migrated by kvq, and every
+//! statement it runs on them.
+//!
+//! One schema per store (`?schema=`, default `kvq`), so several stores
+//! share a database. Its tables, for an operator with psql:
+//!
+//! - `kv`: one row per key. `k` is the key in Deno's key encoding (bytea
+//!   orders as the keys do), `v` the value, `v_encoding` 1 = V8, 2 = KvU64
+//!   (8 bytes little-endian), 3 = bytes; `version` the commit's version;
+//!   `expires_at` epoch ms or null.
+//! - `data_version`: the one counter row. Every committing write
+//!   transaction takes its row lock and moves it forward, so versions
+//!   (versionstamps: the version big-endian, then two zero bytes) grow
+//!   strictly in commit order.
+//! - `queue`: one row per message. Ready while `deadline` is null (due at
+//!   `ts`, epoch ms), leased to a listener until `deadline` otherwise; `id`
+//!   orders messages due at the same time; `backoff_schedule` the retry
+//!   intervals left (ms), `keys_if_undelivered` the dead-letter keys (JSON
+//!   arrays of key bytes, Deno's shape); `attempts` counts deliveries.
+//! - `kvq_migrations`: the versions applied.
+//!
+//! Migrations run in one transaction under an advisory lock on the
+//! schema's name, so any number of processes may open a new database at
+//! once: one creates, the others wait and then find it done.
+
+use crate::error::Result;
+
+/// Migration i takes the schema from version i to i + 1. `{s}` stands for
+/// the quoted schema name.
+const MIGRATIONS: [&str; 1] = ["
+create table {s}.data_version (
+  k integer primary key,
+  version bigint not null
+);
+insert into {s}.data_version (k, version) values (0, 0);
+create table {s}.kv (
+  k bytea primary key,
+  v bytea not null,
+  v_encoding smallint not null,
+  version bigint not null,
+  expires_at bigint
+);
+create index kv_expires_at_idx on {s}.kv (expires_at) where expires_at is not null;
+create table {s}.queue (
+  id bigint generated always as identity primary key,
+  ts bigint not null,
+  deadline bigint,
+  data bytea not null,
+  backoff_schedule jsonb not null,
+  keys_if_undelivered jsonb not null,
+  attempts integer not null default 0,
+  enqueued_at timestamptz not null default now()
+);
+create index queue_ready_idx on {s}.queue (ts, id) where deadline is null;
+create index queue_running_idx on {s}.queue (deadline) where deadline is not null;
+"];
+
+/// The schema version this engine writes and reads.
+pub const CURRENT: i32 = MIGRATIONS.len() as i32;
+
+/// `name` as a quoted identifier.
+pub fn quote_ident(name: &str) -> String {
+  format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Creates or migrates the schema. A schema already at [`CURRENT`] is only
+/// read; otherwise one process at a time migrates, under an advisory lock.
+pub async fn migrate(
+  client: &tokio_postgres::Client,
+  schema: &str,
+) -> Result<(), MigrateError> {
+  if version(client, schema).await? >= CURRENT {
+    return Ok(());
+  }
+  let s = quote_ident(schema);
+  client.batch_execute("begin").await?;
+  let done = async {
+    client
+      .execute(
+        "select pg_advisory_xact_lock(hashtext('kvq migrations ' || $1::text))",
+        &[&schema],
+      )
+      .await?;
+    client
+      .batch_execute(&format!(
+        "create schema if not exists {s}; \
+         create table if not exists {s}.kvq_migrations ( \
+           version integer primary key, \
+           applied_at timestamptz not null default now())"
+      ))
+      .await?;
+    let at = version(client, schema).await?;
+    if at > CURRENT {
+      return Err(MigrateError::TooNew(at));
+    }
+    for (i, migration) in MIGRATIONS.iter().enumerate() {
+      let v = i as i32 + 1;
+      if v > at {
+        client.batch_execute(&migration.replace("{s}", &s)).await?;
+        client
+          .execute(
+            &format!("insert into {s}.kvq_migrations (version) values ($1)"),
+            &[&v],
+          )
+          .await?;
+      }
+    }
+    client.batch_execute("commit").await?;
+    Ok(())
+  }
+  .await;
+  if done.is_err() {
+    let _ = client.batch_execute("rollback").await;
+  }
+  done
+}
+
+/// What can stop a migration.
+#[derive(Debug)]
+pub enum MigrateError {
+  /// The database refused a statement or the connection failed.
+  Postgres(tokio_postgres::Error),
+  /// The schema was written by a newer kvq.
+  TooNew(i32),
+}
+
+impl From<tokio_postgres::Error> for MigrateError {
+  fn from(e: tokio_postgres::Error) -> Self {
+    MigrateError::Postgres(e)
+  }
+}
+
+async fn version(
+  client: &tokio_postgres::Client,
+  schema: &str,
+) -> Result<i32, MigrateError> {
+  let table = format!("{}.kvq_migrations", quote_ident(schema));
+  let exists: bool = client
+    .query_one("select to_regclass($1) is not null", &[&table])
+    .await?
+    .get(0);
+  if !exists {
+    return Ok(0);
+  }
+  let row = client
+    .query_one(
+      &format!("select coalesce(max(version), 0) from {table}"),
+      &[],
+    )
+    .await?;
+  Ok(row.get(0))
+}
+
+/// Every statement kvq runs, with the schema written in.
+pub struct Sql {
+  pub bump_version: String,
+  pub set_version: String,
+  pub read_range: String,
+  pub read_range_reverse: String,
+  pub get_many: String,
+  pub upsert_many: String,
+  pub delete_many: String,
+  pub delete_expired: String,
+  pub earliest_expiry: String,
+  pub enqueue_many: String,
+  pub claim: String,
+  pub renew: String,
+  pub acknowledge: String,
+  pub release: String,
+  pub lock_running: String,
+  pub requeue: String,
+  pub delete_message: String,
+  pub lapsed: String,
+  pub earliest_ready: String,
+  pub notify: String,
+}
+
+impl Sql {
+  /// The statements for tables in `schema`.
+  pub fn new(schema: &str) -> Sql {
+    let s = quote_ident(schema);
+    Sql {
+      bump_version: format!(
+        "update {s}.data_version set version = version + $1 where k = 0 returning version"
+      ),
+      set_version: format!(
+        "update {s}.data_version set version = $1 where k = 0"
+      ),
+      read_range: format!(
+        "select k, v, v_encoding, version from {s}.kv \
+         where k >= $1 and k < $2 and (expires_at is null or expires_at > $3) \
+         order by k limit $4"
+      ),
+      read_range_reverse: format!(
+        "select k, v, v_encoding, version from {s}.kv \
+         where k >= $1 and k < $2 and (expires_at is null or expires_at > $3) \
+         order by k desc limit $4"
+      ),
+      get_many: format!(
+        "select k, v, v_encoding, version from {s}.kv \
+         where k = any($1) and (expires_at is null or expires_at > $2)"
+      ),
+      upsert_many: format!(
+        "insert into {s}.kv (k, v, v_encoding, version, expires_at) \
+         select * from unnest($1::bytea[], $2::bytea[], $3::smallint[], $4::bigint[], $5::bigint[]) \
+         on conflict (k) do update set v = excluded.v, v_encoding = excluded.v_encoding, \
+         version = excluded.version, expires_at = excluded.expires_at"
+      ),
+      delete_many: format!("delete from {s}.kv where k = any($1)"),
+      delete_expired: format!(
+        "delete from {s}.kv where expires_at <= $1 returning k"
+      ),
+      earliest_expiry: format!(
+        "select min(expires_at) from {s}.kv where expires_at is not null"
+      ),
+      enqueue_many: format!(
+        "insert into {s}.queue (ts, data, backoff_schedule, keys_if_undelivered) \
+         select ts, data, schedule::jsonb, keys::jsonb \
+         from unnest($1::bigint[], $2::bytea[], $3::text[], $4::text[]) \
+         with ordinality as m(ts, data, schedule, keys, n) order by n"
+      ),
+      claim: format!(
+        "update {s}.queue q set deadline = $2, attempts = q.attempts + 1 \
+         from (select id from {s}.queue where deadline is null and ts <= $1 \
+               order by ts, id limit $3 for update skip locked) c \
+         where q.id = c.id returning q.id, q.ts, q.data"
+      ),
+      renew: format!(
+        "update {s}.queue q set deadline = $1 \
+         from unnest($2::bigint[], $3::bigint[]) as l(id, deadline) \
+         where q.id = l.id and q.deadline = l.deadline returning q.id"
+      ),
+      acknowledge: format!(
+        "delete from {s}.queue q using unnest($1::bigint[], $2::bigint[]) as l(id, deadline) \
+         where q.id = l.id and q.deadline = l.deadline"
+      ),
+      release: format!(
+        "update {s}.queue q set deadline = null, ts = $3, attempts = greatest(q.attempts - 1, 0) \
+         from unnest($1::bigint[], $2::bigint[]) as l(id, deadline) \
+         where q.id = l.id and q.deadline = l.deadline"
+      ),
+      lock_running: format!(
+        "select data, backoff_schedule::text, keys_if_undelivered::text from {s}.queue \
+         where id = $1 and deadline = $2 for update skip locked"
+      ),
+      requeue: format!(
+        "update {s}.queue set deadline = null, ts = $2, backoff_schedule = $3::text::jsonb \
+         where id = $1"
+      ),
+      delete_message: format!("delete from {s}.queue where id = $1"),
+      lapsed: format!(
+        "select id, deadline from {s}.queue \
+         where deadline is not null and deadline <= $1 order by deadline limit 256"
+      ),
+      earliest_ready: format!(
+        "select min(ts) from {s}.queue where deadline is null"
+      ),
+      notify: "select pg_notify($1, $2)".to_string(),
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  #[test]
+  fn identifiers_are_quoted() {
+    assert_eq!(super::quote_ident("kvq"), "\"kvq\"");
+    assert_eq!(super::quote_ident("a\"b"), "\"a\"\"b\"");
+  }
+}
