@@ -134,6 +134,13 @@ pub trait Backend: Send {
   /// A number that changes whenever another process commits: the cheap
   /// signal that makes the engine look again (SQLite's data_version).
   fn change_token(&mut self) -> Result<i64>;
+  /// Hands the backend a way to wake the engine at once, from any thread,
+  /// when it is told (rather than finds by polling) that another process
+  /// committed: Postgres's LISTEN. Called once, before the first turn; a
+  /// backend that only polls ignores it.
+  fn set_wake(&mut self, wake: Box<dyn Fn() + Send + Sync>) {
+    drop(wake);
+  }
   /// Whether the error means another process holds the write lock and the
   /// same work may simply be tried again.
   fn is_busy(&self, error: &crate::Error) -> bool;

@@ -85,13 +85,25 @@ impl Store {
   /// Starts the engine on a backend that is already open: how every
   /// backend is put behind a store (and how a test wraps one).
   pub fn with_backend(
-    backend: Box<dyn Backend>,
+    mut backend: Box<dyn Backend>,
     reader: Option<Arc<dyn DirectReader>>,
     options: OpenOptions,
   ) -> Result<Store> {
     check_lease(&options)?;
     let shared = Arc::new(Shared::default());
     let (tx, rx) = mpsc::channel();
+    let tx = Arc::new(Mutex::new(Some(tx)));
+    // Weak: the backend's wake must not keep the worker's channel open
+    // once every handle is gone.
+    let weak = Arc::downgrade(&tx);
+    backend.set_wake(Box::new(move || {
+      if let Some(tx) = weak.upgrade() {
+        let tx = tx.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = tx.as_ref() {
+          let _ = tx.send(Request::Wake);
+        }
+      }
+    }));
     let lease = LeaseConfig {
       lease: options.lease,
     };
@@ -101,7 +113,7 @@ impl Store {
       .spawn(move || worker.run())
       .map_err(|e| Error::Internal(format!("spawning the worker: {e}")))?;
     Ok(Store {
-      tx: Arc::new(Mutex::new(Some(tx))),
+      tx,
       reader,
       thread: Arc::new(Mutex::new(Some(thread))),
       shared,

@@ -41,6 +41,9 @@ pub struct Listener {
 
 struct Shared {
   token: AtomicI64,
+  /// A wake-up was sent and the engine has not read the token since: no
+  /// need for another (a burst of notifications is one wake-up).
+  woken: AtomicBool,
   stopped: AtomicBool,
   stop: Notify,
   wake: Mutex<Option<Wake>>,
@@ -49,6 +52,9 @@ struct Shared {
 impl Shared {
   fn changed(&self) {
     self.token.fetch_add(1, Ordering::SeqCst);
+    if self.woken.swap(true, Ordering::SeqCst) {
+      return;
+    }
     let wake = self.wake.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(wake) = wake.as_ref() {
       wake();
@@ -67,6 +73,7 @@ impl Listener {
   ) -> std::io::Result<Listener> {
     let shared = Arc::new(Shared {
       token: AtomicI64::new(0),
+      woken: AtomicBool::new(false),
       stopped: AtomicBool::new(false),
       stop: Notify::new(),
       wake: Mutex::new(None),
@@ -90,6 +97,7 @@ impl Listener {
 
   /// The number of changes seen so far.
   pub fn token(&self) -> i64 {
+    self.shared.woken.store(false, Ordering::SeqCst);
     self.shared.token.load(Ordering::SeqCst)
   }
 

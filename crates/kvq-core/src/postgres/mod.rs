@@ -216,14 +216,6 @@ impl PostgresBackend {
     })
   }
 
-  /// Makes `wake` run whenever another process commits something this
-  /// store's listeners or watchers may care about.
-  pub fn on_change(&self, wake: Box<dyn Fn() + Send + Sync>) {
-    if let Some(listener) = &self.listener {
-      listener.set_wake(wake);
-    }
-  }
-
   fn rt(&self) -> Result<&tokio::runtime::Runtime> {
     self.rt.as_ref().ok_or(Error::Closed)
   }
@@ -658,6 +650,12 @@ impl Backend for PostgresBackend {
 
   fn change_token(&mut self) -> Result<i64> {
     Ok(self.listener.as_ref().map_or(0, Listener::token))
+  }
+
+  fn set_wake(&mut self, wake: Box<dyn Fn() + Send + Sync>) {
+    if let Some(listener) = &self.listener {
+      listener.set_wake(wake);
+    }
   }
 
   fn is_busy(&self, error: &Error) -> bool {
