@@ -66,6 +66,8 @@ export class QueueListener {
   #batchLeft = 0;
   #flushScheduled = false;
   #finishing = new Set<Promise<void>>();
+  /** The dequeue an abort left in flight, until it answers. */
+  #late: Promise<void> | undefined;
   // Created once per listener so that reporting allocates no closure.
   #flushLater = (): void => {
     this.#flushScheduled = false;
@@ -124,6 +126,9 @@ export class QueueListener {
       signal?.removeEventListener("abort", this.#onAbort);
       this.#s.closeHooks.delete(this.#onClose);
     }
+    // The listener ends with nothing of its own in flight: not even the
+    // dequeue an abort cut short (the cancel answers it at once).
+    await this.#late;
     this.#flush();
     for (const p of this.#finishing) await p;
   }
@@ -146,7 +151,7 @@ export class QueueListener {
       if (reply === ABORTED) {
         // A batch the engine handed out before the cancel reached it goes
         // straight back to the queue, its attempt not counted.
-        dequeued.then((late) => this.#giveBack(late), () => {});
+        this.#late = dequeued.then((late) => this.#giveBack(late), () => {});
         return;
       }
       if (reply[0] !== 0) {
