@@ -96,6 +96,19 @@ sanitized("closing the database ends a watch that is waiting", async () => {
   assert((await next).done, "the stream ends with the database");
 });
 
+sanitized(
+  "a listener stopped by its signal, with the database open",
+  async () => {
+    const kv = await openKv(":memory:");
+    const stop = new AbortController();
+    const listener = kv.listenQueue(() => {}, { signal: stop.signal });
+    await kv.set(["x"], 1);
+    stop.abort();
+    await listener;
+    kv.close();
+  },
+);
+
 sanitized("two databases at once, closed in turn, then a third", async () => {
   const a = await openKv(":memory:");
   const b = await openKv(tempFile());
