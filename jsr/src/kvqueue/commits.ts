@@ -3,16 +3,18 @@
  * one key (a ready or a lease key) guarded by a versionstamp check on it,
  * so of several processes trying the same move exactly one succeeds.
  *
- * Up to `checksPerAtomic` moves share one atomic operation (the KV Connect
- * server allows 10 checks per atomic), batches are committed in parallel,
- * and a batch refused because one of its checks failed is retried move by
- * move, so one lost race (or one invalid write) does not cost the others
- * their turn.
+ * Up to `checksPerAtomic` moves share one atomic operation (100 by
+ * default, 10 once the store refuses 100: the KV Connect server allows 10
+ * checks per atomic, Deno's local KV and kvq 100), batches are committed
+ * in parallel,
+ * and a batch refused because one of its checks failed is committed again
+ * without the moves that lost their race, so one lost race does not cost
+ * the others their turn.
  *
  * @module
  */
 
-import type { AtomicCheck } from "../types.ts";
+import type { AtomicCheck, KvEntryMaybe } from "../types.ts";
 import { addWake } from "./enqueue.ts";
 import type { Layout } from "./layout.ts";
 import type { KvStore, KvStoreAtomic } from "./types.ts";
@@ -49,34 +51,142 @@ export type MoveResult = string | null | Error;
  * a 400 answer), as opposed to failing for now (busy, locked, offline).
  */
 export function isRefusal(error: Error): boolean {
-  return !/locked|busy/i.test(error.message) &&
+  return !isBusy(error) &&
     /too large|too many|cannot be empty|exceeds|status=400/i.test(
       error.message,
     );
 }
+
+/**
+ * Whether the store was busy (another process held its write lock: Deno's
+ * local SQLite reports "database is locked"): normal when processes share
+ * a file, retried soon and without a log line.
+ */
+export function isBusy(error: Error): boolean {
+  return /locked|busy/i.test(error.message);
+}
+
+/** A short random wait before retrying after {@link isBusy}, in ms. */
+export function busyDelay(): number {
+  return 5 + Math.random() * 20;
+}
+
+/** How many checks one atomic operation may carry, shared by a queue. */
+export interface ChecksLimit {
+  /** The current limit. */
+  max: number;
+  /**
+   * Whether the limit drops to the KV Connect server's 10 the first time
+   * the store refuses more ("Too many checks").
+   */
+  auto: boolean;
+}
+
+/** The KV Connect server's limit of checks per atomic operation. */
+export const KV_CONNECT_CHECKS = 10;
 
 /** Commits `moves` in batches; one result per move, in order. */
 export async function commitMoves(
   kv: KvStore,
   layout: Layout,
   moves: Move[],
-  checksPerAtomic: number,
+  limit: ChecksLimit,
 ): Promise<MoveResult[]> {
   const results: MoveResult[] = new Array(moves.length);
-  const batches = group(moves, checksPerAtomic);
-  await Promise.all(batches.map(async (batch) => {
-    const first = await commitBatch(kv, layout, batch.map((i) => moves[i]));
-    // A refused batch is retried move by move: a failed check or an error
-    // then belongs to the move that caused it, not to its neighbours.
-    if (typeof first === "string" || batch.length === 1) {
-      for (const i of batch) results[i] = first;
-      return;
-    }
-    await Promise.all(batch.map(async (i) => {
-      results[i] = await commitBatch(kv, layout, [moves[i]]);
-    }));
-  }));
+  const batches = group(moves, limit.max);
+  await Promise.all(
+    batches.map((batch) =>
+      commitGroup(kv, layout, moves, batch, results, 0, limit)
+    ),
+  );
   return results;
+}
+
+// How many times a batch that lost races is re-read and committed again
+// before its moves are tried one by one.
+const MAX_RECHECKS = 3;
+
+/**
+ * Commits the moves `batch` (indexes into `moves`) as one operation. When
+ * a check fails, the checked keys are read again and the moves whose keys
+ * are unchanged are committed again together: one read and one commit per
+ * lost race, rather than one commit per move. An error other than a busy
+ * store is retried move by move, so that it lands on the move that caused
+ * it (a refused dead-letter key, say).
+ */
+async function commitGroup(
+  kv: KvStore,
+  layout: Layout,
+  moves: Move[],
+  batch: number[],
+  results: MoveResult[],
+  rechecks: number,
+  limit: ChecksLimit,
+): Promise<void> {
+  const result = await commitBatch(kv, layout, batch.map((i) => moves[i]));
+  if (
+    result instanceof Error && limit.auto && batch.length > KV_CONNECT_CHECKS &&
+    /too many checks/i.test(result.message)
+  ) {
+    limit.max = KV_CONNECT_CHECKS;
+    limit.auto = false;
+    const parts = group(batch.map((i) => moves[i]), KV_CONNECT_CHECKS);
+    await Promise.all(parts.map((part) =>
+      commitGroup(
+        kv,
+        layout,
+        moves,
+        part.map((j) => batch[j]),
+        results,
+        rechecks,
+        limit,
+      )
+    ));
+    return;
+  }
+  if (
+    typeof result === "string" || batch.length === 1 ||
+    (result instanceof Error && isBusy(result))
+  ) {
+    for (const i of batch) results[i] = result;
+    return;
+  }
+  let left = batch;
+  if (result === null && rechecks < MAX_RECHECKS) {
+    const current = await readStamps(kv, batch.map((i) => moves[i]))
+      .catch(() => null);
+    if (current !== null) {
+      left = batch.filter((i, j) => current[j] === moves[i].check.versionstamp);
+      for (const i of batch) if (!left.includes(i)) results[i] = null;
+      if (left.length < batch.length) {
+        if (left.length === 0) return;
+        return commitGroup(
+          kv,
+          layout,
+          moves,
+          left,
+          results,
+          rechecks + 1,
+          limit,
+        );
+      }
+    }
+  }
+  await Promise.all(left.map(async (i) => {
+    results[i] = await commitBatch(kv, layout, [moves[i]]);
+  }));
+}
+
+/** The current versionstamps of the keys the moves check, 10 per read. */
+async function readStamps(
+  kv: KvStore,
+  moves: Move[],
+): Promise<(string | null)[]> {
+  const reads: Promise<KvEntryMaybe<unknown>[]>[] = [];
+  for (let i = 0; i < moves.length; i += 10) {
+    reads.push(kv.getMany(moves.slice(i, i + 10).map((m) => m.check.key)));
+  }
+  return (await Promise.all(reads)).flat().map((e) => e.versionstamp);
 }
 
 /** Splits moves (by index) into batches within the atomic limits. */

@@ -14,7 +14,7 @@
 
 import type { QueueHandler } from "../types.ts";
 import { deserializePayload } from "../value.ts";
-import { commitMoves } from "./commits.ts";
+import { busyDelay, commitMoves, isBusy } from "./commits.ts";
 import { type Layout, readyRecord } from "./layout.ts";
 import type { LeaseTable } from "./leases.ts";
 import { claimMove, type Lease, type ReadyEntry } from "./moves.ts";
@@ -185,6 +185,11 @@ export class Consumer {
             this.#onClosed();
             return;
           }
+          if (error instanceof Error && isBusy(error)) {
+            // Another process holds the store's write lock: try again soon.
+            await new Promise((r) => setTimeout(r, busyDelay()));
+            continue;
+          }
           console.error("kvq queue: failed to claim messages:", error);
           result = { more: false, nextDueMs: null };
           this.#woken = false;
@@ -241,7 +246,7 @@ export class Consumer {
         kv,
         layout,
         claims.map((c) => c.move),
-        this.#config.checksPerAtomic,
+        this.#config.checks,
       ),
       this.#readPayloads(picked.map((r) => r.id)).catch((e: Error) => e),
     ]);
@@ -412,7 +417,7 @@ export class Consumer {
       this.#kv,
       this.#layout,
       this.#leases,
-      this.#config.checksPerAtomic,
+      this.#config.checks,
     ).then((returned) => {
       if (returned > 0) this.#wake();
     }, (error) => {

@@ -11,7 +11,14 @@
  * @module
  */
 
-import { commitMoves, isRefusal, type Move } from "./commits.ts";
+import {
+  busyDelay,
+  type ChecksLimit,
+  commitMoves,
+  isBusy,
+  isRefusal,
+  type Move,
+} from "./commits.ts";
 import type { Layout } from "./layout.ts";
 import {
   ackMove,
@@ -24,6 +31,9 @@ import type { KvStore } from "./types.ts";
 
 /** How a delivery ended. */
 export type Outcome = "ok" | "failed" | "released";
+
+// Why a round failed: a busy store (retried soon, quietly) or an error.
+type Failure = "busy" | "error" | null;
 
 interface Work {
   held: Held;
@@ -51,7 +61,7 @@ export class LeaseTable {
   #kv: KvStore;
   #layout: Layout;
   #leaseMs: number;
-  #checksPerAtomic: number;
+  #checks: ChecksLimit;
   #held = new Map<string, Held>();
   #pumping = false;
   #again = false;
@@ -69,12 +79,12 @@ export class LeaseTable {
     kv: KvStore,
     layout: Layout,
     leaseMs: number,
-    checksPerAtomic: number,
+    checks: ChecksLimit,
   ) {
     this.#kv = kv;
     this.#layout = layout;
     this.#leaseMs = leaseMs;
-    this.#checksPerAtomic = checksPerAtomic;
+    this.#checks = checks;
   }
 
   /** Whether message `id` is leased here. */
@@ -142,16 +152,18 @@ export class LeaseTable {
     }
     this.#pumping = true;
     try {
-      let failed = false;
+      let failed: Failure = null;
       do {
         this.#again = false;
         failed = await this.#round();
-      } while (this.#again && !failed && !this.#stopped);
-      if (failed && !this.#stopped) {
+      } while (this.#again && failed === null && !this.#stopped);
+      if (failed !== null && !this.#stopped) {
         clearTimeout(this.#retryTimer);
         this.#retryTimer = setTimeout(
           () => this.#pump(),
-          Math.min(1000, Math.max(10, this.#leaseMs / 10)),
+          failed === "busy"
+            ? busyDelay()
+            : Math.min(1000, Math.max(10, this.#leaseMs / 10)),
         );
       }
     } finally {
@@ -163,8 +175,8 @@ export class LeaseTable {
     }
   }
 
-  /** One round of writes; true when a write failed (retried later). */
-  async #round(): Promise<boolean> {
+  /** One round of writes; how writes failed, if any (retried later). */
+  async #round(): Promise<Failure> {
     const now = Date.now();
     const work: Work[] = [];
     const moves: Move[] = [];
@@ -180,15 +192,15 @@ export class LeaseTable {
         work.push({ held, renewal: { key: renewal.key, expiresMs } });
       }
     }
-    if (moves.length === 0) return false;
+    if (moves.length === 0) return null;
     const results = await commitMoves(
       this.#kv,
       this.#layout,
       moves,
-      this.#checksPerAtomic,
+      this.#checks,
     );
-    if (this.#stopped) return false;
-    let failed = false;
+    if (this.#stopped) return null;
+    let failed: Failure = null;
     let errors = 0;
     let firstError: Error | null = null;
     for (let i = 0; i < work.length; i++) {
@@ -196,7 +208,7 @@ export class LeaseTable {
       const result = results[i];
       const id = held.lease.id;
       if (result instanceof Error) {
-        failed = true;
+        failed = failed === "error" || !isBusy(result) ? "error" : "busy";
         if (this.#onError(held, result)) {
           errors++;
           firstError ??= result;
@@ -223,7 +235,7 @@ export class LeaseTable {
         if (held.outcome !== null) this.#again = true;
       }
     }
-    if (firstError !== null) {
+    if (firstError !== null && failed === "error") {
       console.error(
         `kvq queue: failed to update ${errors} message(s), retrying:`,
         firstError,

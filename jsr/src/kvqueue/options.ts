@@ -5,6 +5,7 @@
  */
 
 import type { KvKey } from "../types.ts";
+import type { ChecksLimit } from "./commits.ts";
 import { DEFAULT_PREFIX } from "./layout.ts";
 import type { KvQueueOptions } from "./types.ts";
 
@@ -16,8 +17,8 @@ export interface Config {
   leaseMs: number;
   /** Backstop poll interval in ms. */
   pollIntervalMs: number;
-  /** Most checks per atomic operation. */
-  checksPerAtomic: number;
+  /** Most checks per atomic operation (lowered at run time when auto). */
+  checks: ChecksLimit;
 }
 
 function show(v: unknown): string {
@@ -81,6 +82,9 @@ export function resolveOptions(options: unknown): Config {
       1000,
       "an integer of ms",
     ),
-    checksPerAtomic: number(o, "checksPerAtomic", 1, 100, 10, "an integer"),
+    checks: o.checksPerAtomic === undefined ? { max: 100, auto: true } : {
+      max: number(o, "checksPerAtomic", 1, 100, 100, "an integer"),
+      auto: false,
+    },
   };
 }

@@ -85,7 +85,7 @@ export class KvQueue {
       kv,
       this.#layout,
       this.#config.leaseMs,
-      this.#config.checksPerAtomic,
+      this.#config.checks,
     );
     this.#consumer = new Consumer(
       kv,

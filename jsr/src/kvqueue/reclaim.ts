@@ -8,7 +8,7 @@
  * @module
  */
 
-import { commitMoves, isRefusal } from "./commits.ts";
+import { type ChecksLimit, commitMoves, isBusy, isRefusal } from "./commits.ts";
 import { type Layout, leaseRecord } from "./layout.ts";
 import type { LeaseTable } from "./leases.ts";
 import { failMove, isLastAttempt, type Lease } from "./moves.ts";
@@ -26,7 +26,7 @@ export async function reclaimExpired(
   kv: KvStore,
   layout: Layout,
   own: LeaseTable,
-  checksPerAtomic: number,
+  checks: ChecksLimit,
 ): Promise<number> {
   let moved = 0;
   for (;;) {
@@ -66,7 +66,7 @@ export async function reclaimExpired(
       const moves = expired.map((l) =>
         failMove(layout, l, now, bodies.get(l.id) ?? null)
       );
-      const results = await commitMoves(kv, layout, moves, checksPerAtomic);
+      const results = await commitMoves(kv, layout, moves, checks);
       // A store that refuses a dead-letter key (Deno checks neither their
       // size nor their number at enqueue time) would refuse it forever:
       // such a message is dropped, said so, rather than retried.
@@ -79,7 +79,7 @@ export async function reclaimExpired(
         kv,
         layout,
         refused.map((l) => failMove(layout, l, now, null, true)),
-        checksPerAtomic,
+        checks,
       );
       let failed = 0;
       let firstError: Error | null = null;
@@ -96,7 +96,7 @@ export async function reclaimExpired(
               result,
             );
           }
-        } else if (result instanceof Error) {
+        } else if (result instanceof Error && !isBusy(result)) {
           failed++;
           firstError ??= result;
         }
