@@ -411,6 +411,75 @@ export const cases: Case[] = [
   },
   {
     name:
+      "withQueues: on a store refusing more than 10 checks per atomic (KV Connect's limit) batches drop to 10",
+    run: (t) =>
+      withQueue(t, async (kv) => {
+        // The real store behind an adapter that refuses what the KV
+        // Connect server refuses, with the error Deno's client raises.
+        const store = kv.store;
+        let refused = 0;
+        let largest = 0;
+        const limited = {
+          get: (k: unknown, o?: unknown) => store.get(k, o),
+          getMany: (k: unknown, o?: unknown) => store.getMany(k, o),
+          list: (s: unknown, o?: unknown) => store.list(s, o),
+          watch: (k: unknown, o?: unknown) => store.watch(k, o),
+          atomic() {
+            const op = store.atomic();
+            let checks = 0;
+            const self = {
+              check(...c: unknown[]) {
+                checks += c.length;
+                op.check(...c);
+                return self;
+              },
+              set(k: unknown, v: unknown, o?: unknown) {
+                op.set(k, v, o);
+                return self;
+              },
+              delete(k: unknown) {
+                op.delete(k);
+                return self;
+              },
+              sum(k: unknown, n: unknown) {
+                op.sum(k, n);
+                return self;
+              },
+              commit() {
+                if (checks > 10) {
+                  refused++;
+                  return Promise.reject(
+                    new Error(
+                      "KV Connect failed to call 'http://127.0.0.1:4512/v2/atomic_write' (status=400 Bad Request): Too many checks included in atomic write.",
+                    ),
+                  );
+                }
+                largest = Math.max(largest, checks);
+                return op.commit();
+              },
+            };
+            return self;
+          },
+        };
+        const q = asQueue(t).opened.wrap(limited as unknown as KvLike, FAST);
+        const op = q.atomic();
+        for (let i = 0; i < 60; i++) op.enqueue(i);
+        await op.commit();
+        const r = record(q);
+        await sleepUntil(() => r.seen.length === 60, 5000, "60 deliveries");
+        await sleepUntil(
+          async () => (await messageKeys(kv)).length === 0,
+          3000,
+          "every message acknowledged",
+        );
+        assertEquals(r.seen, Array.from({ length: 60 }, (_, i) => i));
+        assertIs(refused, 1, "refused commits");
+        assertIs(largest, 10, "largest batch after the refusal");
+        q.queue.close();
+      }),
+  },
+  {
+    name:
       "withQueues.atomic: 499 enqueues fit one operation, 500 exceed the store's mutation limit",
     run: (t) =>
       withQueue(t, async (kv) => {
