@@ -96,13 +96,37 @@ export const cases: Case[] = [
   },
   {
     name:
-      "openKv: a 'file:' string with a relative path opens that path in the working directory, as SQLite reads it",
+      "openKv: a 'file:' string with a relative path opens a file in the working directory, not at the root",
     run: async (t) => {
       const path = t.tempPath();
       const dir = dirname(path);
       const name = basename(path);
       await inDir(dir, async () => {
         await withKv(t, (kv) => kv.set(["k"], "relative"), `file:${name}`);
+      });
+      assertIs(existsSync(`/${name}`), false, "a file at the root");
+      // Deno reads the string as SQLite does (a URI: `name`) only when it
+      // runs with every permission (-A); with --allow-read and
+      // --allow-write it opens a file called `file:name`. kvq always reads
+      // it as SQLite does.
+      const opened = existsSync(path) ? path : join(dir, `file:${name}`);
+      if (!t.isDenoNative) assertIs(opened, path, "the file opened");
+      await withKv(t, async (kv) => {
+        assertIs((await kv.get(["k"])).value, "relative");
+      }, opened);
+    },
+  },
+  {
+    name:
+      "kvq.openKv: a 'file:' string is read as SQLite reads a URI filename: escapes, query, authority",
+    // Deno does so only with every permission (-A), see above.
+    skip: (t) =>
+      t.isDenoNative ? "depends on Deno's permission flags" : undefined,
+    run: async (t) => {
+      const path = t.tempPath();
+      const dir = dirname(path);
+      const name = basename(path);
+      await inDir(dir, async () => {
         // Percent escapes decoded, the query and fragment not part of it.
         await withKv(
           t,
@@ -111,19 +135,8 @@ export const cases: Case[] = [
         );
       });
       await withKv(t, async (kv) => {
-        assertIs((await kv.get(["k"])).value, "relative");
-      }, path);
-      await withKv(t, async (kv) => {
         assertIs((await kv.get(["k"])).value, "escaped");
       }, join(dir, `${name}-x`));
-      assertIs(existsSync(`/${name}`), false, "a file at the root");
-    },
-  },
-  {
-    name:
-      "openKv: 'file:///' and 'file://localhost/' strings name absolute paths; another host rejects",
-    run: async (t) => {
-      const path = t.tempPath();
       await withKv(t, (kv) => kv.set(["k"], 1), `file://${path}`);
       await withKv(t, (kv) => kv.set(["k"], 2), `file://localhost${path}`);
       await withKv(t, async (kv) => {
