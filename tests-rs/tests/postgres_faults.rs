@@ -1,0 +1,229 @@
+//! Faults on Postgres: the server restarted mid-stream, kvq's sessions
+//! killed with pg_terminate_backend. Every call in flight completes or
+//! fails with a clear error, nothing acknowledged is lost, and listeners
+//! and watchers carry on by themselves.
+//!
+//! These tests take the shared server down, so they run one at a time
+//! (one lock for the file).
+
+#[path = "postgres_common/mod.rs"]
+mod pg;
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+use std::time::Instant;
+
+use kvq_core::Error;
+use kvq_core::KvValue;
+use kvq_core::Outcome;
+use kvq_tests::commit;
+use kvq_tests::dequeue_within;
+use kvq_tests::enqueue;
+use kvq_tests::enqueues;
+use kvq_tests::get;
+use kvq_tests::key;
+use kvq_tests::parse_v8_string;
+use kvq_tests::set;
+use kvq_tests::v8_string;
+use kvq_tests::write;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+  ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A failure must say it is Postgres's and where; never a silent loss.
+fn assert_clear(e: &Error) {
+  let text = e.to_string();
+  assert!(
+    matches!(e, Error::Postgres(_)) && text.contains("Postgres at 127.0.0.1"),
+    "unclear error: {e:?}"
+  );
+}
+
+#[test]
+fn writes_through_a_restart_complete_or_fail_clearly_and_none_is_lost() {
+  let Some(url) = pg::url(
+    "writes_through_a_restart_complete_or_fail_clearly_and_none_is_lost",
+  ) else {
+    return;
+  };
+  let _serial = serial();
+  let url = pg::fresh(&url);
+  kvq_tests::block_on(async {
+    let store = pg::open(&url, 30_000);
+    let restarter = std::thread::spawn(|| {
+      std::thread::sleep(Duration::from_millis(300));
+      pg::ctl("restart");
+    });
+    let mut acknowledged = Vec::new();
+    let mut failed = 0;
+    let mut streak = 0;
+    let started = Instant::now();
+    // Writes go on until the restart is over and ten in a row succeed.
+    for i in 0u64.. {
+      let k = key(&["w", &format!("{i:06}")]);
+      let w = write(vec![set(k.clone(), KvValue::U64(i))]);
+      match store.atomic_write(w).await {
+        Ok(Some(_)) => {
+          acknowledged.push(k);
+          streak += 1;
+        }
+        Ok(None) => panic!("no check, yet a check failed"),
+        Err(e) => {
+          assert_clear(&e);
+          failed += 1;
+          streak = 0;
+        }
+      }
+      if restarter.is_finished() && failed > 0 && streak >= 10 {
+        break;
+      }
+      assert!(started.elapsed() < Duration::from_secs(30), "no recovery");
+      tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    eprintln!(
+      "{} writes acknowledged, {failed} failed clearly, in {:?}",
+      acknowledged.len(),
+      started.elapsed()
+    );
+    restarter.join().expect("restart");
+    // Every acknowledged write is there, read by a fresh store.
+    store.close();
+    let again = pg::open(&url, 30_000);
+    for k in &acknowledged {
+      assert!(
+        get(&again, k).await.is_some(),
+        "an acknowledged write is gone"
+      );
+    }
+    again.close();
+  });
+}
+
+#[test]
+fn a_listener_and_a_watcher_resume_after_their_sessions_are_killed() {
+  let Some(url) =
+    pg::url("a_listener_and_a_watcher_resume_after_their_sessions_are_killed")
+  else {
+    return;
+  };
+  let _serial = serial();
+  let url = pg::fresh(&url);
+  kvq_tests::block_on(async {
+    let consumer = pg::open(&url, 30_000);
+    let k = key(&["watched"]);
+    let mut watcher = kvq_tests::watch_unset(&consumer, k.clone(), false).await;
+    let _ = dequeue_within(&consumer, 1, Duration::from_millis(200)).await;
+    let killed = pg::terminate_kvq_sessions();
+    assert!(killed >= 1, "kvq held no session");
+    // Another store, opened after the kill, writes and enqueues.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let producer = pg::open(&url, 30_000);
+    let t = Instant::now();
+    commit(&producer, write(vec![set(k.clone(), KvValue::U64(1))])).await;
+    let message = enqueue(v8_string("after the kill"), 0, vec![], None);
+    commit(&producer, enqueues(vec![message])).await;
+    let got = dequeue_within(&consumer, 1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "the listener resumed");
+    let seen = tokio::time::timeout(Duration::from_secs(10), watcher.next())
+      .await
+      .expect("the watch resumed")
+      .expect("watch")
+      .expect("open");
+    assert!(seen[0].is_some());
+    eprintln!("resumed after the kill in {:?}", t.elapsed());
+    let done = got.iter().map(|m| (m.token, Outcome::Handled)).collect();
+    // The pool's killed connections are replaced; the outcome is
+    // recorded, at once or on a later turn.
+    let _ = consumer.finish(done).await;
+    producer.close();
+    consumer.close();
+  });
+}
+
+#[test]
+fn a_queue_drained_through_a_restart_loses_no_message() {
+  let Some(url) = pg::url("a_queue_drained_through_a_restart_loses_no_message")
+  else {
+    return;
+  };
+  let _serial = serial();
+  let url = pg::fresh(&url);
+  kvq_tests::block_on(async {
+    let producer = pg::open(&url, 30_000);
+    let n = 3000;
+    let batch: Vec<_> = (0..n)
+      .map(|i| enqueue(v8_string(&format!("m{i}")), 0, vec![], None))
+      .collect();
+    for chunk in batch.chunks(500) {
+      let chunk = chunk
+        .iter()
+        .map(|e| enqueue(e.payload.clone(), 0, vec![], None))
+        .collect();
+      commit(&producer, enqueues(chunk)).await;
+    }
+    producer.close();
+    let consumer = pg::open(&url, 2_000);
+    let mut seen = HashSet::new();
+    let mut deliveries = 0;
+    let mut restarter = None;
+    let started = Instant::now();
+    while seen.len() < n {
+      assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "stuck at {}",
+        seen.len()
+      );
+      if restarter.is_none() && seen.len() > n / 3 {
+        restarter = Some(std::thread::spawn(|| pg::ctl("restart")));
+      }
+      let got = match tokio::time::timeout(
+        Duration::from_secs(5),
+        consumer.dequeue(10),
+      )
+      .await
+      {
+        Ok(Ok(got)) => got,
+        Ok(Err(e)) => {
+          assert_clear(&e);
+          continue;
+        }
+        Err(_) => continue,
+      };
+      // A handler that takes a moment, so the restart lands mid-drain.
+      tokio::time::sleep(Duration::from_millis(3)).await;
+      deliveries += got.len();
+      for m in &got {
+        seen.insert(parse_v8_string(&m.payload).unwrap_or_default());
+      }
+      let done = got.iter().map(|m| (m.token, Outcome::Handled)).collect();
+      if let Err(e) = consumer.finish(done).await {
+        // Not recorded yet: the engine tries again on its next turns.
+        assert_clear(&e);
+      }
+    }
+    let restarter = restarter.expect("restarted");
+    assert!(restarter.is_finished(), "the restart came after the drain");
+    restarter.join().expect("restart");
+    eprintln!(
+      "{n} messages, {deliveries} deliveries ({} again), in {:?}",
+      deliveries - n,
+      started.elapsed()
+    );
+    // Every outcome recorded: nothing left queued or leased.
+    let sql = format!("select count(*) from {}.queue", pg::schema_of(&url));
+    let mut left = String::new();
+    for _ in 0..100 {
+      left = pg::admin(&sql);
+      if left == "0" {
+        break;
+      }
+      tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, "0", "messages left behind");
+    consumer.close();
+  });
+}
