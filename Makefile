@@ -64,7 +64,12 @@ $(NPM_DIST) &: $(TS_SOURCES) | deps
 	  --target=node20 --outfile=npm/dist/index.cjs --log-level=warning \
 	  --define:import.meta.url=__kvq_module_url \
 	  --banner:js='const __kvq_module_url = require("node:url").pathToFileURL(__filename).href;'
+	rm -rf npm/dist/types npm/dist/types-cjs
 	$(BIN)/tsc -p npm/tsconfig.json
+	# The same declarations for require(): under a package.json that says
+	# commonjs, TypeScript reads them as CommonJS (attw: no "false ESM").
+	cp -r npm/dist/types npm/dist/types-cjs
+	echo '{ "type": "commonjs" }' >npm/dist/types-cjs/package.json
 
 $(FFI_LIB): $(RUST_SOURCES)
 	cargo build --release -p kvq-deno
