@@ -38,7 +38,7 @@ export async function queueTarget(
 ): Promise<QueueTarget> {
   const opened = await load(flavour);
   return {
-    name: `kvqueue/${flavour}${memory ? "-memory" : ""}`,
+    name: `kvqueue-${flavour}${memory ? "-memory" : ""}`,
     flavour,
     opened,
     shared: !memory,
