@@ -61,6 +61,7 @@ run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env --a
 for t in tests-js/interop/*_test.ts; do
   run "interop $(basename "$t")" "${DENO_KVQ[@]}" "$t"
 done
+run "queues on any Deno.Kv (withQueues): Deno.openKv, node24, deno-ffi" tests-js/kvqueue/run_all.sh
 
 # The packages as a user installs them: kvq plus its per-platform binary.
 run "npm package install" tests-js/package/install_test.sh
