@@ -82,8 +82,9 @@ export function repoRoot(): string {
 
 /**
  * The entry file of the package in `dir` (relative to the repository root):
- * from package.json (exports["."].import, then module, then main) or from
- * deno.json (exports), else `fallback`.
+ * from package.json (exports["."].import, itself a string or conditions
+ * whose `default` is taken, then module, then main) or from deno.json
+ * (exports), else `fallback`.
  */
 export function packageEntry(dir: string, fallback: string): string {
   const root = join(repoRoot(), dir);
@@ -93,8 +94,10 @@ export function packageEntry(dir: string, fallback: string): string {
     const json = JSON.parse(readFileSync(file, "utf8"));
     const exp = json.exports;
     const dot = typeof exp === "string" ? exp : exp?.["."];
-    const entry = typeof dot === "string" ? dot : dot?.import ?? dot?.default ??
-      json.module ?? json.main;
+    const chosen = typeof dot === "string" ? dot : dot?.import ?? dot?.default;
+    const entry = typeof chosen === "string"
+      ? chosen
+      : chosen?.default ?? json.module ?? json.main;
     if (typeof entry === "string") return join(dir, entry);
   }
   return join(dir, fallback);
