@@ -8,12 +8,13 @@ import { kvApiSystem, type OpenKv } from "./kv_api.ts";
 
 /**
  * The ESM entry of the npm package in npm/, as its package.json declares it
- * (exports["."].import, then module, then main), as a URL.
+ * (exports["."].import, itself a path or conditions whose `default` is
+ * taken, then module, then main), as a URL.
  */
 export function npmEntry(): string {
   const dir = new URL("../../npm/", import.meta.url);
   let pkg: {
-    exports?: { ".": { import?: string } };
+    exports?: { ".": { import?: string | { default?: string } } };
     module?: string;
     main?: string;
   };
@@ -22,8 +23,9 @@ export function npmEntry(): string {
   } catch {
     return new URL("index.js", dir).href;
   }
-  const entry = pkg.exports?.["."]?.import ?? pkg.module ?? pkg.main ??
-    "index.js";
+  const esm = pkg.exports?.["."]?.import;
+  const entry = (typeof esm === "string" ? esm : esm?.default) ??
+    pkg.module ?? pkg.main ?? "index.js";
   return new URL(entry, dir).href;
 }
 
