@@ -114,3 +114,24 @@ async fn a_read_only_file_reads_and_refuses_writes_with_denos_message() {
   assert_eq!(refused.js_class(), kvq_core::JsClass::TypeError);
   store.close();
 }
+
+#[test]
+fn many_opens_of_a_new_file_at_once_all_succeed() {
+  for round in 0..5 {
+    let (_dir, path) = common::temp_db();
+    let opens: Vec<_> = (0..6)
+      .map(|_| {
+        let path = path.clone();
+        std::thread::spawn(move || {
+          Store::open(Some(&path), OpenOptions::default())
+        })
+      })
+      .collect();
+    for open in opens {
+      match open.join().expect("join") {
+        Ok(store) => store.close(),
+        Err(e) => panic!("round {round}: {e}"),
+      }
+    }
+  }
+}

@@ -59,20 +59,22 @@ pub fn open(path: Option<&str>, durability: Durability) -> Result<Opened> {
   conn
     .busy_handler(Some(nap_while_opening))
     .map_err(|e| open_error(e, path))?;
-  conn
-    .pragma_update(None, "journal_mode", "wal")
-    .map_err(|e| locked_or(e, path, started))?;
-  let sync = match durability {
-    Durability::Full => "full",
-    Durability::Relaxed => "normal",
-  };
-  conn
-    .pragma_update(None, "synchronous", sync)
-    .map_err(|e| open_error(e, path))?;
-  schema::migrate(&mut conn).map_err(|e| match e {
-    Error::Sqlite(e) => locked_or(e, path, started),
-    other => other,
-  })?;
+  // SQLite answers "busy" at once, without its busy handler, where waiting
+  // could deadlock: two connections switching a new file to WAL, or
+  // migrating it, at the same moment (several processes, or several opens
+  // in one, starting together). So the whole step is tried again until the
+  // same bounded wait is over.
+  loop {
+    match prepare(&mut conn, durability) {
+      Ok(()) => break,
+      Err(e) if is_busy(&e) && started.elapsed() < OPEN_LOCK_WAIT => {
+        let nap = rand::Rng::gen_range(&mut rand::thread_rng(), 1..8);
+        std::thread::sleep(Duration::from_millis(nap));
+      }
+      Err(Error::Sqlite(e)) => return Err(locked_or(e, path, started)),
+      Err(e) => return Err(e),
+    }
+  }
   conn
     .busy_handler(Some(nap_while_busy))
     .map_err(|e| open_error(e, path))?;
@@ -118,6 +120,18 @@ fn nap_while_busy(attempt: i32) -> bool {
   }
   std::thread::sleep(Duration::from_millis(1));
   true
+}
+
+/// WAL mode, the durability setting and Deno's schema, on a writable
+/// connection.
+fn prepare(conn: &mut Connection, durability: Durability) -> Result<()> {
+  conn.pragma_update(None, "journal_mode", "wal")?;
+  let sync = match durability {
+    Durability::Full => "full",
+    Durability::Relaxed => "normal",
+  };
+  conn.pragma_update(None, "synchronous", sync)?;
+  schema::migrate(conn)
 }
 
 /// Naps 1 ms at a time, like [`nap_while_busy`], but only for
