@@ -94,8 +94,10 @@ pub fn open_reader(path: &str) -> Result<Connection> {
     OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
   let conn = Connection::open_with_flags(path, flags)
     .map_err(|e| open_error(e, Some(path)))?;
-  conn.busy_timeout(READER_BUSY_TIMEOUT)?;
-  keep_plans(&conn)?;
+  conn
+    .busy_timeout(READER_BUSY_TIMEOUT)
+    .map_err(|e| open_error(e, Some(path)))?;
+  keep_plans(&conn).map_err(|e| reword(e, Some(path)))?;
   Ok(conn)
 }
 
