@@ -34,7 +34,7 @@ TS_SOURCES := $(shell find jsr npm/src -name '*.ts' 2>/dev/null)
 
 # ---------------------------------------------------------------- set-up
 
-deps: node_modules/.deps-installed
+deps: node_modules/.deps-installed node_modules/kvq-deno/package.json
 
 # npm ci installs exactly package-lock.json and never writes it: the lock
 # lists every platform's optional packages, so it stays the same on any
@@ -45,6 +45,14 @@ node_modules/.deps-installed: package.json package-lock.json
 	$(BUN) --version >/dev/null
 	$(NODE24) --version >/dev/null
 	touch $@
+
+# jsr/ffi/loader.ts imports npm:kvq-deno (npm/npm/deno). Here Deno resolves
+# it from node_modules, as package.json makes them npm's; this copy stands
+# in for the published package, with no platform package beside it, so the
+# loader falls back to the repository build.
+node_modules/kvq-deno/package.json: node_modules/.deps-installed $(wildcard npm/npm/deno/*)
+	rm -rf node_modules/kvq-deno
+	cp -r npm/npm/deno node_modules/kvq-deno
 
 # ---------------------------------------------------------------- build
 

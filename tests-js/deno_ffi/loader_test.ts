@@ -20,8 +20,11 @@ async function attempt(
   flags: string[],
   body: string,
   env: Record<string, string> = {},
+  module = mod,
 ): Promise<Outcome> {
-  const script = `import { openKv, setLibraryPath } from ${JSON.stringify(mod)};
+  const script = `import { openKv, setLibraryPath } from ${
+    JSON.stringify(module)
+  };
 try {
   ${body}
   console.log(JSON.stringify({ name: "opened", message: "" }));
@@ -106,4 +109,38 @@ Deno.test("setLibraryPath after the library is loaded throws", async () => {
     o.message,
     "kvq: setLibraryPath() must be called before the first openKv()",
   );
+});
+
+Deno.test("no library anywhere: the error names the platform, the package and what to install", async () => {
+  // A copy of jsr/ with no target/ beside it: no repository build. Here
+  // npm:kvq-deno resolves to node_modules/kvq-deno, with no platform
+  // package installed.
+  const root = new URL("../../", import.meta.url);
+  await Deno.mkdir(new URL(".tmp/", root), { recursive: true });
+  const dir = await Deno.makeTempDir({
+    dir: new URL(".tmp/", root).pathname,
+    prefix: "loader-test-",
+  });
+  try {
+    await new Deno.Command("cp", {
+      args: ["-r", new URL("jsr", root).pathname, `${dir}/jsr`],
+    }).output();
+    const o = await attempt(
+      ["--allow-ffi", "--allow-read"],
+      `await openKv(":memory:");`,
+      {},
+      `file://${dir}/jsr/mod.ts`,
+    );
+    const arch = Deno.build.arch === "aarch64" ? "arm64" : "x64";
+    expectError(
+      o,
+      "Error",
+      `kvq: cannot load the native library for linux-${arch}-gnu`,
+      `package kvq-deno-linux-${arch}-gnu@0.1.0: not installed`,
+      "`npm install kvq-deno@0.1.0`",
+      `repository build (${dir}/target/release/libkvq_deno.so): Could not open`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
