@@ -21,6 +21,7 @@ import { claimMove, type Lease, type ReadyEntry } from "./moves.ts";
 import type { Config } from "./options.ts";
 import { reclaimExpired } from "./reclaim.ts";
 import type { KvStore } from "./types.ts";
+import { isClosedError, WakeWatch } from "./wake.ts";
 
 /** One `listenQueue` call. */
 export interface Listener {
@@ -53,12 +54,6 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** Whether an error means the store is closed. */
-export function isClosedError(error: unknown): boolean {
-  return error instanceof Error &&
-    (error.name === "BadResource" || /\bclosed\b/i.test(error.message));
-}
-
 /** The claiming loop of one queue instance. */
 export class Consumer {
   #kv: KvStore;
@@ -77,7 +72,7 @@ export class Consumer {
   #waiter: (() => void) | null = null;
   #spread = 1;
   #stopped = false;
-  #watchReader: ReadableStreamDefaultReader<unknown> | null = null;
+  #watch: WakeWatch;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
   #reclaiming: Promise<void> | null = null;
 
@@ -99,6 +94,13 @@ export class Consumer {
     this.#leases = leases;
     this.#owner = owner;
     this.#onClosed = onClosed;
+    this.#watch = new WakeWatch(
+      kv,
+      layout.wakeKey,
+      () => this.#wake(),
+      onClosed,
+      config.pollIntervalMs,
+    );
   }
 
   /** Adds a listener; starts the loop when it is the first. */
@@ -157,7 +159,7 @@ export class Consumer {
   }
 
   async #run(): Promise<void> {
-    this.#startWatch();
+    this.#watch.start();
     this.#pollTimer = setInterval(() => {
       this.#wake();
       this.#reclaim();
@@ -201,8 +203,7 @@ export class Consumer {
       }
     } finally {
       clearInterval(this.#pollTimer);
-      this.#watchReader?.cancel().catch(() => {});
-      this.#watchReader = null;
+      this.#watch.stop();
     }
   }
 
@@ -374,40 +375,6 @@ export class Consumer {
     listener.running--;
     this.#leases.finish(id, ok ? "ok" : "failed");
     this.#slotFreed();
-  }
-
-  #startWatch(): void {
-    if (!this.#active()) return;
-    let reader: ReadableStreamDefaultReader<unknown>;
-    try {
-      reader = this.#kv.watch([this.#layout.wakeKey]).getReader();
-    } catch (error) {
-      if (isClosedError(error)) this.#onClosed();
-      else this.#watchFailed(error);
-      return;
-    }
-    this.#watchReader = reader;
-    (async () => {
-      for (;;) {
-        const r = await reader.read();
-        if (r.done) return;
-        this.#wake();
-      }
-    })().catch((error) => {
-      if (this.#watchReader === reader) this.#watchFailed(error);
-    });
-  }
-
-  // The poll keeps the queue going meanwhile; watch again after one.
-  #watchFailed(error: unknown): void {
-    this.#watchReader = null;
-    if (!this.#active()) return;
-    console.error("kvq queue: watch failed; polling until it works:", error);
-    setTimeout(() => {
-      if (this.#running !== null && this.#watchReader === null) {
-        this.#startWatch();
-      }
-    }, this.#config.pollIntervalMs);
   }
 
   /** Returns messages of dead holders to the queue (one scan at a time). */
