@@ -12,8 +12,9 @@
  *   withQueues, concurrency 100 each), timed from the moment all are told
  *   to start.
  * - `drain-native`: Deno's own queue on a file, one process.
- * - `latency` / `latency-native`: one message at a time, enqueue to handler
- *   start, in one process; p50 and p99 over 300 messages.
+ * - `latency` / `latency-native`: one message at a time, from before the
+ *   enqueue to the handler's start, in one process; p50 and p99 over 300
+ *   messages, 2 ms apart.
  *
  * Prints one JSON line per scenario.
  *
@@ -51,6 +52,8 @@ function report(scenario: string, fields: Record<string, number>): void {
   );
   console.log(JSON.stringify({ scenario, n, ...rounded }));
 }
+
+const SAMPLES = 300;
 
 async function backlog(kv: Deno.Kv | ReturnType<typeof withQueues>) {
   // 2 mutations per message in the wrapper: 250 per atomic stays below
@@ -116,7 +119,7 @@ async function latency(native: boolean): Promise<void> {
   let got!: () => void;
   kv.listenQueue(() => got());
   const samples: number[] = [];
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < SAMPLES; i++) {
     const arrived = new Promise<void>((r) => got = r);
     const t0 = performance.now();
     await kv.enqueue(i);
@@ -128,6 +131,7 @@ async function latency(native: boolean): Promise<void> {
   const at = (q: number) =>
     samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
   report(native ? "latency-native" : "latency", {
+    n: SAMPLES,
     p50: at(0.5),
     p99: at(0.99),
     max: samples[samples.length - 1],

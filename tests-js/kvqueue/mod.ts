@@ -10,12 +10,14 @@ import { cases as queueListen } from "../conformance/queue.listen.ts";
 import { cases as queueDeviations } from "../conformance/queue.deviations.ts";
 import type { Case } from "../harness/types.ts";
 import { adaptConformance } from "./targets.ts";
-import { cases as semantics } from "./withQueues.semantics.ts";
+import { cases as atomic } from "./withQueues.atomic.ts";
+import { cases as listenQueue } from "./withQueues.listenQueue.ts";
 import { cases as processes } from "./withQueues.processes.ts";
 
 /** All cases, conformance first. */
 export const allCases: Case[] = [
   ...adaptConformance([...queueEnqueue, ...queueListen, ...queueDeviations]),
-  ...semantics,
+  ...atomic,
+  ...listenQueue,
   ...processes,
 ];
