@@ -66,7 +66,12 @@ fn writes_through_a_restart_complete_or_fail_clearly_and_none_is_lost() {
     for i in 0u64.. {
       let k = key(&["w", &format!("{i:06}")]);
       let w = write(vec![set(k.clone(), KvValue::U64(i))]);
-      match store.atomic_write(w).await {
+      let t = Instant::now();
+      let result = store.atomic_write(w).await;
+      if t.elapsed() > Duration::from_millis(100) {
+        eprintln!("write {i} took {:?}: {result:?}", t.elapsed());
+      }
+      match result {
         Ok(Some(_)) => {
           acknowledged.push(k);
           streak += 1;
@@ -74,14 +79,22 @@ fn writes_through_a_restart_complete_or_fail_clearly_and_none_is_lost() {
         Ok(None) => panic!("no check, yet a check failed"),
         Err(e) => {
           assert_clear(&e);
+          if failed < 3 {
+            eprintln!("write {i} failed: {e}");
+          }
           failed += 1;
           streak = 0;
         }
       }
-      if restarter.is_finished() && failed > 0 && streak >= 10 {
+      if restarter.is_finished() && streak >= 10 {
         break;
       }
-      assert!(started.elapsed() < Duration::from_secs(30), "no recovery");
+      assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "no recovery: {} acknowledged, {failed} failed, restarted: {}",
+        acknowledged.len(),
+        restarter.is_finished()
+      );
       tokio::time::sleep(Duration::from_millis(2)).await;
     }
     eprintln!(

@@ -321,24 +321,36 @@ impl PostgresBackend {
     }
   }
 
-  /// Takes the version counter's lock for this turn (if not yet held) and
-  /// returns the next version, `step` past the last.
-  fn next_version(&mut self, step: i64) -> Result<i64> {
-    let Some(turn) = self.turn.as_mut() else {
-      return Err(Error::Internal("no transaction is open".into()));
-    };
-    if let Some(v) = turn.version {
-      let next = v + step;
-      turn.version = Some(next);
-      turn.version_dirty = true;
-      return Ok(next);
+  /// Takes the version counter's lock for this turn, if not yet held
+  /// (moving it by nothing), and returns the turn's current version.
+  fn lock_version(&mut self) -> Result<i64> {
+    if let Some(v) = self.turn_mut()?.version {
+      return Ok(v);
     }
-    let bump = Stmt::new(&self.sql.bump_version, vec![Box::new(step)]);
-    let rows = self.run_in_turn(vec![bump], false)?;
-    let v: i64 = rows
+    let lock = Stmt::new(&self.sql.bump_version, vec![Box::new(0i64)]);
+    let rows = self.run_in_turn(vec![lock], false)?;
+    let v = self.version_of(&rows)?;
+    self.turn_mut()?.version = Some(v);
+    Ok(v)
+  }
+
+  /// The version a commit of this turn gets: `step` past the last. The
+  /// counter row is written once, with the turn's next statement.
+  fn next_version(&mut self, step: i64) -> Result<i64> {
+    let current = self.lock_version()?;
+    let turn = self.turn_mut()?;
+    let next = current + step;
+    turn.version = Some(next);
+    turn.version_dirty = true;
+    Ok(next)
+  }
+
+  /// The version a `bump_version` statement returned, first of `rows`.
+  fn version_of(&self, rows: &[Vec<Row>]) -> Result<i64> {
+    rows
       .first()
       .and_then(|r| r.first())
-      .map(|r| r.try_get(0))
+      .map(|r| r.try_get::<_, i64>(0))
       .transpose()
       .map_err(|e| Error::Postgres(format!("reading the version: {e}")))?
       .ok_or_else(|| {
@@ -346,11 +358,7 @@ impl PostgresBackend {
           "the data_version row of schema \"{}\" is missing",
           self.config.schema
         ))
-      })?;
-    if let Some(turn) = self.turn.as_mut() {
-      turn.version = Some(v);
-    }
-    Ok(v)
+      })
   }
 
   fn turn_mut(&mut self) -> Result<&mut Turn> {
@@ -494,11 +502,12 @@ impl Backend for PostgresBackend {
 
   fn write(&mut self, write: &AtomicWrite, now: i64) -> Result<Applied> {
     let needed = kv::keys_to_read(write);
-    let step = kv::version_step();
     let held = self.turn_mut()?.version.is_some();
     let mut stmts = Vec::new();
     if !held {
-      stmts.push(Stmt::new(&self.sql.bump_version, vec![Box::new(step)]));
+      // The counter's lock, taken without moving it: a failed check must
+      // leave the version where it was.
+      stmts.push(Stmt::new(&self.sql.bump_version, vec![Box::new(0i64)]));
     }
     if !needed.is_empty() {
       let params: Vec<Param> = vec![Box::new(needed), Box::new(now)];
@@ -511,33 +520,22 @@ impl Backend for PostgresBackend {
     } else {
       self.run_in_turn(stmts, false)?
     };
-    let version = if held {
-      let turn = self.turn_mut()?;
-      let next = turn.version.unwrap_or(0) + step;
-      turn.version = Some(next);
-      turn.version_dirty = true;
-      next
-    } else {
-      let v = rows
-        .first()
-        .and_then(|r| r.first())
-        .map(|r| r.try_get::<_, i64>(0))
-        .transpose()
-        .map_err(|e| Error::Postgres(format!("reading the version: {e}")))?
-        .ok_or_else(|| {
-          Error::Postgres("the data_version row is missing".into())
-        })?;
+    if !held {
+      let v = self.version_of(&rows)?;
       self.turn_mut()?.version = Some(v);
-      v
-    };
+    }
     let stored = match rows.get(usize::from(!held)) {
       Some(rows) => kv::stored_by_key(rows)?,
       None => Default::default(),
     };
+    let current = self.lock_version()?;
+    let version = current + kv::version_step();
     let Some(decided) = kv::decide(write, &stored, version)? else {
       return Ok(Applied::default());
     };
     let turn = self.turn_mut()?;
+    turn.version = Some(version);
+    turn.version_dirty = true;
     let wakes = !decided.keys.is_empty() || !decided.messages.is_empty();
     for (key, state) in decided.keys {
       turn.kv.put(key, state);
@@ -586,9 +584,9 @@ impl Backend for PostgresBackend {
 
   fn fail(&mut self, lease: &LeaseKey, now: i64) -> Result<Failed> {
     let id = queue::lease_id(lease)?;
-    // The counter first, as every transaction that may write KV rows (a
-    // dead letter) takes it before any row lock.
-    let version = self.next_version(kv::version_step())?;
+    // The counter's lock first, as every transaction that may write KV
+    // rows (a dead letter) takes it before any row lock.
+    self.lock_version()?;
     let params: Vec<Param> = vec![Box::new(id), Box::new(lease.deadline)];
     let stmt = Stmt::new(&self.sql.lock_running, params);
     let rows = self.run_in_turn(vec![stmt], false)?;
@@ -607,6 +605,11 @@ impl Backend for PostgresBackend {
     turn
       .queue
       .push(Stmt::new(&sql.delete_message, vec![Box::new(id)]));
+    if message.keys.is_empty() {
+      return Ok(Failed::Undelivered(message.keys));
+    }
+    let version = self.next_version(kv::version_step())?;
+    let turn = self.turn_mut()?;
     for (key, state) in kv::dead_letters(&message.keys, &message.data, version)
     {
       turn.kv.put(key, state);
@@ -615,9 +618,9 @@ impl Backend for PostgresBackend {
   }
 
   fn collect_expired(&mut self, now: i64) -> Result<Vec<Vec<u8>>> {
-    // The counter first (see `fail`); the version moves by 1, as on
-    // SQLite.
-    self.next_version(1)?;
+    // The counter's lock first (see `fail`); the version moves by 1 when
+    // anything expired, as on SQLite.
+    self.lock_version()?;
     let stmt = Stmt::new(&self.sql.delete_expired, vec![Box::new(now)]);
     let rows = self.run_in_turn(vec![stmt], false)?;
     let mut keys = Vec::new();
@@ -627,6 +630,7 @@ impl Backend for PostgresBackend {
       })?);
     }
     if !keys.is_empty() {
+      self.next_version(1)?;
       self.turn_mut()?.notify = true;
     }
     Ok(keys)
