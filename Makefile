@@ -104,8 +104,10 @@ lint: deps
 	$(DENO) check jsr/mod.ts npm/src/index.ts tests-js/run_*.ts bench/run.ts
 	$(DENO) check --unstable-kv tests-js/types/deno_kv_compat.ts
 
+# scripts/pg.sh: a private Postgres for tests-rs/tests/postgres_*.rs
+# (added by the Postgres backend's work; they say loudly when it is absent).
 test-rust: deps
-	cargo test --workspace
+	scripts/pg.sh cargo test --workspace
 
 test-js: build
 	tests-js/run_all.sh

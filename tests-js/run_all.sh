@@ -53,6 +53,10 @@ run "bundle the node20 runner" bundle tests-js/run_node.ts run_node.mjs
 run "conformance: node20" "$NODE20" "$cache/run_node.mjs"
 run "conformance: bun" "$BUN" tests-js/run_bun.ts
 run "conformance: deno-ffi" "${DENO_KVQ[@]}" tests-js/run_deno_ffi.ts
+# The same suite on Postgres: each run starts and stops a private server.
+run "conformance: node24 on postgres" scripts/pg.sh "$NODE24" tests-js/run_postgres.ts
+run "conformance: bun on postgres" scripts/pg.sh "$BUN" tests-js/run_postgres.ts
+run "conformance: deno-ffi on postgres" scripts/pg.sh "${DENO_KVQ[@]}" tests-js/run_postgres.ts
 
 # The FFI transport on its own, and beside Deno's own KV in one process.
 run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env --allow-run \
