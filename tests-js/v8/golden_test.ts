@@ -53,6 +53,13 @@ const DENO: [string, unknown, string, unknown?][] = [
   ["Int8Array [-1,2]", new Int8Array([-1, 2]), "4202ff025662000200"],
   ["Int32Array [1]", new Int32Array([1]), "4204010000005664000400"],
   ["circular {self}", circular, "6f220473656c665e007b01"],
+  [
+    "Object.freeze([1.5,2]) (written sparsely)",
+    Object.freeze([1.5, 2]),
+    "610249004e000000000000f83f49024904400202",
+    [1.5, 2],
+  ],
+  ["Object.seal([])", Object.seal([]), "6100400000", []],
 ];
 
 // Our own cases, bytes after the header (checked against Node 24's V8, see

@@ -212,6 +212,12 @@ export const SAMPLES: Sample[] = [
   { name: "array mixed", make: () => ["a", 1.5, 2, null, true, { o: 1 }, [2]] },
   { name: "array extra property", make: () => Object.assign([1, 2], { x: 1 }) },
   {
+    name: "array frozen",
+    make: () => Object.freeze([1.5, "a"]),
+    expect: () => [1.5, "a"],
+  },
+  { name: "array sealed", make: () => Object.seal([1]), expect: () => [1] },
+  {
     name: "array holes and property",
     make: () => Object.assign([1, , 3], { tag: "t" }),
   },

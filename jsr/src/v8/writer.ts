@@ -239,8 +239,11 @@ export class Writer extends ByteWriter {
     }
     const keys = Object.keys(a);
     // The first n keys are the indices 0..n-1 unless one is not enumerable; V8
-    // writes such (dictionary-mode) arrays sparsely, and so do we.
+    // writes such (dictionary-mode) arrays sparsely, and so do we. Frozen,
+    // sealed and non-extensible arrays have no fast elements kind in V8
+    // either: written sparsely too.
     if (dense && n > 0 && keys[n - 1] !== String(n - 1)) dense = false;
+    if (dense && !Object.isExtensible(a)) dense = false;
     if (!dense) {
       this.byte(T.BEGIN_SPARSE_ARRAY);
       this.varint(n);
