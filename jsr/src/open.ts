@@ -43,7 +43,8 @@ export function createOpenKv(native: Transport): OpenKv {
 
 /**
  * The engine path for an `openKv` path: `":memory:"` for none (kvq has no
- * per-script default location), a file path for a string or `file:` URL.
+ * per-script default location), a `postgres://` or `postgresql://` URL as
+ * it is, a file path for a string or `file:` URL.
  * A string starting with `file:` is read as SQLite reads it, since Deno
  * hands it to SQLite: `file:rel.db` is `rel.db` in the working directory
  * (see {@link sqliteUriPath}). Throws Deno's TypeErrors for `""` and a
@@ -59,6 +60,9 @@ export function resolvePath(path: unknown): string {
   if (typeof path !== "string" || path === "") {
     throw new TypeError("Filename cannot be empty");
   }
+  // A Postgres store: the engine reads the URL (and never repeats its
+  // password in an error).
+  if (/^postgres(ql)?:\/\//i.test(path)) return path;
   if (/^https?:\/\//i.test(path)) {
     throw new Error(`KV Connect is not supported yet: ${path}`);
   }

@@ -186,7 +186,22 @@ export interface ListenQueueOptions {
   signal?: AbortSignal;
 }
 
-/** kvq's options of `openKv()` (an extension; Deno has none). */
+/**
+ * kvq's options of `openKv()` (an extension; Deno has none).
+ *
+ * `openKv("postgres://user:password@host:port/db")` (or `postgresql://`)
+ * opens a store in a Postgres database instead of a file, shared by every
+ * process that opens the same URL. Its own settings go in the URL's query,
+ * as libpq spells them: `schema` (the Postgres schema holding the store's
+ * tables, default `kvq`: several stores per database), `poolSize`
+ * (connections, 1-64, default 4), `sslmode` (`disable`, `prefer`, the
+ * default, `require`, `verify-ca`, `verify-full`), `sslrootcert` (a PEM
+ * file of CA certificates), and libpq's other keys tokio-postgres reads
+ * (`connect_timeout`, `application_name`, `host=/socket/dir`, ...).
+ * `leaseMs` and `durability` below apply too ("relaxed" commits with
+ * `synchronous_commit = off`). Errors name the host, port, database and
+ * user, never the password. See docs/postgres.md.
+ */
 export interface OpenKvOptions {
   /**
    * How long a delivered message stays leased without renewal, in
