@@ -12,7 +12,7 @@
  * KVQ_POSTGRES_URL; without it the runner fails and says so. Cases about
  * file paths (what `openKv` does with a missing folder, a directory, a
  * file URL) have no Postgres meaning and are skipped by name, with the
- * reason.
+ * reason; tests-js/postgres/cases.ts adds the cases only Postgres has.
  *
  * @module
  */
@@ -21,6 +21,7 @@ import process from "node:process";
 import { allCases } from "./conformance/mod.ts";
 import { importEntry, main, packageEntry } from "./harness/platform.ts";
 import { kvqTarget } from "./harness/targets.ts";
+import { cases as postgresCases } from "./postgres/cases.ts";
 import type { Case } from "./harness/types.ts";
 
 const url = process.env.KVQ_POSTGRES_URL ?? "";
@@ -69,4 +70,4 @@ await main(async (temp) => {
     : await importEntry(packageEntry("npm", "index.js"), "the npm package");
   const target = kvqTarget(`${runtime}-pg`, entry, temp);
   return [{ ...target, tempPath: () => withSchema(`c${run}_${++n}`) }];
-}, allCases.map(forPostgres));
+}, [...allCases.map(forPostgres), ...postgresCases]);
