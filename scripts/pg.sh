@@ -14,6 +14,8 @@
 #                           kill kvq's sessions with pg_terminate_backend)
 #   KVQ_POSTGRES_CTL        a script: `$KVQ_POSTGRES_CTL stop|start|restart`
 #                           (tests that take the server down mid-run)
+#   KVQ_POSTGRES_CA         the CA of the server's TLS certificate (for
+#                           localhost and 127.0.0.1), when openssl exists
 #
 # Postgres 15 from /usr/lib/postgresql/15/bin (else any version there);
 # where none is installed and we are root, Debian's `postgresql` package is
@@ -98,13 +100,32 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# TLS with a throwaway CA (when openssl is there), so the tests can check
+# sslmode=require / verify-ca / verify-full; plain TCP still works too.
+SSL_OPTS=
+if command -v openssl >/dev/null; then
+  (
+    cd "$DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=kvq test CA" \
+      -keyout ca.key -out ca.crt -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+      -keyout server.key -out server.csr 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -days 2 -extfile server.ext -out server.crt 2>/dev/null
+    chmod 600 server.key
+    chown "$OWNER" server.key server.crt
+  ) && SSL_OPTS="-c ssl=on -c ssl_cert_file=$DIR/server.crt -c ssl_key_file=$DIR/server.key"
+fi
+
 PORT=
 for _ in 1 2 3 4 5; do
   PORT=$(free_port)
   # Loopback and a socket in the folder only; enough connections for the
   # conformance suite (each store: a small pool and one LISTEN session).
   OPTS="-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c max_connections=300"
-  OPTS="$OPTS -c shared_buffers=128MB -c log_min_messages=warning"
+  OPTS="$OPTS -c shared_buffers=128MB -c log_min_messages=warning $SSL_OPTS"
   echo "$OPTS" >"$DIR/options"
   if as_pg "$PGBIN/pg_ctl" -D "$DATA" -o "$OPTS" -l "$DIR/server.log" -w \
     -t 30 start >/dev/null 2>&1; then
@@ -155,6 +176,9 @@ log "Postgres $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PO
 export KVQ_POSTGRES_URL="postgres://kvq:$KVQ_PASS@127.0.0.1:$PORT/kvq"
 export KVQ_POSTGRES_ADMIN_URL="postgres://postgres:$ADMIN_PASS@127.0.0.1:$PORT/kvq"
 export KVQ_POSTGRES_CTL="$DIR/ctl"
+if [ -n "$SSL_OPTS" ]; then
+  export KVQ_POSTGRES_CA="$DIR/ca.crt"
+fi
 
 if [ $# -eq 0 ]; then
   echo "$KVQ_POSTGRES_URL"
