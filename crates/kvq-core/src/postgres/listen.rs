@@ -7,10 +7,11 @@
 //! notifications, and that count is the engine's change token. When the
 //! session is lost (a restart, `pg_terminate_backend`), the thread
 //! reconnects with backoff, and counts one change on every attempt, since
-//! a notification may have been missed: the engine then looks again, its
-//! regular poll of the token is the backstop. `LISTEN` needs a session
-//! connection, so a transaction-pooling PgBouncer defeats it: the store
-//! still works, its wake-ups come from the backstop only.
+//! a notification may have been missed: the engine then looks again. A
+//! backstop counts one change a second whatever happens, so a lost
+//! notification costs at most that. `LISTEN` needs a session connection,
+//! so a transaction-pooling PgBouncer defeats it: the store still works,
+//! its wake-ups come from the backstop only.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::AtomicI64;
@@ -29,6 +30,10 @@ use super::schema::quote_ident;
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 /// The longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// The backstop: a change is counted this often even when no notification
+/// came, so a lost one (or a PgBouncer in transaction mode, which drops
+/// LISTEN) delays a delivery or a watch by at most this long.
+const BACKSTOP: Duration = Duration::from_secs(1);
 
 /// What wakes the engine when the token moves (set once the engine runs).
 pub type Wake = Box<dyn Fn() + Send + Sync>;
@@ -163,6 +168,10 @@ async fn listen(
         backoff = MIN_BACKOFF;
         // Whatever happened before LISTEN took effect is unknown.
         shared.changed();
+        let mut backstop = tokio::time::interval(BACKSTOP);
+        backstop
+          .set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        backstop.tick().await;
         loop {
           tokio::select! {
             payload = rx.recv() => match payload {
@@ -170,6 +179,7 @@ async fn listen(
               Some(_) => shared.changed(),
               None => break,
             },
+            _ = backstop.tick() => shared.changed(),
             _ = shared.stop.notified() => break,
           }
         }
