@@ -36,7 +36,7 @@ export KVQ_RESULTS_DIR=$results
 trap 'rm -rf "$results"' EXIT
 
 # The codecs and helpers, on every runtime (Node 24 runs the TypeScript as it is).
-for t in tests-js/v8/golden_test.ts tests-js/v8/roundtrip_test.ts \
+for t in tests-js/v8/golden_test.ts tests-js/v8/roundtrip_test.ts tests-js/v8/host_test.ts \
   tests-js/unit/key.codec.ts tests-js/unit/list.cursor.ts \
   tests-js/unit/wire.roundtrip.ts tests-js/unit/awake.ts tests-js/unit/write_batch.ts; do
   run "unit $(basename "$t") (deno)" "${DENO_KVQ[@]}" "$t"
@@ -46,6 +46,8 @@ done
 # Byte-for-byte against Node's own V8, and against real Deno's KV rows.
 run "v8 vs node's v8.Serializer (node24)" "$NODE24" tests-js/v8/node_v8_test.ts
 run "v8 vs Deno 2.9.6 kv rows" "${DENO_KVQ[@]}" tests-js/v8/deno_kv_test.ts
+run "v8 host objects vs Deno 2.9.6 kv rows" "${DENO_KVQ[@]}" tests-js/v8/deno_host_test.ts
+run "v8 host objects, portable path (deno)" "${DENO_KVQ[@]}" tests-js/v8/host_portable_test.ts
 
 run "conformance: deno-native" "${DENO_KVQ[@]}" tests-js/run_deno_native.ts
 run "conformance: node24" "$NODE24" tests-js/run_node.ts
@@ -57,6 +59,7 @@ run "conformance: deno-ffi" "${DENO_KVQ[@]}" tests-js/run_deno_ffi.ts
 run "conformance: node24 on postgres" scripts/pg.sh "$NODE24" tests-js/run_postgres.ts
 run "conformance: bun on postgres" scripts/pg.sh "$BUN" tests-js/run_postgres.ts
 run "conformance: deno-ffi on postgres" scripts/pg.sh "${DENO_KVQ[@]}" tests-js/run_postgres.ts
+run "many machines on postgres" scripts/pg.sh "$NODE24" tests-js/postgres/many_machines.ts
 
 # The FFI transport on its own, and beside Deno's own KV in one process.
 run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env --allow-run \

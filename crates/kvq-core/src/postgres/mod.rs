@@ -72,6 +72,10 @@ use crate::error::Result;
 
 /// How long a call waits for a free pooled connection.
 const POOL_WAIT: Duration = Duration::from_secs(30);
+/// How long a read keeps trying while the server cannot be reached (a
+/// restart, a failover): reads change nothing, so trying again is safe,
+/// and a watcher or a `get` rides out a restart instead of failing.
+const READ_RETRY: Duration = Duration::from_secs(5);
 
 /// Opens the store a `postgres://` URL names: connects, creates or
 /// migrates its schema, starts the engine. `options_json` is `openKv`'s
@@ -108,6 +112,8 @@ pub struct PostgresBackend {
   turn: Option<Turn>,
   /// Whether the last error was a conflict worth running the turn again.
   conflict: bool,
+  /// Whether the last error was the connection's, not the statement's.
+  lost: bool,
 }
 
 /// One turn's transaction and what it has buffered.
@@ -213,6 +219,7 @@ impl PostgresBackend {
       me,
       turn: None,
       conflict: false,
+      lost: false,
     })
   }
 
@@ -225,6 +232,7 @@ impl PostgresBackend {
   fn error(&mut self, e: &tokio_postgres::Error, committing: bool) -> Error {
     self.conflict = pipeline::is_conflict(e);
     let lost = pipeline::is_connection_lost(e);
+    self.lost = lost;
     let text = pipeline::describe(e);
     let text = if committing && lost {
       format!(
@@ -241,6 +249,7 @@ impl PostgresBackend {
 
   fn pool_error(&mut self, e: &PoolError) -> Error {
     self.conflict = false;
+    self.lost = true;
     let text = format!(
       "cannot reach Postgres at {}: {}",
       self.place,
@@ -251,11 +260,11 @@ impl PostgresBackend {
 
   /// Runs statements outside any turn, on a pooled connection, in one
   /// round trip.
-  fn run_alone(&mut self, stmts: Vec<Stmt>) -> Result<Vec<Vec<Row>>> {
+  fn run_alone(&mut self, stmts: &[Stmt]) -> Result<Vec<Vec<Row>>> {
     let pool = self.pool.clone();
     let result = self.rt()?.block_on(async {
       let client = pool.get().await.map_err(Err)?;
-      pipeline::run(&client, &stmts).await.map_err(Ok)
+      pipeline::run(&client, stmts).await.map_err(Ok)
     });
     match result {
       Ok(rows) => Ok(rows),
@@ -374,7 +383,7 @@ impl PostgresBackend {
     let rows = if self.turn.is_some() {
       self.run_in_turn(vec![stmt], false)?
     } else {
-      self.run_alone(vec![stmt])?
+      self.run_alone(&[stmt])?
     };
     let row = rows.first().and_then(|r| r.first());
     row
@@ -417,7 +426,19 @@ impl Backend for PostgresBackend {
     if snapshot {
       stmts.push(Stmt::simple("commit"));
     }
-    let mut rows = self.run_alone(stmts)?.into_iter();
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(50);
+    let rows = loop {
+      match self.run_alone(&stmts) {
+        Ok(rows) => break rows,
+        Err(_) if self.lost && started.elapsed() + pause < READ_RETRY => {
+          std::thread::sleep(pause);
+          pause = (pause * 2).min(Duration::from_millis(500));
+        }
+        Err(e) => return Err(e),
+      }
+    };
+    let mut rows = rows.into_iter();
     if snapshot {
       rows.next();
     }
@@ -638,7 +659,7 @@ impl Backend for PostgresBackend {
 
   fn lapsed(&mut self, now: i64) -> Result<Vec<LeaseKey>> {
     let stmt = Stmt::new(&self.sql.lapsed, vec![Box::new(now)]);
-    let rows = self.run_alone(vec![stmt])?;
+    let rows = self.run_alone(&[stmt])?;
     queue::leases(rows.first().map_or(&[][..], |r| r))
   }
 
