@@ -8,6 +8,7 @@ import type { Case } from "../harness/types.ts";
 import { cases as keysTypes } from "./keys.types.ts";
 import { cases as keysOrder } from "./keys.order.ts";
 import { cases as valuesRoundtrip } from "./values.roundtrip.ts";
+import { cases as valuesHost } from "./values.host.ts";
 import { cases as valuesErrors } from "./values.errors.ts";
 import { cases as valuesLimits } from "./values.limits.ts";
 import { cases as kvu64 } from "./kvu64.ts";
@@ -40,6 +41,7 @@ export const allCases: Case[] = [
   ...keysTypes,
   ...keysOrder,
   ...valuesRoundtrip,
+  ...valuesHost,
   ...valuesErrors,
   ...valuesLimits,
   ...kvu64,

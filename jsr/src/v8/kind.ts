@@ -5,6 +5,12 @@
  * @module
  */
 
+import { denoCore, type Fn, getter, has } from "./brand.ts";
+import { cloneError, describe } from "./clone_error.ts";
+import { hosts } from "./host/mod.ts";
+
+export { cloneError, describe } from "./clone_error.ts";
+
 /** A plain object: written as 'o' ... '{'. Class instances are plain objects too. */
 export const K_OBJECT = 0;
 /** An Array (any subclass). */
@@ -31,16 +37,13 @@ export const K_NUMBER = 10;
 export const K_STRING = 11;
 /** Object(bigint). */
 export const K_BIGINT = 12;
-
-type Fn = (this: unknown, ...args: unknown[]) => unknown;
+/**
+ * A host object (Blob, File, DOMException, CryptoKey, ...): written as V8
+ * hands it to Deno's serializer delegate (see host/mod.ts).
+ */
+export const K_HOST = 13;
 
 const objectToString = Object.prototype.toString as Fn;
-const functionToString = Function.prototype.toString as Fn;
-const getOwn = Object.getOwnPropertyDescriptor;
-
-function getter(proto: object, key: PropertyKey): Fn {
-  return getOwn(proto, key)!.get as Fn;
-}
 
 // Brand checks: each succeeds (without throwing) only on objects that carry the
 // internal slot, so Object.create(Map.prototype) is not taken for a Map.
@@ -66,16 +69,6 @@ const isErrorNative =
   (Error as unknown as { isError?: (v: unknown) => boolean })
     .isError;
 
-function has(check: Fn | undefined, o: object, arg?: unknown): boolean {
-  if (check === undefined) return false;
-  try {
-    check.call(o, arg);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // Plain JavaScript cannot tell a Proxy from its target, and V8 refuses to
 // clone one. Deno's core has the check (an internal door, so tried first
 // and not relied on); Node, Bun and Deno all have node:util's, behind
@@ -84,15 +77,10 @@ function has(check: Fn | undefined, o: object, arg?: unknown): boolean {
 type IsProxy = (o: object) => boolean;
 function findIsProxy(): IsProxy {
   const host = globalThis as {
-    Deno?: { internal?: symbol };
     process?: { getBuiltinModule?: (id: string) => unknown };
   };
-  const deno = host.Deno as Record<symbol, unknown> | undefined;
-  const internal = host.Deno?.internal;
-  const core = internal === undefined || deno === undefined
-    ? undefined
-    : (deno[internal] as { core?: { isProxy?: unknown } } | undefined)?.core;
-  if (typeof core?.isProxy === "function") return core.isProxy as IsProxy;
+  const isProxy = denoCore?.isProxy;
+  if (typeof isProxy === "function") return isProxy as IsProxy;
   try {
     const util = host.process?.getBuiltinModule?.("node:util") as
       | { types?: { isProxy?: unknown } }
@@ -224,6 +212,9 @@ export function classify(o: object, proto: object | null): number {
   const hinted = proto === null ? undefined : protoKinds.get(proto);
   if (hinted !== undefined) return confirm(hinted, o) ? hinted : K_OBJECT;
   const tag = objectToString.call(o) as string;
+  // Before the Error check: Deno's (and Node's) DOMException passes
+  // Error.isError, yet V8 hands it to the delegate as a host object.
+  if (hosts.is(o, tag)) return K_HOST;
   // Ordinary objects (class instances included) report "[object Object]"; built-ins
   // and their sub-classes keep their own tag, so only those pay for brand checks.
   if (tag === "[object Object]") return K_OBJECT;
@@ -248,40 +239,7 @@ export function classify(o: object, proto: object | null): number {
   return K_OBJECT;
 }
 
-/** Deno's TypeError for a value V8 refuses: "<description> could not be cloned." */
-export function cloneError(value: unknown): TypeError {
-  return new TypeError(`${describe(value)} could not be cloned.`);
-}
-
 /** The error for a detached ArrayBuffer, worded as V8 words it. */
 export function detachedError(): TypeError {
   return new TypeError("An ArrayBuffer is detached and could not be cloned.");
-}
-
-// A data property found along the prototype chain, without running getters or proxy
-// traps' side effects beyond getOwnPropertyDescriptor (V8's GetDataProperty).
-function dataProperty(o: object, key: PropertyKey): unknown {
-  for (let p: object | null = o; p !== null; p = Object.getPrototypeOf(p)) {
-    const d = getOwn(p, key);
-    if (d !== undefined) return "value" in d ? d.value : undefined;
-  }
-  return undefined;
-}
-
-/** V8's side-effect-free description of a value (Object::NoSideEffectsToString). */
-export function describe(value: unknown): string {
-  if (typeof value === "function") {
-    return functionToString.call(value) as string;
-  }
-  if (typeof value !== "object" || value === null) return String(value);
-  if (dataProperty(value, "toString") === Object.prototype.toString) {
-    const ctor = dataProperty(value, "constructor");
-    if (typeof ctor === "function") {
-      const name = dataProperty(ctor, "name");
-      if (typeof name === "string" && name !== "") return `#<${name}>`;
-    }
-  }
-  const tag = dataProperty(value, Symbol.toStringTag);
-  if (typeof tag === "string") return `[object ${tag}]`;
-  return objectToString.call(value) as string;
 }

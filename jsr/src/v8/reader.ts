@@ -8,6 +8,7 @@
 import * as T from "./tags.ts";
 import { ByteReader, fail } from "./byte_reader.ts";
 import { MAX_DEPTH } from "./depth.ts";
+import { DESCRIBED, hosts } from "./host/mod.ts";
 
 type Dict = Record<PropertyKey, unknown>;
 type ViewConstructor = new (
@@ -164,8 +165,10 @@ export class Reader extends ByteReader {
         return this.resizableBuffer();
       case T.ERROR:
         return this.error();
+      case T.HOST_OBJECT:
+        return this.host();
     }
-    // Host objects, shared objects, transfers, wasm: nothing kvq can rebuild.
+    // Shared objects, transfers, wasm: nothing kvq can rebuild.
     return fail();
   }
 
@@ -307,6 +310,18 @@ export class Reader extends ByteReader {
       : new Ctor(buffer, offset, Ctor === DataView ? length : length / unit);
     this.objects[id] = view;
     return view;
+  }
+
+  /**
+   * Reads '\\' as Deno writes it: 0xFFFFFFFF and a description, rebuilt by
+   * the runtime's host codec (Node's own host objects, typed arrays written
+   * by `v8.serialize`, are refused). The object's id comes first, as in V8.
+   */
+  host(): object {
+    const id = this.reserve();
+    if (this.varint() !== DESCRIBED) fail();
+    const description = this.value();
+    return (this.objects[id] = hosts.revive(description));
   }
 
   /** Reads 'r': prototype, message, stack and cause subtags up to '.'. */

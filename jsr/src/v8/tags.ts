@@ -88,6 +88,11 @@ export const RESIZABLE_ARRAY_BUFFER = 0x7e;
 export const ARRAY_BUFFER_VIEW = 0x56;
 /** 'r': an Error, followed by error subtags up to ERROR_END. */
 export const ERROR = 0x72;
+/**
+ * '\\': a host object, in the embedder's own format. Deno's: the varint
+ * 0xFFFFFFFF, then the object's description as a value (see host/mod.ts).
+ */
+export const HOST_OBJECT = 0x5c;
 
 /** Error subtag 'E': prototype EvalError. */
 export const ERROR_EVAL = 0x45;

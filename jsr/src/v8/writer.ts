@@ -19,6 +19,7 @@ import {
   K_BOOLEAN,
   K_DATE,
   K_ERROR,
+  K_HOST,
   K_MAP,
   K_NUMBER,
   K_OBJECT,
@@ -28,6 +29,7 @@ import {
   K_VIEW,
   proxyError,
 } from "./kind.ts";
+import { DESCRIBED, hosts } from "./host/mod.ts";
 
 type Dict = Record<string, unknown>;
 type Buffer = ArrayBuffer & {
@@ -190,6 +192,13 @@ export class Writer extends ByteWriter {
       case K_STRING:
         this.byte(T.STRING_OBJECT);
         return this.string(stringValue.call(o));
+      case K_HOST: {
+        // Described before the tag is written: describing may throw.
+        const description = hosts.describe(o);
+        this.byte(T.HOST_OBJECT);
+        this.varint(DESCRIBED);
+        return this.value(description);
+      }
     }
   }
 
