@@ -5,7 +5,8 @@
  * A Blob's bytes stay in the memory of the process that wrote it, in Deno
  * and in kvq alike: these cases read back in that process. Node 20 cannot
  * rebuild a CryptoKey synchronously, so kvq refuses one there when it is
- * written, with V8's "could not be cloned" error.
+ * written, with V8's "could not be cloned" error. Streams and MessagePorts
+ * are refused everywhere.
  *
  * @module
  */
@@ -190,6 +191,28 @@ export const cases: Case[] = [
           sealed,
         );
         assertEquals(new Uint8Array(opened), data);
+      }),
+  },
+  {
+    name:
+      "values: streams and MessagePorts are refused: TypeError Unsupported object type",
+    run: (t) =>
+      withKv(t, async (kv) => {
+        const { port1, port2 } = new MessageChannel();
+        try {
+          for (
+            const v of [new ReadableStream(), new TransformStream(), port1]
+          ) {
+            await assertRejects(
+              () => kv.set(["s"], { v }),
+              TypeError,
+              "Unsupported object type",
+            );
+          }
+        } finally {
+          port1.close();
+          port2.close();
+        }
       }),
   },
   {

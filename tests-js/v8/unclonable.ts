@@ -178,4 +178,38 @@ export const UNCLONABLE: Unclonable[] = [
     cls: TypeError,
     message: "An ArrayBuffer is detached and could not be cloned.",
   },
+  // Transferables: Deno's serializer delegate refuses to store them.
+  {
+    name: "ReadableStream",
+    make: () => [new ReadableStream()],
+    cls: TypeError,
+    message: "Unsupported object type",
+    node: false,
+  },
+  {
+    name: "WritableStream",
+    make: () => new WritableStream(),
+    cls: TypeError,
+    message: "Unsupported object type",
+    node: false,
+  },
+  {
+    name: "TransformStream",
+    make: () => ({ t: new TransformStream() }),
+    cls: TypeError,
+    message: "Unsupported object type",
+    node: false,
+  },
+  {
+    name: "MessagePort",
+    make: () => {
+      const { port1, port2 } = new MessageChannel();
+      port1.close();
+      port2.close();
+      return port1;
+    },
+    cls: TypeError,
+    message: "Unsupported object type",
+    node: false,
+  },
 ];

@@ -202,6 +202,19 @@ const exoticTags = new Set([
   "[object WebAssembly.Global]",
 ]);
 
+const MessagePortClass =
+  (globalThis as { MessagePort?: abstract new () => object })
+    .MessagePort;
+
+// Transferable objects: Deno's delegate refuses them when storing, since
+// their brand names a transfer rather than describing a value.
+const UNSUPPORTED_TAGS = new Set([
+  "[object ReadableStream]",
+  "[object WritableStream]",
+  "[object TransformStream]",
+  "[object MessagePort]",
+]);
+
 /**
  * Classifies an object that is neither a plain object nor an array of this realm.
  * Throws Deno's error for objects V8 refuses to clone.
@@ -233,9 +246,11 @@ export function classify(o: object, proto: object | null): number {
   if (tag === "[object WebAssembly.Module]") {
     throw new TypeError("Wasm modules cannot be stored");
   }
-  if (tag === "[object ReadableStream]") {
-    throw new TypeError("Unsupported object type");
-  }
+  if (
+    UNSUPPORTED_TAGS.has(tag) ||
+    // Node's MessagePort reports itself as an EventTarget.
+    (MessagePortClass !== undefined && o instanceof MessagePortClass)
+  ) throw new TypeError("Unsupported object type");
   return K_OBJECT;
 }
 
