@@ -14,6 +14,7 @@ import {
   checkKeysIfUndelivered,
   readable,
 } from "./check.ts";
+import { renderAtomic, type Show } from "./atomic_inspect.ts";
 import { badResource } from "./errors.ts";
 import { COMMIT_VERSIONSTAMP, KvState } from "./state.ts";
 import { checkReply } from "./transport.ts";
@@ -282,6 +283,39 @@ export class AtomicOperation implements T.AtomicOperation {
     throw new TypeError(
       "'Deno.AtomicOperation' is not a promise: did you forget to call 'commit()'",
     );
+  }
+
+  /** `Deno.inspect`: the queued operations, one a line, as Deno shows them. */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options: unknown) => string,
+    options: unknown,
+  ): string {
+    return this.#render((v) => inspect(v, options));
+  }
+
+  /** Node's and Bun's `util.inspect`: the same lines as under Deno. */
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: number,
+    options: unknown,
+    inspect: (value: unknown, options: unknown) => string,
+  ): string {
+    return this.#render((v) => inspect(v, options));
+  }
+
+  #render(show: Show): string {
+    return renderAtomic({
+      checkKeys: this.#checkKeys,
+      checkStamps: this.#checkStamps,
+      kinds: this.#kinds,
+      keys: this.#keys,
+      encodings: this.#encodings,
+      values: this.#values,
+      expiries: this.#expiries,
+      payloads: this.#payloads,
+      delays: this.#delays,
+      deadKeys: this.#deadKeys,
+      backoffs: this.#backoffs,
+    }, show);
   }
 
   #push(

@@ -24,6 +24,7 @@ import { cases as atomicCheck } from "./atomic.check.ts";
 import { cases as atomicMutate } from "./atomic.mutate.ts";
 import { cases as atomicCommit } from "./atomic.commit.ts";
 import { cases as atomicSum } from "./atomic.sum.ts";
+import { cases as atomicInspect } from "./atomic.inspect.ts";
 import { cases as versionstamp } from "./versionstamp.ts";
 import { cases as kvCommitVersionstamp } from "./kv.commitVersionstamp.ts";
 import { cases as kvWatch } from "./kv.watch.ts";
@@ -57,6 +58,7 @@ export const allCases: Case[] = [
   ...atomicMutate,
   ...atomicCommit,
   ...atomicSum,
+  ...atomicInspect,
   ...versionstamp,
   ...kvCommitVersionstamp,
   ...kvWatch,
