@@ -61,15 +61,28 @@ class KvqKvU64 {
     return "Deno.KvU64";
   }
 
-  /** Deno.inspect's rendering: `[Deno.KvU64: 5n]`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return `[Deno.KvU64: ${this.value}n]`;
+  /** Deno.inspect's rendering, as Deno's own: `[Deno.KvU64: 5n]`. */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options: unknown) => string,
+    options: unknown,
+  ): string {
+    return asKvU64(inspect(Object(this.value), options));
   }
 
-  /** Node's util.inspect rendering: `[Deno.KvU64: 5n]`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return `[Deno.KvU64: ${this.value}n]`;
+  /** Node's and Bun's util.inspect rendering: `[Deno.KvU64: 5n]`. */
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: number,
+    options: unknown,
+    inspect: (value: unknown, options: unknown) => string,
+  ): string {
+    return asKvU64(inspect(Object(this.value), options));
   }
+}
+
+// A boxed bigint as the runtime shows it (`[BigInt: 5n]`, colours and
+// all), renamed, as Deno renders its KvU64.
+function asKvU64(boxed: string): string {
+  return boxed.replace("BigInt", "Deno.KvU64");
 }
 
 // Under Deno, values built with Deno's own KvU64 are accepted as well, so
