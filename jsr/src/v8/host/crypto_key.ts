@@ -50,7 +50,12 @@ interface Key {
 const KeyClass = (globalThis as { CryptoKey?: { prototype: object } })
   .CryptoKey;
 const typeOf: Fn | undefined = KeyClass && getter(KeyClass.prototype, "type");
-const nodeCrypto = findNodeCrypto();
+// Loaded at the first CryptoKey: node:crypto costs Deno tens of milliseconds.
+let found: NodeCrypto | null | undefined;
+function nodeCrypto(): NodeCrypto | undefined {
+  if (found === undefined) found = findNodeCrypto() ?? null;
+  return found ?? undefined;
+}
 
 function findNodeCrypto(): NodeCrypto | undefined {
   const process = (globalThis as {
@@ -85,11 +90,7 @@ const SECRET = new Set([
   "PBKDF2",
   "HKDF",
 ]);
-const CURVES: Record<string, string> = {
-  "P-256": "P-256",
-  "P-384": "P-384",
-  "P-521": "P-521",
-};
+const CURVES = new Set(["P-256", "P-384", "P-521"]);
 
 /** Whether `o` is a CryptoKey. */
 export function isCryptoKey(o: object): boolean {
@@ -101,10 +102,11 @@ export function describeCryptoKey(o: object): Record<string, unknown> {
   const key = o as Key;
   const algorithm = key.algorithm;
   const name = String(algorithm.name);
-  if (nodeCrypto === undefined || !supported(name)) throw cloneError(o);
+  const c = nodeCrypto();
+  if (c === undefined || !supported(name)) throw cloneError(o);
   let k: KeyObject;
   try {
-    k = nodeCrypto.KeyObject.from(key);
+    k = c.KeyObject.from(key);
   } catch {
     throw cloneError(o);
   }
@@ -173,7 +175,7 @@ function keyData(name: string, k: KeyObject): unknown {
 
 /** The CryptoKey a description stands for. */
 export function reviveCryptoKey(d: Record<string, unknown>): object {
-  const c = nodeCrypto;
+  const c = nodeCrypto();
   if (c === undefined) throw new TypeError("CryptoKey cannot be read here");
   const a = d.algorithm as Record<string, unknown>;
   const name = String(a.name);
@@ -196,8 +198,8 @@ export function reviveCryptoKey(d: Record<string, unknown>): object {
       : c.createPublicKey(der);
     params = { name, hash: (a.hash as { name: string }).name };
   } else if (EC.has(name)) {
-    const curve = CURVES[a.namedCurve as string];
-    if (curve === undefined) throw new TypeError("Unknown curve");
+    const curve = a.namedCurve as string;
+    if (!CURVES.has(curve)) throw new TypeError("Unknown curve");
     k = kd.type === "private"
       ? c.createPrivateKey({ key: kd.data, format: "der", type: "pkcs8" })
       : c.createPublicKey({ key: ecJwk(curve, kd.data!), format: "jwk" });
