@@ -7,6 +7,7 @@
 //! [`sqlite`] is the first backend. [`ops`] is the bytes-in, bytes-out layer
 //! the N-API and FFI bindings call; [`wire`] is the format of those bytes.
 
+mod encoding;
 pub mod engine;
 pub mod error;
 pub mod limits;

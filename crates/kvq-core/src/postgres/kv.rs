@@ -22,6 +22,10 @@ use super::pipeline::Param;
 use super::pipeline::Stmt;
 use super::queue::NewMessage;
 use super::schema::Sql;
+use crate::encoding::decode_value;
+use crate::encoding::encode_value;
+use crate::encoding::version_of;
+use crate::encoding::versionstamp;
 use crate::engine::Applied;
 use crate::error::Error;
 use crate::error::Result;
@@ -168,14 +172,12 @@ pub fn decide(
   version: i64,
 ) -> Result<Option<Decided>> {
   for check in &write.checks {
-    let at = stored
-      .get(&check.key)
-      .map(|s| version_to_versionstamp(s.version));
+    let at = stored.get(&check.key).map(|s| versionstamp(s.version));
     if at != check.versionstamp {
       return Ok(None);
     }
   }
-  let versionstamp = version_to_versionstamp(version);
+  let versionstamp = versionstamp(version);
   let mut applied = Applied {
     versionstamp: Some(versionstamp),
     ..Applied::default()
@@ -225,8 +227,9 @@ pub fn decide(
       Some(value) => {
         let (value, encoding) = encode_value(value);
         Pending::Put {
-          value,
-          encoding,
+          value: value.into_owned(),
+          // Deno's codes are 1 to 3: they fit the smallint column.
+          encoding: encoding as i16,
           version,
           expires_at,
         }
@@ -299,29 +302,13 @@ fn entry_of(row: &Row) -> Result<Entry> {
   let encoding: i16 = row.try_get(2).map_err(column)?;
   let version: i64 = row.try_get(3).map_err(column)?;
   Ok(Entry {
-    value: decode_value(bytes, encoding)?,
-    versionstamp: version_to_versionstamp(version),
+    value: decode_value(bytes, i64::from(encoding))?,
+    versionstamp: versionstamp(version),
   })
 }
 
 fn column(e: tokio_postgres::Error) -> Error {
   Error::Postgres(format!("reading a row: {e}"))
-}
-
-/// Turns a stored row into a value, refusing encodings Deno would panic on.
-pub fn decode_value(bytes: Vec<u8>, encoding: i16) -> Result<KvValue> {
-  match encoding {
-    1 => Ok(KvValue::V8(bytes)),
-    3 => Ok(KvValue::Bytes(bytes)),
-    2 => {
-      let raw: [u8; 8] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| Error::UnknownValueEncoding(2))?;
-      Ok(KvValue::U64(u64::from_le_bytes(raw)))
-    }
-    other => Err(Error::UnknownValueEncoding(other as i64)),
-  }
 }
 
 fn clone_value(value: &KvValue) -> KvValue {
@@ -330,34 +317,6 @@ fn clone_value(value: &KvValue) -> KvValue {
     KvValue::Bytes(v) => KvValue::Bytes(v.clone()),
     KvValue::U64(n) => KvValue::U64(*n),
   }
-}
-
-fn encode_value(value: &KvValue) -> (Vec<u8>, i16) {
-  match value {
-    KvValue::V8(v) => (v.clone(), 1),
-    KvValue::Bytes(v) => (v.clone(), 3),
-    KvValue::U64(n) => (n.to_le_bytes().to_vec(), 2),
-  }
-}
-
-/// A versionstamp is the big-endian version followed by two zero bytes, as
-/// on SQLite.
-pub fn version_to_versionstamp(version: i64) -> Versionstamp {
-  let mut vs = [0; 10];
-  vs[..8].copy_from_slice(&version.to_be_bytes());
-  vs
-}
-
-fn version_of(vs: &Versionstamp) -> i64 {
-  let mut raw = [0; 8];
-  raw.copy_from_slice(&vs[..8]);
-  i64::from_be_bytes(raw)
-}
-
-/// A random version increment in Deno's range (1..=9).
-pub fn version_step() -> i64 {
-  use rand::Rng;
-  rand::thread_rng().gen_range(1..10)
 }
 
 #[cfg(test)]
@@ -435,7 +394,7 @@ mod tests {
 
   #[test]
   fn versionstamps_round_trip() {
-    let vs = version_to_versionstamp(0x0102);
+    let vs = versionstamp(0x0102);
     assert_eq!(vs, [0, 0, 0, 0, 0, 0, 1, 2, 0, 0]);
     assert_eq!(version_of(&vs), 0x0102);
   }

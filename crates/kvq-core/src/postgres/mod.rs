@@ -550,7 +550,7 @@ impl Backend for PostgresBackend {
       None => Default::default(),
     };
     let current = self.lock_version()?;
-    let version = current + kv::version_step();
+    let version = current + crate::encoding::version_step();
     let Some(decided) = kv::decide(write, &stored, version)? else {
       return Ok(Applied::default());
     };
@@ -629,7 +629,7 @@ impl Backend for PostgresBackend {
     if message.keys.is_empty() {
       return Ok(Failed::Undelivered(message.keys));
     }
-    let version = self.next_version(kv::version_step())?;
+    let version = self.next_version(crate::encoding::version_step())?;
     let turn = self.turn_mut()?;
     for (key, state) in kv::dead_letters(&message.keys, &message.data, version)
     {

@@ -8,15 +8,16 @@ use denokv_proto::KvValue;
 use denokv_proto::MutationKind;
 use denokv_proto::ReadRange;
 use denokv_proto::ReadRangeOutput;
-use denokv_proto::Versionstamp;
-use rand::Rng;
 use rusqlite::params;
 use rusqlite::Connection;
 use rusqlite::OptionalExtension;
 
 use super::queue;
+use crate::encoding::decode_value;
+use crate::encoding::encode_value;
+use crate::encoding::version_step;
+use crate::encoding::versionstamp;
 use crate::engine::Applied;
-use crate::error::Error;
 use crate::error::Result;
 use crate::sum;
 
@@ -42,37 +43,6 @@ const STATEMENT_DELETE_ALL_EXPIRED: &str =
   "delete from kv where expiration_ms >= 0 and expiration_ms <= ? returning k";
 const STATEMENT_EARLIEST_EXPIRATION: &str =
   "select expiration_ms from kv where expiration_ms >= 0 order by expiration_ms limit 1";
-
-/// Turns a stored row into a value, refusing encodings Deno would panic on.
-pub fn decode_value(bytes: Vec<u8>, encoding: i64) -> Result<KvValue> {
-  match encoding {
-    1 => Ok(KvValue::V8(bytes)),
-    3 => Ok(KvValue::Bytes(bytes)),
-    2 => {
-      let raw: [u8; 8] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| Error::UnknownValueEncoding(encoding))?;
-      Ok(KvValue::U64(u64::from_le_bytes(raw)))
-    }
-    other => Err(Error::UnknownValueEncoding(other)),
-  }
-}
-
-fn encode_value(value: &KvValue) -> (std::borrow::Cow<'_, [u8]>, i64) {
-  match value {
-    KvValue::V8(v) => (v.into(), 1),
-    KvValue::Bytes(v) => (v.into(), 3),
-    KvValue::U64(n) => (n.to_le_bytes().to_vec().into(), 2),
-  }
-}
-
-/// A versionstamp is the big-endian data version followed by two zero bytes.
-pub fn version_to_versionstamp(version: i64) -> Versionstamp {
-  let mut vs = [0; 10];
-  vs[..8].copy_from_slice(&version.to_be_bytes());
-  vs
-}
 
 /// Answers a snapshot read, never returning an entry expired at `now`.
 /// Several ranges must run inside one transaction to share a snapshot.
@@ -102,7 +72,7 @@ pub fn snapshot_read(
       entries.push(KvEntry {
         key: row.get(0)?,
         value,
-        versionstamp: version_to_versionstamp(row.get(3)?),
+        versionstamp: versionstamp(row.get(3)?),
       });
     }
     out.push(ReadRangeOutput { entries });
@@ -117,11 +87,6 @@ pub fn bump_version(tx: &Connection, by: i64) -> Result<i64> {
     tx.prepare_cached(STATEMENT_INC_AND_GET_DATA_VERSION)?
       .query_row([by], |r| r.get(0))?,
   )
-}
-
-/// A random version increment in Deno's range.
-pub fn version_step() -> i64 {
-  rand::thread_rng().gen_range(1..10)
 }
 
 /// Writes one entry (set, sum result, dead letter).
@@ -168,12 +133,12 @@ pub fn apply_atomic(
       .prepare_cached(STATEMENT_KV_POINT_GET_VERSION_ONLY)?
       .query_row(params![check.key.as_slice(), now], |r| r.get(0))
       .optional()?;
-    if stored.map(version_to_versionstamp) != check.versionstamp {
+    if stored.map(versionstamp) != check.versionstamp {
       return Ok(applied);
     }
   }
   let version = bump_version(tx, version_step())?;
-  let versionstamp = version_to_versionstamp(version);
+  let versionstamp = versionstamp(version);
   for mutation in &write.mutations {
     let expire_at = match mutation.expire_at {
       Some(t) => {

@@ -216,7 +216,7 @@ pub fn fail(tx: &Connection, lease: &LeaseKey, now: i64) -> Result<Failed> {
     return Ok(Failed::Requeued);
   }
   if !keys.is_empty() {
-    let version = kv::bump_version(tx, kv::version_step())?;
+    let version = kv::bump_version(tx, crate::encoding::version_step())?;
     let value = KvValue::V8(data);
     for key in &keys {
       kv::put(tx, key, &value, version, -1)?;
