@@ -167,9 +167,11 @@ export function checkOpenOptions(options: unknown): string {
       `openKv: options must be an object: received ${show(options)}`,
     );
   }
-  const { leaseMs, durability } = options as {
+  const { leaseMs, durability, schema, poolSize } = options as {
     leaseMs?: unknown;
     durability?: unknown;
+    schema?: unknown;
+    poolSize?: unknown;
   };
   if (
     leaseMs !== undefined &&
@@ -181,6 +183,23 @@ export function checkOpenOptions(options: unknown): string {
       }`,
     );
   }
-  const out = { leaseMs, durability };
+  if (schema !== undefined && typeof schema !== "string") {
+    throw new TypeError(
+      `openKv: schema must be a string: received ${show(schema)}`,
+    );
+  }
+  if (
+    poolSize !== undefined &&
+    (typeof poolSize !== "number" || !Number.isFinite(poolSize))
+  ) {
+    throw new TypeError(
+      `openKv: poolSize must be a whole number from 1 to 64: received ${
+        show(poolSize)
+      }`,
+    );
+  }
+  // The engine checks the values (ranges, names) and ignores the Postgres
+  // options on a file.
+  const out = { leaseMs, durability, schema, poolSize };
   return JSON.stringify(out);
 }

@@ -214,6 +214,16 @@ export interface OpenKvOptions {
    * crash of the machine may lose the last writes.
    */
   durability?: "full" | "relaxed";
+  /**
+   * Postgres only: the schema holding the store's tables (letters, digits
+   * and `_`), as `?schema=` in the URL; this option wins over the URL's.
+   */
+  schema?: string;
+  /**
+   * Postgres only: how many connections the store keeps (1-64, default 4),
+   * as `?poolSize=` in the URL; this option wins over the URL's.
+   */
+  poolSize?: number;
 }
 
 /** A database handle, shaped like `Deno.Kv`. */

@@ -104,6 +104,34 @@ export const cases: Case[] = [
     },
   },
   {
+    name: "postgres: the schema and poolSize options win over the URL's",
+    async run(t) {
+      const url = t.tempPath();
+      const schema = `${url.split("schema=")[1]}_opt`;
+      const kv = await t.openKv(url, { schema, poolSize: 2 });
+      try {
+        await kv.set(["k"], "in the option's schema");
+      } finally {
+        closeQuietly(kv);
+      }
+      await withKv(t, async (same) => {
+        assertEquals((await same.get(["k"])).value, "in the option's schema");
+      }, otherSchema(url, schema));
+      await withKv(t, async (other) => {
+        assertEquals((await other.get(["k"])).value, null);
+      }, url);
+      for (const poolSize of [0, 65, 1.5]) {
+        try {
+          closeQuietly(await t.openKv(url, { poolSize }));
+          throw new Error(`poolSize ${poolSize} opened`);
+        } catch (e) {
+          assert(e instanceof TypeError, String(e));
+          assert((e as Error).message.includes("poolSize"), String(e));
+        }
+      }
+    },
+  },
+  {
     name:
       "postgres: another handle's enqueue and write reach a listener and a watcher",
     async run(t) {
