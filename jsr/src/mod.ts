@@ -9,11 +9,13 @@ export { createOpenKv, type OpenKv, resolvePath } from "./open.ts";
 export { Kv } from "./kv.ts";
 export { AtomicOperation } from "./atomic.ts";
 export { KvListIterator } from "./list.ts";
-export { KvU64 } from "./value.ts";
+export { KvqKvU64, KvU64 } from "./value.ts";
 import {
   type BadResource as KvqBadResource,
   badResourceClass,
 } from "./errors.ts";
+/** kvq's own BadResource class, for runtimes without `Deno.errors`. */
+export type { KvqBadResource };
 
 /**
  * The class of "Bad resource ID" errors kvq throws: `Deno.errors.BadResource`
@@ -53,3 +55,10 @@ export {
   QueuedKv,
   withQueues,
 } from "./kvqueue/mod.ts";
+/** The interfaces, as Deno.Kv declares them, that Kv, AtomicOperation and
+ * KvListIterator implement. */
+export type {
+  AtomicOperation as AtomicOperationLike,
+  Kv as KvLike,
+  KvListIterator as KvListIteratorLike,
+} from "./types.ts";

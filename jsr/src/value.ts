@@ -22,7 +22,7 @@ const MAX_U64 = 0xffffffffffffffffn;
  * `max`. Shaped like `Deno.KvU64`: frozen, one own enumerable property
  * `value`, `valueOf()` returns the bigint.
  */
-class KvqKvU64 {
+export class KvqKvU64 {
   /** The integer, in `0n..2n ** 64n - 1n`. */
   readonly value: bigint;
 
