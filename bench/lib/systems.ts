@@ -46,6 +46,13 @@ export const SYSTEMS: SystemInfo[] = [
     kvq: true,
   },
   {
+    id: "kvq-node-pg",
+    label: "kvq/Node/Postgres",
+    runtime: "node",
+    adapter: "./systems/kvq_node_pg.ts",
+    kvq: true,
+  },
+  {
     id: "deno",
     label: "Deno.openKv",
     runtime: "deno",

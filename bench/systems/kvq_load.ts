@@ -29,8 +29,16 @@ export function npmEntry(): string {
   return new URL(entry, dir).href;
 }
 
-/** Builds the kvq system whose `openKv` comes from module `specifier` (a URL). */
-export function kvqSystem(specifier: string, build: string) {
+/**
+ * Builds the kvq system whose `openKv` comes from module `specifier` (a
+ * URL). `at` turns the run's database file path into what `openKv` is
+ * given (a Postgres URL, for the Postgres rows); by default, the file.
+ */
+export function kvqSystem(
+  specifier: string,
+  build: string,
+  at: (path: string) => string = (path) => path,
+) {
   let loaded: Promise<OpenKv> | undefined;
   const load = () =>
     loaded ??= import(specifier).then(
@@ -46,5 +54,5 @@ export function kvqSystem(specifier: string, build: string) {
         );
       },
     );
-  return kvApiSystem(async (path) => (await load())(path));
+  return kvApiSystem(async (path) => (await load())(at(path)));
 }
