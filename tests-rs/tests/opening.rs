@@ -135,3 +135,35 @@ fn many_opens_of_a_new_file_at_once_all_succeed() {
     }
   }
 }
+
+#[tokio::test]
+async fn close_waits_a_bounded_time_for_a_lock_another_process_holds() {
+  use kvq_core::engine::CLOSE_WAIT;
+  let (_dir, path) = common::temp_db();
+  let store = Store::open(Some(&path), OpenOptions::default()).expect("open");
+  let holder = hold_write_lock(&path);
+  // A write the engine cannot commit while the lock is held.
+  let write = {
+    let store = store.clone();
+    tokio::spawn(async move {
+      let k = kvq_tests::key(&["late"]);
+      store
+        .atomic_write(kvq_tests::write(vec![kvq_tests::set(
+          k,
+          kvq_core::KvValue::U64(1),
+        )]))
+        .await
+    })
+  };
+  tokio::time::sleep(Duration::from_millis(50)).await;
+  let started = Instant::now();
+  store.close();
+  let waited = started.elapsed();
+  assert!(waited >= CLOSE_WAIT, "{waited:?}");
+  assert!(waited < CLOSE_WAIT + Duration::from_secs(2), "{waited:?}");
+  // Once the lock is free the engine finishes in the background: the
+  // write commits and the file is closed.
+  drop(holder);
+  let committed = write.await.expect("join");
+  assert!(matches!(committed, Ok(Some(_))), "{committed:?}");
+}

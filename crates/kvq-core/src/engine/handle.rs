@@ -63,8 +63,9 @@ pub struct Store {
   /// Reads on the caller's thread, where the backend offers them (a SQLite
   /// file's second connection); `None` sends every read to the worker.
   reader: Option<Arc<dyn DirectReader>>,
-  /// The worker thread, joined by [`Store::close`].
-  thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+  /// The worker thread and the signal it sends as it ends, which
+  /// [`Store::close`] waits for.
+  worker: Arc<Mutex<Option<WorkerThread>>>,
   shared: Arc<Shared>,
   limits: Arc<Limits>,
 }
@@ -108,14 +109,19 @@ impl Store {
       lease: options.lease,
     };
     let worker = Worker::new(backend, rx, shared.clone(), lease)?;
+    let (ended_tx, ended) = mpsc::channel();
     let thread = std::thread::Builder::new()
       .name("kvq-worker".into())
-      .spawn(move || worker.run())
+      .spawn(move || {
+        worker.run();
+        let _ = ended_tx.send(());
+      })
       .map_err(|e| Error::Internal(format!("spawning the worker: {e}")))?;
+    let id = thread.thread().id();
     Ok(Store {
       tx,
       reader,
-      thread: Arc::new(Mutex::new(Some(thread))),
+      worker: Arc::new(Mutex::new(Some(WorkerThread { id, ended }))),
       shared,
       limits: Arc::new(options.limits),
     })
@@ -336,7 +342,9 @@ impl Store {
   /// still hold are released for other listeners, the backend is closed
   /// (for SQLite: the WAL checkpointed into the file and removed). Later
   /// requests fail with [`Error::Closed`]; listeners and watchers end.
-  /// Idempotent; from the worker's own thread it does not wait.
+  /// Idempotent; from the worker's own thread it does not wait, and it
+  /// waits at most [`CLOSE_WAIT`] (another process may hold the write lock
+  /// indefinitely): the close then completes in the background.
   pub fn close(&self) {
     let sender = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(tx) = sender {
@@ -348,13 +356,13 @@ impl Store {
       reader.close();
     }
     self.shared.watches.close();
-    let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if let Some(thread) = thread {
-      if thread.thread().id() == std::thread::current().id() {
-        return;
+    let worker = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(worker) = worker {
+      if worker.id != std::thread::current().id() {
+        // The worker catches its own panics and always signals its end;
+        // a disconnect means it is gone all the same.
+        let _ = worker.ended.recv_timeout(CLOSE_WAIT);
       }
-      // The worker catches its own panics; a join error cannot carry one.
-      let _ = thread.join();
     }
   }
 
@@ -362,6 +370,18 @@ impl Store {
   pub fn stats(&self) -> StatsSnapshot {
     self.shared.stats.snapshot()
   }
+}
+
+/// The longest [`Store::close`] waits for the engine to commit what came
+/// before and close the file. A close normally takes one commit; it waits
+/// longer only while another process holds the write lock.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(10);
+
+/// The worker thread, as `close()` needs it.
+struct WorkerThread {
+  id: std::thread::ThreadId,
+  /// Receives once the worker has closed the backend and ended.
+  ended: mpsc::Receiver<()>,
 }
 
 fn check_lease(options: &OpenOptions) -> Result<()> {

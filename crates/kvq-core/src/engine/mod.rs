@@ -22,6 +22,7 @@ pub use handle::OpenOptions;
 pub use handle::Store;
 pub use handle::WatchCanceller;
 pub use handle::Watcher;
+pub use handle::CLOSE_WAIT;
 pub use reply::Reply;
 pub use stats::StatsSnapshot;
 pub use worker::Outcome;
