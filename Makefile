@@ -74,6 +74,10 @@ $(NPM_DIST) &: $(TS_SOURCES) | deps
 	  --banner:js='const __kvq_module_url = require("node:url").pathToFileURL(__filename).href;'
 	rm -rf npm/dist/types npm/dist/types-cjs
 	$(BIN)/tsc -p npm/tsconfig.json
+	# The declarations use Symbol.dispose and Disposable: the entry asks for
+	# their lib, as @types/node does, so that they compile whatever a user's
+	# "lib" or "target" says.
+	sed -i '1i /// <reference lib="esnext.disposable" />' npm/dist/types/npm/src/index.d.ts
 	# The same declarations for require(): under a package.json that says
 	# commonjs, TypeScript reads them as CommonJS (attw: no "false ESM").
 	cp -r npm/dist/types npm/dist/types-cjs
