@@ -36,5 +36,44 @@ export interface Addon {
 // below the package root, where native.cjs lives.
 const require = createRequire(import.meta.url);
 
+/** The platforms kvq ships an addon for (npm/package.json's napi targets). */
+const SHIPPED = [
+  "linux-x64-gnu",
+  "linux-arm64-gnu",
+  "linux-x64-musl",
+  "linux-arm64-musl",
+];
+
 /** The loaded addon. */
-export const addon: Addon = require("../native.cjs");
+export const addon: Addon = load();
+
+// napi-rs's loader says neither the platform nor what to install; its
+// error, with every attempt, stays as the cause.
+function load(): Addon {
+  try {
+    return require("../native.cjs");
+  } catch (error) {
+    const { version } = require("../package.json") as { version: string };
+    const report = process.report?.getReport() as
+      | { header?: { glibcVersionRuntime?: string } }
+      | undefined;
+    const libc = process.platform !== "linux"
+      ? ""
+      : report?.header?.glibcVersionRuntime
+      ? "-gnu"
+      : "-musl";
+    const platform = `${process.platform}-${process.arch}${libc}`;
+    const advice = SHIPPED.includes(platform)
+      ? `It comes in the npm package kvq-${platform}@${version}, an ` +
+        `optional dependency of kvq that npm installs on ${platform} ` +
+        `(not with --omit=optional, nor from a lock file made without ` +
+        `it): \`npm install kvq-${platform}@${version}\`.`
+      : `kvq ships no addon for ${platform} (only for ${SHIPPED.join(", ")}).`;
+    throw new Error(
+      `kvq: cannot load the native addon for ${platform}. ${advice} ` +
+        `Looked for ./kvq.${platform}.node beside kvq's native.cjs, then ` +
+        `the package kvq-${platform}; every attempt is in this error's cause.`,
+      { cause: error },
+    );
+  }
+}

@@ -77,4 +77,15 @@ check "require(kvq), Node $(node --version)" node -e "$cjs"
 check "require(kvq), Node $("$NODE24" --version)" "$NODE24" -e "$cjs"
 check "require(kvq), Bun" "$BIN/bun" -e "$cjs"
 
+# Without the platform's package: what to install.
+mv node_modules/kvq-linux-x64-gnu aside
+check "without kvq-linux-x64-gnu: the error names the platform, the package and the command" \
+  node --input-type=module -e '
+    try { await import("kvq"); console.log("loaded"); } catch (e) {
+      const want = ["kvq: cannot load the native addon for linux-x64-gnu",
+        "`npm install kvq-linux-x64-gnu@0.1.0`"];
+      console.log(want.every((w) => e.message.includes(w)) ? "ok" : e.message);
+    }'
+mv aside node_modules/kvq-linux-x64-gnu
+
 summary "npm packages"

@@ -49,6 +49,11 @@ same("PACKAGE in jsr/ffi/loader.ts", loader.match(/const PACKAGE = "([^"]+)"/)?.
 const shipped = loader.match(/const SHIPPED = (\[[^\]]*\])/)?.[1];
 same("SHIPPED in jsr/ffi/loader.ts", shipped ? JSON.parse(shipped).sort() : null, denoPlatforms);
 
+// npm/src/native.ts: the platforms its error names.
+const native = readFileSync("npm/src/native.ts", "utf8");
+const addons = native.match(/const SHIPPED = (\[[^\]]*\])/)?.[1];
+same("SHIPPED in npm/src/native.ts", addons ? JSON.parse(addons.replace(/,\s*\]/, "]")).sort() : null, nodePlatforms);
+
 for (const f of failures) console.log(`FAIL ${f}`);
 console.log(`versions: ${failures.length ? 0 : 1} passed, ${failures.length ? 1 : 0} failed`);
 process.exit(failures.length ? 1 : 0);
