@@ -70,7 +70,8 @@ runtimes() {
 # Debian 13's musl, fetched with apt from its own package lists, unpacked
 # here and never installed.
 musl_loader() {
-  local arch=$1 dir="$tools/debian13"
+  local arch=$1 dir="$tools/debian13" debarch=$1
+  [ "$arch" = x64 ] && debarch=amd64
   [ -d "$dir/musl-$arch" ] && return
   mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg arch=amd64,arm64] http://deb.debian.org/debian trixie main" \
@@ -79,8 +80,8 @@ musl_loader() {
     -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache")
   [ -e "$dir/lists/deb.debian.org_debian_dists_trixie_InRelease" ] ||
     apt-get "${opts[@]}" update -qq
-  (cd "$dir" && apt-get "${opts[@]}" download -qq "musl:$arch" 2>/dev/null)
-  dpkg -x "$dir"/musl_*_"$arch".deb "$dir/musl-$arch"
+  (cd "$dir" && apt-get "${opts[@]}" download -qq "musl:$debarch" 2>/dev/null)
+  dpkg -x "$dir"/musl_*_"$debarch".deb "$dir/musl-$arch"
 }
 
 muslroot() {
