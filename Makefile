@@ -127,13 +127,15 @@ FLOOR := target/release/examples/fsync_floor
 $(FLOOR): $(RUST_SOURCES)
 	cargo build --release -p kvq-core --example fsync_floor
 
+# Under scripts/pg.sh: a private Postgres for the kvq-on-Postgres row,
+# started and stopped around the run.
 bench: build $(FLOOR)
 	bash bench/setup.sh
-	$(NODE24) bench/run.ts
+	scripts/pg.sh $(NODE24) bench/run.ts
 
 bench-smoke: build $(FLOOR)
 	bash bench/setup.sh
-	$(NODE24) bench/run.ts --smoke
+	scripts/pg.sh $(NODE24) bench/run.ts --smoke
 
 # ---------------------------------------------------------------- packages
 
