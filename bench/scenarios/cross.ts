@@ -6,8 +6,7 @@
  * the peer (a line on its stdin) to the handler's start, and to the watch
  * event: the pipe and the peer's own work are included.
  */
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { startPeer } from "../lib/peer_process.ts";
 import { percentile } from "../lib/stats.ts";
 import { Deadline, now } from "../lib/time.ts";
 import { Tracker } from "../lib/tracker.ts";
@@ -19,8 +18,6 @@ const WARMUP = 5;
 /** Pause between messages, so each one meets an idle consumer. */
 const GAP_MS = 20;
 
-const peerScript = fileURLToPath(new URL("../peer.ts", import.meta.url));
-
 /** Reports p50/p99 of delivery and of watch, across two processes. */
 export const crossLatency: Scenario = async (instance, params, run) => {
   if (!instance.watchKey) throw new Error("the system has no watch");
@@ -31,22 +28,14 @@ export const crossLatency: Scenario = async (instance, params, run) => {
   const stopWatch = instance.watchKey(0, (v: Payload | null) => {
     if (v && v.i < total && Number.isNaN(watched[v.i])) watched[v.i] = now();
   });
-  const [cmd, ...args] = run.runtimeCommand;
-  const peer = spawn(cmd, [
-    ...args,
-    peerScript,
-    run.adapterUrl,
-    run.dir,
-    JSON.stringify(run.context),
-  ], { stdio: ["pipe", "pipe", "inherit"] });
+  const peer = await startPeer("relay", run);
   try {
-    await readyLine(peer.stdout);
     const deadline = new Deadline(params.boundS);
     const sent = new Float64Array(total).fill(NaN);
     const start = now();
     for (let k = 0; k < total && !deadline.passed(); k++) {
       sent[k] = now();
-      peer.stdin.write(`${k}\n`);
+      peer.child.stdin?.write(`${k}\n`);
       if (!(await tracker.waitFor(k + 1, deadline.left()))) break;
       while (Number.isNaN(watched[k]) && !deadline.passed()) {
         await new Promise((r) => setTimeout(r, 1));
@@ -70,24 +59,6 @@ export const crossLatency: Scenario = async (instance, params, run) => {
     }, tracker.duplicates);
   } finally {
     stopWatch();
-    peer.stdin.end("quit\n");
-    await new Promise((r) => peer.once("exit", r));
+    await peer.stop();
   }
 };
-
-/** Resolves once the peer printed its first line ("ready"). */
-function readyLine(stream: NodeJS.ReadableStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let text = "";
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes("\n")) {
-        stream.off("data", onData);
-        if (text.startsWith("ready")) resolve();
-        else reject(new Error(`peer: ${text.trim()}`));
-      }
-    };
-    stream.on("data", onData);
-    stream.once("end", () => reject(new Error("the peer exited early")));
-  });
-}
