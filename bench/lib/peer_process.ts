@@ -32,6 +32,9 @@ export async function startPeer(
     run.dir,
     JSON.stringify(run.context),
   ], { stdio: ["pipe", "pipe", "inherit"] });
+  // The peer may exit between our last look and a write to its stdin: that
+  // write's EPIPE is no failure of the run.
+  child.stdin?.on("error", () => {});
   let buffered = "";
   const waiting: ((line: string) => void)[] = [];
   const lines: string[] = [];
