@@ -138,6 +138,9 @@ impl Store {
   /// Hands a request to the worker; if the worker is gone, answers it on
   /// the spot, with the error that stopped it or as closed.
   fn submit(&self, req: Request) {
+    if let Some(failure) = self.failure() {
+      return req.refuse(&failure);
+    }
     let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
     let refused = match guard.as_ref() {
       Some(tx) => tx.send(req).err().map(|e| e.0),

@@ -695,14 +695,16 @@ impl Worker {
     for (_, reply) in self.backlog.drain(..) {
       let _ = reply.send(Err(error.clone_for_reply()));
     }
-    while let Ok(req) = self.rx.try_recv() {
-      req.refuse(error);
-    }
     self.shared.watches.close();
     self.backend.rollback();
     // A failed close leaves the files as the last commit left them: the
     // next open recovers them, as after a crash.
     let _ = self.backend.close();
+    // Last, so that a request sent while the backend was closing is still
+    // answered with the reason rather than dropped with the channel.
+    while let Ok(req) = self.rx.try_recv() {
+      req.refuse(error);
+    }
   }
 }
 
