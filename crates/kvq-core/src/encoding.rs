@@ -51,6 +51,18 @@ pub fn version_of(vs: &Versionstamp) -> i64 {
   i64::from_be_bytes(raw)
 }
 
+/// The key a `setSuffixVersionstampedKey` mutation writes: `key` with the
+/// commit's versionstamp appended as one more part (a string of 20 hex
+/// characters, in Deno's key encoding).
+pub fn versionstamped_key(key: &[u8], vs: &Versionstamp) -> Vec<u8> {
+  let mut full = Vec::with_capacity(key.len() + 22);
+  full.extend_from_slice(key);
+  full.push(0x02);
+  full.extend_from_slice(hex::encode(vs).as_bytes());
+  full.push(0x00);
+  full
+}
+
 /// A random version increment in Deno's range (1..=9).
 pub fn version_step() -> i64 {
   rand::thread_rng().gen_range(1..10)
@@ -65,6 +77,22 @@ mod tests {
     assert_eq!(versionstamp(0x0102), [0, 0, 0, 0, 0, 0, 1, 2, 0, 0]);
     assert_eq!(version_of(&versionstamp(77)), 77);
     assert!(versionstamp(255) < versionstamp(256));
+  }
+
+  #[test]
+  fn a_versionstamped_key_is_the_key_with_the_stamp_as_a_string_part() {
+    use denokv_proto::encode_key;
+    use denokv_proto::Key;
+    use denokv_proto::KeyPart;
+    let vs = versionstamp(0x0102_0304);
+    let key =
+      encode_key(&Key(vec![KeyPart::String("a".into())])).expect("encodes");
+    let whole = encode_key(&Key(vec![
+      KeyPart::String("a".into()),
+      KeyPart::String(hex::encode(vs)),
+    ]))
+    .expect("encodes");
+    assert_eq!(versionstamped_key(&key, &vs), whole);
   }
 
   #[test]

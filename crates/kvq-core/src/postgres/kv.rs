@@ -203,11 +203,7 @@ pub fn decide(
       }
       MutationKind::Delete => (key.clone(), None, None),
       MutationKind::SetSuffixVersionstampedKey(value) => {
-        let mut full = Vec::with_capacity(key.len() + 22);
-        full.extend_from_slice(key);
-        full.push(0x02);
-        full.extend_from_slice(hex::encode(versionstamp).as_bytes());
-        full.push(0x00);
+        let full = crate::encoding::versionstamped_key(key, &versionstamp);
         (full, Some(clone_value(value)), expires_at)
       }
       MutationKind::Sum { value, .. } => {

@@ -157,11 +157,7 @@ pub fn apply_atomic(
           .execute([key])?;
       }
       MutationKind::SetSuffixVersionstampedKey(value) => {
-        let mut full = Vec::with_capacity(key.len() + 22);
-        full.extend_from_slice(key);
-        full.push(0x02);
-        full.extend_from_slice(hex::encode(versionstamp).as_bytes());
-        full.push(0x00);
+        let full = crate::encoding::versionstamped_key(key, &versionstamp);
         put(tx, &full, value, version, expire_at)?;
         keys_out.push(full);
         continue;
