@@ -22,15 +22,7 @@ import { checkReply } from "./transport.ts";
 import type { QueueHandler } from "./types.ts";
 import { deserializePayload } from "./value.ts";
 import { encodeFinish, Outcome, Reply } from "./wire.ts";
-
-// Outcomes are collected until the event loop turns, so handlers that end
-// together are reported together. setImmediate exists in Node, Bun and Deno.
-const setImmediateFn = (globalThis as {
-  setImmediate?: (f: () => void) => unknown;
-}).setImmediate;
-const later: (f: () => void) => void = typeof setImmediateFn === "function"
-  ? (f) => setImmediateFn(f)
-  : (f) => setTimeout(f, 0);
+import { later } from "./later.ts";
 
 const ABORTED: unique symbol = Symbol("aborted");
 

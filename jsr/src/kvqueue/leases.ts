@@ -28,6 +28,7 @@ import {
   renewMove,
 } from "./moves.ts";
 import type { KvStore } from "./types.ts";
+import { later } from "../later.ts";
 
 /** How a delivery ended. */
 export type Outcome = "ok" | "failed" | "released";
@@ -47,14 +48,6 @@ interface Held {
   recorded: (() => void) | null;
   dropDeadLetters: boolean;
 }
-
-// Outcomes reported in one turn of the event loop share a round.
-const setImmediateFn = (globalThis as {
-  setImmediate?: (f: () => void) => unknown;
-}).setImmediate;
-const later: (f: () => void) => void = typeof setImmediateFn === "function"
-  ? (f) => setImmediateFn(f)
-  : (f) => setTimeout(f, 0);
 
 /** The leases held by one queue instance. */
 export class LeaseTable {
