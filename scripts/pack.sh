@@ -10,7 +10,11 @@
 #   scripts/pack.sh DEST PLATFORM...
 #
 # The platforms' binaries must be built (scripts/build_platform.sh), and the
-# npm package's dist/ (make build).
+# npm package's dist/ (make build). A PLATFORM written `linux-x64-gnu=host`
+# takes that platform's binaries from this machine's own build instead
+# (target/release, `make build`): `make test` packs so, to check the
+# packages without a second full build of the platform it runs on; the
+# cross-built binaries are checked by `make test-dist`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -24,7 +28,25 @@ pack() {
 }
 pack npm
 pack npm/npm/deno
-for platform in "$@"; do
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+# A platform's package, with its binary from this machine's build.
+pack_host() {
+  local dir=$1 from=$2 name=$3
+  rm -rf "$stage/pkg"
+  cp -r "$dir" "$stage/pkg"
+  cp "$from" "$stage/pkg/$name"
+  pack "$stage/pkg"
+}
+for spec in "$@"; do
+  platform=${spec%=host}
+  if [ "$spec" != "$platform" ]; then
+    pack_host "npm/npm/$platform" target/release/libkvq_node.so "kvq.$platform.node"
+    case $platform in
+    *-gnu) pack_host "npm/npm/deno-$platform" target/release/libkvq_deno.so libkvq_deno.so ;;
+    esac
+    continue
+  fi
   pack "npm/npm/$platform"
   case $platform in
   *-gnu) pack "npm/npm/deno-$platform" ;;
