@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { AtomicCheck, KvEntryMaybe } from "../types.ts";
+import type { AtomicCheck, KvEntryMaybe, KvKey } from "../types.ts";
 import { addWake } from "./enqueue.ts";
 import type { Layout } from "./layout.ts";
 import type { KvStore, KvStoreAtomic } from "./types.ts";
@@ -24,10 +24,16 @@ import type { KvStore, KvStoreAtomic } from "./types.ts";
 const MAX_MUTATIONS = 900;
 const MAX_WEIGHT = 400_000;
 
-/** One move of one message, guarded by a check on the key it leaves. */
+/**
+ * One move of one message, guarded by a check on the key it leaves (and,
+ * for a message of an ordering group, on its group's state key).
+ */
 export interface Move {
-  /** The key the message leaves and the versionstamp it was read at. */
-  check: AtomicCheck;
+  /**
+   * The key the message leaves and the versionstamp it was read at, first;
+   * then any other key the move read to decide its writes.
+   */
+  checks: AtomicCheck[];
   /** Adds the move's mutations (the delete of the checked key included). */
   apply(op: KvStoreAtomic): void;
   /** Whether the move makes a message ready (listeners are woken). */
@@ -36,6 +42,11 @@ export interface Move {
   mutations: number;
   /** About how many bytes `apply` writes. */
   weight: number;
+  /**
+   * A counter (KvU64) the move adds one to, summed once per commit for
+   * all the moves of a batch (named queues' statistics); none when absent.
+   */
+  counter?: KvKey;
 }
 
 /**
@@ -156,7 +167,9 @@ async function commitGroup(
     const current = await readStamps(kv, batch.map((i) => moves[i]))
       .catch(() => null);
     if (current !== null) {
-      left = batch.filter((i, j) => current[j] === moves[i].check.versionstamp);
+      left = batch.filter((i, j) =>
+        moves[i].checks.every((c, k) => current[j][k] === c.versionstamp)
+      );
       for (const i of batch) if (!left.includes(i)) results[i] = null;
       if (left.length < batch.length) {
         if (left.length === 0) return;
@@ -177,38 +190,47 @@ async function commitGroup(
   }));
 }
 
-/** The current versionstamps of the keys the moves check, 10 per read. */
+/**
+ * The current versionstamps of the keys each move checks (one array per
+ * move), 10 keys per read.
+ */
 async function readStamps(
   kv: KvStore,
   moves: Move[],
-): Promise<(string | null)[]> {
+): Promise<(string | null)[][]> {
+  const keys = moves.flatMap((m) => m.checks.map((c) => c.key));
   const reads: Promise<KvEntryMaybe<unknown>[]>[] = [];
-  for (let i = 0; i < moves.length; i += 10) {
-    reads.push(kv.getMany(moves.slice(i, i + 10).map((m) => m.check.key)));
+  for (let i = 0; i < keys.length; i += 10) {
+    reads.push(kv.getMany(keys.slice(i, i + 10)));
   }
-  return (await Promise.all(reads)).flat().map((e) => e.versionstamp);
+  const stamps = (await Promise.all(reads)).flat().map((e) => e.versionstamp);
+  let at = 0;
+  return moves.map((m) => stamps.slice(at, at += m.checks.length));
 }
 
 /** Splits moves (by index) into batches within the atomic limits. */
 function group(moves: Move[], checksPerAtomic: number): number[][] {
   const batches: number[][] = [];
   let current: number[] = [];
+  let checks = 0;
   let mutations = 0;
   let weight = 0;
   for (let i = 0; i < moves.length; i++) {
     const m = moves[i];
     if (
       current.length > 0 &&
-      (current.length >= checksPerAtomic ||
+      (checks + m.checks.length > checksPerAtomic ||
         mutations + m.mutations > MAX_MUTATIONS ||
         weight + m.weight > MAX_WEIGHT)
     ) {
       batches.push(current);
       current = [];
+      checks = 0;
       mutations = 0;
       weight = 0;
     }
     current.push(i);
+    checks += m.checks.length;
     mutations += m.mutations;
     weight += m.weight;
   }
@@ -224,11 +246,19 @@ async function commitBatch(
   try {
     const op = kv.atomic();
     let wakes = false;
+    const counters = new Map<string, { key: KvKey; n: bigint }>();
     for (const m of moves) {
-      op.check(m.check);
+      op.check(...m.checks);
       m.apply(op);
       wakes ||= m.wakes;
+      if (m.counter !== undefined) {
+        const name = JSON.stringify(m.counter);
+        const c = counters.get(name);
+        if (c === undefined) counters.set(name, { key: m.counter, n: 1n });
+        else c.n++;
+      }
     }
+    for (const c of counters.values()) op.sum(c.key, c.n);
     if (wakes) addWake(op, layout);
     const res = await op.commit();
     return res.ok ? res.versionstamp : null;

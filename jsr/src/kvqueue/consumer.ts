@@ -16,12 +16,25 @@ import type { QueueHandler } from "../types.ts";
 import { deserializePayload } from "../value.ts";
 import { busyDelay, commitMoves, isBusy } from "./commits.ts";
 import { type Layout, readyRecord } from "./layout.ts";
-import type { LeaseTable } from "./leases.ts";
+import type { LeaseTable, Outcome } from "./leases.ts";
 import { claimMove, type Lease, type ReadyEntry } from "./moves.ts";
 import type { Config } from "./options.ts";
+import type { Policy } from "./policy.ts";
 import { reclaimExpired } from "./reclaim.ts";
 import type { KvStore } from "./types.ts";
 import { isClosedError, WakeWatch } from "./wake.ts";
+
+/**
+ * How a listener runs one delivery: calls `finish` once with the outcome
+ * (at the latest when the returned promise settles) and resolves when the
+ * handler slot is free again. Named queues pass their own (metadata,
+ * timeouts, typed dispatch); without one, Deno's call is used.
+ */
+export type RunDelivery = (
+  lease: Lease,
+  payload: Uint8Array,
+  finish: (outcome: Outcome, error?: unknown) => void,
+) => Promise<void>;
 
 /** One `listenQueue` call. */
 export interface Listener {
@@ -31,6 +44,8 @@ export interface Listener {
   concurrency: number;
   /** Handlers running now. */
   running: number;
+  /** Runs a delivery; Deno's call of `handler` when absent. */
+  run?: RunDelivery;
 }
 
 /** What a claim round found. */
@@ -60,6 +75,7 @@ export class Consumer {
   #layout: Layout;
   #config: Config;
   #leases: LeaseTable;
+  #policy: Policy;
   #owner: string;
   #onClosed: () => void;
   #listeners: Listener[] = [];
@@ -85,6 +101,7 @@ export class Consumer {
     layout: Layout,
     config: Config,
     leases: LeaseTable,
+    policy: Policy,
     owner: string,
     onClosed: () => void,
   ) {
@@ -92,6 +109,7 @@ export class Consumer {
     this.#layout = layout;
     this.#config = config;
     this.#leases = leases;
+    this.#policy = policy;
     this.#owner = owner;
     this.#onClosed = onClosed;
     this.#watch = new WakeWatch(
@@ -352,28 +370,28 @@ export class Consumer {
       this.#leases.finish(lease.id, "ok");
       return;
     }
-    this.#deliver(listener, lease.id, payload);
+    this.#deliver(listener, lease, payload);
   }
 
   async #deliver(
     listener: Listener,
-    id: string,
+    lease: Lease,
     payload: Uint8Array,
   ): Promise<void> {
     listener.running++;
-    let ok = false;
+    let finished = false;
+    const finish = (outcome: Outcome, error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      this.#leases.finish(lease.id, outcome, error);
+    };
     try {
-      const result = (listener.handler as QueueHandler)(
-        deserializePayload(payload),
-      );
-      // Deno awaits only native promises; other thenables count as done.
-      if (result instanceof Promise) await result;
-      ok = true;
+      await (listener.run ?? runDeno(listener.handler))(lease, payload, finish);
     } catch (error) {
-      console.error("Exception in queue handler", error);
+      finish("failed", error);
     }
+    finish("ok");
     listener.running--;
-    this.#leases.finish(id, ok ? "ok" : "failed");
     this.#slotFreed();
   }
 
@@ -385,6 +403,7 @@ export class Consumer {
       this.#layout,
       this.#leases,
       this.#config.checks,
+      this.#policy,
     ).then((returned) => {
       if (returned > 0) this.#wake();
     }, (error) => {
@@ -392,4 +411,19 @@ export class Consumer {
       else console.error("kvq queue: failed to reclaim leases:", error);
     }).finally(() => this.#reclaiming = null);
   }
+}
+
+/** Deno's delivery: the value alone; errors are logged, as Deno does. */
+function runDeno(handler: unknown): RunDelivery {
+  return async (_lease, payload, finish) => {
+    try {
+      const result = (handler as QueueHandler)(deserializePayload(payload));
+      // Deno awaits only native promises; other thenables count as done.
+      if (result instanceof Promise) await result;
+      finish("ok");
+    } catch (error) {
+      console.error("Exception in queue handler", error);
+      finish("failed", error);
+    }
+  };
 }

@@ -46,6 +46,25 @@ export interface ReadyRecord {
   backoffSchedule: number[];
   /** The keys that receive the value when no attempt is left. */
   keysIfUndelivered: KvKey[];
+  /** A named queue's message metadata (jsr/src/queues); absent otherwise. */
+  named?: NamedFields;
+}
+
+/**
+ * What a message of a named queue carries besides Deno's fields
+ * (jsr/src/queues, docs/queues-on-kv.md).
+ */
+export interface NamedFields {
+  /** When it was first enqueued (epoch ms). */
+  enqueuedAt: number;
+  /** Its ordering group, if any. */
+  group?: string;
+  /** Its sequence number in the group (1, 2, …), with a group. */
+  seq?: number;
+  /** Its deduplication id, if any. */
+  dedupId?: string;
+  /** The error of its last failed attempt, as text. */
+  lastError?: string;
 }
 
 /** The value of a lease key: the ready record, its due time and holder. */
@@ -115,11 +134,13 @@ export function readyRecord(value: unknown): ReadyRecord | null {
     typeof v.attempts !== "number" || !Array.isArray(v.backoffSchedule) ||
     !Array.isArray(v.keysIfUndelivered)
   ) return null;
-  return {
+  const record: ReadyRecord = {
     attempts: v.attempts,
     backoffSchedule: v.backoffSchedule,
     keysIfUndelivered: v.keysIfUndelivered,
   };
+  if (typeof v.named === "object" && v.named !== null) record.named = v.named;
+  return record;
 }
 
 /** {@link readyRecord} for a lease value. */

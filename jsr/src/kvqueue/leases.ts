@@ -20,13 +20,8 @@ import {
   type Move,
 } from "./commits.ts";
 import type { Layout } from "./layout.ts";
-import {
-  ackMove,
-  failMove,
-  type Lease,
-  releaseMove,
-  renewMove,
-} from "./moves.ts";
+import { type Lease, releaseMove, renewMove } from "./moves.ts";
+import type { Policy } from "./policy.ts";
 import type { KvStore } from "./types.ts";
 import { later } from "../later.ts";
 
@@ -47,6 +42,8 @@ interface Held {
   outcome: Outcome | null;
   recorded: (() => void) | null;
   dropDeadLetters: boolean;
+  /** What the failed attempt threw (for the policy's records). */
+  error: unknown;
 }
 
 /** The leases held by one queue instance. */
@@ -55,6 +52,7 @@ export class LeaseTable {
   #layout: Layout;
   #leaseMs: number;
   #checks: ChecksLimit;
+  #policy: Policy;
   #held = new Map<string, Held>();
   #pumping = false;
   #again = false;
@@ -67,17 +65,22 @@ export class LeaseTable {
     this.#pump();
   };
 
-  /** A table writing to `kv`; leases last `leaseMs`. */
+  /**
+   * A table writing to `kv`; leases last `leaseMs`; `policy` decides the
+   * moves that end a delivery.
+   */
   constructor(
     kv: KvStore,
     layout: Layout,
     leaseMs: number,
     checks: ChecksLimit,
+    policy: Policy,
   ) {
     this.#kv = kv;
     this.#layout = layout;
     this.#leaseMs = leaseMs;
     this.#checks = checks;
+    this.#policy = policy;
   }
 
   /** Whether message `id` is leased here. */
@@ -99,6 +102,7 @@ export class LeaseTable {
       outcome: null,
       recorded: null,
       dropDeadLetters: false,
+      error: undefined,
     });
     if (this.#renewTimer === undefined) {
       this.#renewTimer = setInterval(
@@ -112,12 +116,14 @@ export class LeaseTable {
    * Records how the delivery of `id` ended. Resolves once it is written,
    * or once there is nothing left to write (the lease was lost, or the
    * table stopped). Never rejects: failures to write are logged and
-   * retried while the lease lasts.
+   * retried while the lease lasts. `error`: what a failed attempt threw.
    */
-  finish(id: string, outcome: Outcome): Promise<void> {
+  finish(id: string, outcome: Outcome, error?: unknown): Promise<void> {
     const held = this.#held.get(id);
     if (held === undefined || this.#stopped) return Promise.resolve();
+    if (held.outcome !== null) return new Promise((r) => queueMicrotask(r));
     held.outcome = outcome;
+    held.error = error;
     const recorded = new Promise<void>((resolve) => held.recorded = resolve);
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -172,20 +178,28 @@ export class LeaseTable {
   async #round(): Promise<Failure> {
     const now = Date.now();
     const work: Work[] = [];
-    const moves: Move[] = [];
+    const pending: (Move | Promise<Move>)[] = [];
     for (const held of this.#held.values()) {
       const lease = held.lease;
       if (held.outcome !== null) {
-        moves.push(this.#outcomeMove(held, now));
+        pending.push(this.#outcomeMove(held, now));
         work.push({ held, renewal: null });
       } else if (lease.expiresMs - now <= (this.#leaseMs * 2) / 3) {
         const expiresMs = now + this.#leaseMs;
         const renewal = renewMove(this.#layout, lease, expiresMs);
-        moves.push(renewal.move);
+        pending.push(renewal.move);
         work.push({ held, renewal: { key: renewal.key, expiresMs } });
       }
     }
-    if (moves.length === 0) return null;
+    if (pending.length === 0) return null;
+    // A policy may read before it decides (a group's next message).
+    let moves: Move[];
+    try {
+      moves = await Promise.all(pending);
+    } catch (error) {
+      console.error("kvq queue: failed to prepare updates, retrying:", error);
+      return isBusy(error as Error) ? "busy" : "error";
+    }
     const results = await commitMoves(
       this.#kv,
       this.#layout,
@@ -205,6 +219,19 @@ export class LeaseTable {
         if (this.#onError(held, result)) {
           errors++;
           firstError ??= result;
+        }
+      } else if (
+        result === null && renewal === null && moves[i].checks.length > 1
+      ) {
+        // A key the move read besides the lease changed (a group's state,
+        // by an enqueue): decide again if the lease is still ours.
+        const [now] = await this.#kv.getMany([held.lease.key]).catch(() => [
+          null,
+        ]);
+        if (now?.versionstamp === held.lease.versionstamp) {
+          this.#again = true;
+        } else {
+          this.#drop(id);
         }
       } else if (result === null) {
         // Someone else moved the message: our lease had run out.
@@ -237,18 +264,18 @@ export class LeaseTable {
     return failed;
   }
 
-  #outcomeMove(held: Held, now: number): Move {
+  #outcomeMove(held: Held, now: number): Move | Promise<Move> {
     switch (held.outcome) {
       case "ok":
-        return ackMove(this.#layout, held.lease);
+        return this.#policy.ack(held.lease);
       case "released":
         return releaseMove(this.#layout, held.lease);
       default:
-        return failMove(
-          this.#layout,
+        return this.#policy.fail(
           held.lease,
           now,
           held.payload,
+          held.error,
           held.dropDeadLetters,
         );
     }
@@ -258,7 +285,7 @@ export class LeaseTable {
   #onError(held: Held, error: Error): boolean {
     if (
       held.outcome === "failed" && !held.dropDeadLetters &&
-      held.lease.record.backoffSchedule.length === 0 && isRefusal(error)
+      this.#policy.isLast(held.lease, held.error) && isRefusal(error)
     ) {
       // The store refused a dead-letter key (Deno checks neither their
       // size nor their number at enqueue time): drop the message rather

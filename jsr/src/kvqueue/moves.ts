@@ -62,7 +62,10 @@ export function claimMove(
     key,
     record,
     move: {
-      check: { key: ready.entry.key, versionstamp: ready.entry.versionstamp },
+      checks: [{
+        key: ready.entry.key,
+        versionstamp: ready.entry.versionstamp,
+      }],
       apply(op: KvStoreAtomic) {
         op.delete(ready.entry.key);
         op.set(key, record);
@@ -180,8 +183,8 @@ function readyAgain(
   };
 }
 
-function leaving(lease: Lease): Pick<Move, "check"> {
-  return { check: { key: lease.key, versionstamp: lease.versionstamp } };
+function leaving(lease: Lease): Pick<Move, "checks"> {
+  return { checks: [{ key: lease.key, versionstamp: lease.versionstamp }] };
 }
 
 // A body that does not decode (written by something else) is kept as its

@@ -23,6 +23,7 @@ import {
 import { Layout, newOwnerId } from "./layout.ts";
 import { LeaseTable } from "./leases.ts";
 import { type Config, resolveOptions } from "./options.ts";
+import { denoPolicy } from "./policy.ts";
 import type { KvQueueOptions, KvStore, KvStoreAtomic } from "./types.ts";
 
 let addPreparedImpl: (
@@ -81,17 +82,20 @@ export class KvQueue {
     this.#kv = kv;
     this.#config = resolveOptions(options);
     this.#layout = new Layout(this.#config.prefix);
+    const policy = denoPolicy(this.#layout);
     this.#leases = new LeaseTable(
       kv,
       this.#layout,
       this.#config.leaseMs,
       this.#config.checks,
+      policy,
     );
     this.#consumer = new Consumer(
       kv,
       this.#layout,
       this.#config,
       this.#leases,
+      policy,
       newOwnerId(),
       () => this.close(),
     );

@@ -11,7 +11,11 @@
 import { type ChecksLimit, commitMoves, isBusy, isRefusal } from "./commits.ts";
 import { type Layout, leaseRecord } from "./layout.ts";
 import type { LeaseTable } from "./leases.ts";
-import { failMove, isLastAttempt, type Lease } from "./moves.ts";
+import type { Lease } from "./moves.ts";
+import type { Policy } from "./policy.ts";
+
+/** The error a reclaimed attempt failed with (its holder stopped). */
+export const LEASE_EXPIRED = "the lease expired: its holder stopped";
 import type { KvStore } from "./types.ts";
 
 // Expired leases handled per scan.
@@ -27,7 +31,9 @@ export async function reclaimExpired(
   layout: Layout,
   own: LeaseTable,
   checks: ChecksLimit,
+  policy: Policy,
 ): Promise<number> {
+  const isLast = (l: Lease) => policy.isLast(l, LEASE_EXPIRED);
   let moved = 0;
   for (;;) {
     const now = Date.now();
@@ -53,7 +59,7 @@ export async function reclaimExpired(
     }
     if (expired.length > 0) {
       // Bodies are needed only to dead-letter.
-      const last = expired.filter(isLastAttempt);
+      const last = expired.filter(isLast);
       const bodies = new Map<string, Uint8Array | null>();
       for (let i = 0; i < last.length; i += 10) {
         const chunk = last.slice(i, i + 10);
@@ -63,8 +69,10 @@ export async function reclaimExpired(
           bodies.set(l.id, v instanceof Uint8Array ? v : null);
         });
       }
-      const moves = expired.map((l) =>
-        failMove(layout, l, now, bodies.get(l.id) ?? null)
+      const moves = await Promise.all(
+        expired.map((l) =>
+          policy.fail(l, now, bodies.get(l.id) ?? null, LEASE_EXPIRED, false)
+        ),
       );
       const results = await commitMoves(kv, layout, moves, checks);
       // A store that refuses a dead-letter key (Deno checks neither their
@@ -72,13 +80,14 @@ export async function reclaimExpired(
       // such a message is dropped, said so, rather than retried.
       const refused = expired.filter((l, i) => {
         const result = results[i];
-        return result instanceof Error && isRefusal(result) &&
-          isLastAttempt(l);
+        return result instanceof Error && isRefusal(result) && isLast(l);
       });
       const dropped = refused.length === 0 ? [] : await commitMoves(
         kv,
         layout,
-        refused.map((l) => failMove(layout, l, now, null, true)),
+        await Promise.all(
+          refused.map((l) => policy.fail(l, now, null, LEASE_EXPIRED, true)),
+        ),
         checks,
       );
       let failed = 0;
