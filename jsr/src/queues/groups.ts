@@ -1,0 +1,109 @@
+/**
+ * Ordering groups on KV keys (SQS FIFO's message groups): only the head of
+ * a group (its oldest message not yet done) is under a ready or a lease
+ * key; the others wait under `[...Q, "p", group, seq]`. A claim can
+ * therefore never take a group's second message while its first is
+ * pending, in any process, and a failing head holds back its own group
+ * only (it stays the head through its retries).
+ *
+ * The group's state key `[...Q, "g", group]` (`{ last, head }`) is
+ * checked by every write that changes the group: an enqueue appends with
+ * the next sequence number, and when the head leaves (acknowledged,
+ * dead-lettered or cancelled) the same commit makes the next waiting
+ * message ready, or deletes the state when none is left (numbering starts
+ * again at 1 for the next message of that group).
+ *
+ * @module
+ */
+
+import type { AtomicCheck, KvEntry } from "../types.ts";
+import type { ReadyRecord } from "../kvqueue/layout.ts";
+import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
+import type { GroupState, NamedLayout, WaitingRecord } from "./layout.ts";
+
+/** Writes that move a group on when its head leaves. */
+export interface GroupAdvance {
+  /** Checks on what was read (the state, the next message). */
+  checks: AtomicCheck[];
+  /** Adds the writes. */
+  apply(op: KvStoreAtomic): void;
+  /** How many mutations `apply` adds. */
+  mutations: number;
+  /** Whether a message becomes ready. */
+  wakes: boolean;
+}
+
+const NONE: GroupAdvance = {
+  checks: [],
+  apply() {},
+  mutations: 0,
+  wakes: false,
+};
+
+/** Reads a list into an array. */
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/** The group state in a stored value, or null. */
+export function groupState(value: unknown): GroupState | null {
+  const v = value as Partial<GroupState> | null;
+  return v !== null && typeof v === "object" && typeof v.last === "number" &&
+      typeof v.head === "number"
+    ? { last: v.last, head: v.head }
+    : null;
+}
+
+/**
+ * The writes that move `record`'s group on when it leaves the queue:
+ * nothing for a message without a group.
+ */
+export async function groupAdvance(
+  kv: KvStore,
+  layout: NamedLayout,
+  record: ReadyRecord,
+  now: number,
+): Promise<GroupAdvance> {
+  const group = record.named?.group;
+  const seq = record.named?.seq;
+  if (group === undefined || seq === undefined) return NONE;
+  const stateKey = layout.group(group);
+  const [[state], waiting] = await Promise.all([
+    kv.getMany([stateKey]),
+    collect(kv.list({ prefix: layout.waitingOf(group) }, { limit: 1 })),
+  ]);
+  const checks: AtomicCheck[] = [{
+    key: stateKey,
+    versionstamp: state.versionstamp,
+  }];
+  const current = groupState(state.value);
+  // The state no longer names this message as the head (a purge): leave
+  // the group alone, but still fail if it changes meanwhile.
+  if (current === null || current.head !== seq) {
+    return { ...NONE, checks };
+  }
+  const next = waiting[0] as KvEntry<WaitingRecord> | undefined;
+  if (next === undefined) {
+    return {
+      checks,
+      apply: (op) => op.delete(stateKey),
+      mutations: 1,
+      wakes: false,
+    };
+  }
+  checks.push({ key: next.key, versionstamp: next.versionstamp });
+  const nextSeq = next.key[next.key.length - 1] as number;
+  const w = next.value;
+  return {
+    checks,
+    apply(op) {
+      op.delete(next.key);
+      op.set(layout.ready(Math.max(now, w.dueMs), w.id), w.record);
+      op.set(stateKey, { last: current.last, head: nextSeq });
+    },
+    mutations: 3,
+    wakes: true,
+  };
+}

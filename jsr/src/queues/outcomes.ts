@@ -1,0 +1,113 @@
+/**
+ * What a named queue does when a delivery ends (kvqueue's `Policy`): an
+ * acknowledgement deletes the message and moves its group on; a failure
+ * retries after an exponential, jittered wait until `maxAttempts`, and
+ * then (or at once for a `noRetry` error) writes a dead-letter record with
+ * the message, its metadata and the last error, and moves its group on.
+ *
+ * @module
+ */
+
+import type { Move } from "../kvqueue/commits.ts";
+import type { ReadyRecord } from "../kvqueue/layout.ts";
+import type { Lease } from "../kvqueue/moves.ts";
+import type { Policy } from "../kvqueue/policy.ts";
+import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
+import { errorText } from "./errors.ts";
+import { groupAdvance } from "./groups.ts";
+import type { DeadRecord, NamedLayout } from "./layout.ts";
+import type { QueueConfig } from "./options.ts";
+
+// Rough size of a record, for batching; exactness does not matter.
+const RECORD_WEIGHT = 256;
+
+/**
+ * The wait before attempt `attempt + 1` after `attempt` failed ones:
+ * `retryDelayMs * retryFactor^(attempt - 1)`, at most `maxRetryDelayMs`,
+ * spread by `retryJitter`.
+ */
+export function retryDelay(config: QueueConfig, attempt: number): number {
+  const base = Math.min(
+    config.maxRetryDelayMs,
+    config.retryDelayMs * config.retryFactor ** Math.max(0, attempt - 1),
+  );
+  const spread = 1 + config.retryJitter * (2 * Math.random() - 1);
+  return Math.max(0, Math.round(base * spread));
+}
+
+/** The policy of named queue `layout` with `config`. */
+export function namedPolicy(
+  kv: KvStore,
+  layout: NamedLayout,
+  config: QueueConfig,
+): Policy {
+  const isLast = (lease: Lease, error: unknown) =>
+    lease.record.attempts + 1 >= config.maxAttempts || config.noRetry(error);
+  const leaving = (lease: Lease) => ({
+    checks: [{ key: lease.key, versionstamp: lease.versionstamp }],
+  });
+
+  return {
+    isLast,
+    async ack(lease) {
+      const advance = await groupAdvance(kv, layout, lease.record, Date.now());
+      return {
+        checks: [...leaving(lease).checks, ...advance.checks],
+        apply(op: KvStoreAtomic) {
+          op.delete(lease.key);
+          op.delete(layout.payload(lease.id));
+          advance.apply(op);
+        },
+        wakes: advance.wakes,
+        mutations: 2 + advance.mutations,
+        weight: advance.wakes ? RECORD_WEIGHT : 0,
+        counter: layout.counter("acked"),
+      };
+    },
+    async fail(lease, now, payload, error, withoutDeadLetters): Promise<Move> {
+      const lastError = errorText(error);
+      const attempts = lease.record.attempts + 1;
+      const named = { ...lease.record.named!, lastError };
+      if (!isLast(lease, error)) {
+        const record: ReadyRecord = { ...lease.record, attempts, named };
+        const key = layout.ready(now + retryDelay(config, attempts), lease.id);
+        return {
+          ...leaving(lease),
+          apply(op: KvStoreAtomic) {
+            op.delete(lease.key);
+            op.set(key, record);
+          },
+          wakes: true,
+          mutations: 2,
+          weight: RECORD_WEIGHT,
+          counter: layout.counter("retried"),
+        };
+      }
+      if (payload === null && !withoutDeadLetters) {
+        const [body] = await kv.getMany([layout.payload(lease.id)]);
+        if (body.value instanceof Uint8Array) payload = body.value;
+      }
+      const advance = await groupAdvance(kv, layout, lease.record, now);
+      const dead: DeadRecord | null = payload === null ? null : {
+        payload,
+        record: { ...lease.record, attempts, named },
+        lastError,
+        attempts,
+        failedAt: now,
+      };
+      return {
+        checks: [...leaving(lease).checks, ...advance.checks],
+        apply(op: KvStoreAtomic) {
+          op.delete(lease.key);
+          op.delete(layout.payload(lease.id));
+          if (dead !== null) op.set(layout.dead(lease.id), dead);
+          advance.apply(op);
+        },
+        wakes: advance.wakes,
+        mutations: 3 + advance.mutations,
+        weight: (payload?.length ?? 0) + 2 * RECORD_WEIGHT,
+        counter: layout.counter("dead"),
+      };
+    },
+  };
+}
