@@ -15,6 +15,10 @@ import { cases as listenQueue } from "./withQueues.listenQueue.ts";
 import { cases as processes } from "./withQueues.processes.ts";
 import { cases as named } from "./queues.named.ts";
 import { cases as groups } from "./queues.groups.ts";
+import { cases as queueProcesses } from "./queues.processes.ts";
+import { cases as dedup } from "./queues.dedup.ts";
+import { cases as typed } from "./queues.typed.ts";
+import { cases as admin } from "./queues.admin.ts";
 
 /** All cases, conformance first. */
 export const allCases: Case[] = [
@@ -24,4 +28,8 @@ export const allCases: Case[] = [
   ...processes,
   ...named,
   ...groups,
+  ...dedup,
+  ...typed,
+  ...admin,
+  ...queueProcesses,
 ];
