@@ -56,6 +56,7 @@ export {
   withQueues,
 } from "./kvqueue/mod.ts";
 export * from "./queues/mod.ts";
+export * from "./http/mod.ts";
 /** The interfaces, as Deno.Kv declares them, that Kv, AtomicOperation and
  * KvListIterator implement. */
 export type {

@@ -19,6 +19,7 @@ import { cases as queueProcesses } from "./queues.processes.ts";
 import { cases as dedup } from "./queues.dedup.ts";
 import { cases as typed } from "./queues.typed.ts";
 import { cases as admin } from "./queues.admin.ts";
+import { cases as http } from "./queues.http.ts";
 
 /** All cases, conformance first. */
 export const allCases: Case[] = [
@@ -31,5 +32,6 @@ export const allCases: Case[] = [
   ...dedup,
   ...typed,
   ...admin,
+  ...http,
   ...queueProcesses,
 ];
