@@ -57,6 +57,12 @@ export {
 } from "./kvqueue/mod.ts";
 export * from "./queues/mod.ts";
 export * from "./http/mod.ts";
+export {
+  type CliCommand,
+  type CliContext,
+  runCli,
+  UsageError,
+} from "./cli/main.ts";
 /** The interfaces, as Deno.Kv declares them, that Kv, AtomicOperation and
  * KvListIterator implement. */
 export type {

@@ -20,6 +20,7 @@ import { cases as dedup } from "./queues.dedup.ts";
 import { cases as typed } from "./queues.typed.ts";
 import { cases as admin } from "./queues.admin.ts";
 import { cases as http } from "./queues.http.ts";
+import { cases as cli } from "./queues.cli.ts";
 
 /** All cases, conformance first. */
 export const allCases: Case[] = [
@@ -33,5 +34,6 @@ export const allCases: Case[] = [
   ...typed,
   ...admin,
   ...http,
+  ...cli,
   ...queueProcesses,
 ];
