@@ -167,11 +167,12 @@ export function checkOpenOptions(options: unknown): string {
       `openKv: options must be an object: received ${show(options)}`,
     );
   }
-  const { leaseMs, durability, schema, poolSize } = options as {
+  const { leaseMs, durability, schema, poolSize, accessToken } = options as {
     leaseMs?: unknown;
     durability?: unknown;
     schema?: unknown;
     poolSize?: unknown;
+    accessToken?: unknown;
   };
   if (
     leaseMs !== undefined &&
@@ -198,8 +199,15 @@ export function checkOpenOptions(options: unknown): string {
       }`,
     );
   }
+  if (
+    accessToken !== undefined &&
+    (typeof accessToken !== "string" || accessToken === "")
+  ) {
+    // Never the value: it may be a misplaced secret.
+    throw new TypeError("openKv: accessToken must be a non-empty string");
+  }
   // The engine checks the values (ranges, names) and ignores the Postgres
-  // options on a file.
-  const out = { leaseMs, durability, schema, poolSize };
+  // and KV Connect options where they do not apply.
+  const out = { leaseMs, durability, schema, poolSize, accessToken };
   return JSON.stringify(out);
 }

@@ -11,6 +11,7 @@ import { KvState } from "./state.ts";
 import { awakeTransport } from "./awake.ts";
 import type { NativeStore, Transport } from "./transport.ts";
 import type { OpenKvOptions } from "./types.ts";
+import { withQueues } from "./kvqueue/mod.ts";
 
 /** The `openKv` function a package entry exports. */
 export type OpenKv = (
@@ -32,12 +33,26 @@ export function createOpenKv(native: Transport): OpenKv {
     // The transport opens off this thread: migrating the file and waiting
     // for another process's lock never stall the event loop.
     let opened: Promise<NativeStore>;
+    let remote = false;
     try {
-      opened = transport.open(resolvePath(path), checkOpenOptions(options));
+      const resolved = resolvePath(path);
+      remote = isRemote(resolved);
+      const checked = checkOpenOptions(options);
+      opened = transport.open(
+        resolved,
+        remote ? withToken(checked) : checked,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
-    return opened.then((store) => newKv(new KvState(transport, store)));
+    return opened.then((store) => {
+      const kv = newKv(new KvState(transport, store));
+      // KV Connect has no queue operations: a remote store's enqueue,
+      // listenQueue and atomic().enqueue() are the queue made of keys
+      // (docs/queues-on-kv.md), shared with any process that wraps the
+      // same server with withQueues(), Deno's own Deno.openKv included.
+      return remote ? withQueues(kv) as unknown as Kv : kv;
+    });
   };
 }
 
@@ -48,8 +63,8 @@ export function createOpenKv(native: Transport): OpenKv {
  * A string starting with `file:` is read as SQLite reads it, since Deno
  * hands it to SQLite: `file:rel.db` is `rel.db` in the working directory
  * (see {@link sqliteUriPath}). Throws Deno's TypeErrors for `""` and a
- * leading `:`, and an Error for http(s) URLs (KV Connect is not
- * implemented).
+ * leading `:`. An `http://` or `https://` URL is a KV Connect database,
+ * passed on as it is.
  */
 export function resolvePath(path: unknown): string {
   if (path === undefined || path === null || path === ":memory:") {
@@ -63,9 +78,7 @@ export function resolvePath(path: unknown): string {
   // A Postgres store: the engine reads the URL (and never repeats its
   // password in an error).
   if (/^postgres(ql)?:\/\//i.test(path)) return path;
-  if (/^https?:\/\//i.test(path)) {
-    throw new Error(`KV Connect is not supported yet: ${path}`);
-  }
+  if (isRemote(path)) return path;
   // Case-sensitive, as SQLite: "FILE:x" is a file of that name.
   if (path.startsWith("file:")) return sqliteUriPath(path);
   if (path.startsWith(":")) {
@@ -123,9 +136,7 @@ function isHex(c: number | undefined): boolean {
 }
 
 function urlPath(url: URL): string {
-  if (url.protocol === "http:" || url.protocol === "https:") {
-    throw new Error(`KV Connect is not supported yet: ${url.href}`);
-  }
+  if (url.protocol === "http:" || url.protocol === "https:") return url.href;
   // Other schemes are file names, as Deno treats them.
   if (url.protocol !== "file:") return url.href;
   if (url.host !== "" && url.host !== "localhost") {
@@ -136,4 +147,37 @@ function urlPath(url: URL): string {
   const path = decodeURIComponent(url.pathname);
   // file:///C:/x on Windows names C:/x.
   return /^\/[A-Za-z]:\//.test(path) ? path.slice(1) : path;
+}
+
+/** Whether an engine path is a KV Connect URL. */
+function isRemote(path: string): boolean {
+  return /^https?:\/\//i.test(path);
+}
+
+/**
+ * The open options with the access token from `DENO_KV_ACCESS_TOKEN` when
+ * none was given, read here because not every runtime hands changes to
+ * its environment made from JavaScript on to native code (the engine
+ * reads the variable too, as a fallback).
+ */
+function withToken(json: string): string {
+  const options = JSON.parse(json) as { accessToken?: string };
+  if (options.accessToken !== undefined) return json;
+  const token = envToken();
+  if (token === undefined || token === "") return json;
+  return JSON.stringify({ ...options, accessToken: token });
+}
+
+function envToken(): string | undefined {
+  const name = "DENO_KV_ACCESS_TOKEN";
+  const g = globalThis as {
+    Deno?: { env?: { get(name: string): string | undefined } };
+    process?: { env?: Record<string, string | undefined> };
+  };
+  try {
+    if (g.Deno?.env !== undefined) return g.Deno.env.get(name);
+  } catch {
+    // No --allow-env: the engine reads the variable itself.
+  }
+  return g.process?.env?.[name];
 }

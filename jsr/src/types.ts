@@ -224,6 +224,12 @@ export interface OpenKvOptions {
    * as `?poolSize=` in the URL; this option wins over the URL's.
    */
   poolSize?: number;
+  /**
+   * KV Connect only (`http://` and `https://` URLs): the access token sent
+   * to the metadata endpoint. Default: the `DENO_KV_ACCESS_TOKEN`
+   * environment variable, as Deno reads it. Never shown in an error.
+   */
+  accessToken?: string;
 }
 
 /** A database handle, shaped like `Deno.Kv`. */

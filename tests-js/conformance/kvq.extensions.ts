@@ -150,13 +150,14 @@ export const cases: Case[] = [
       ),
   },
   {
-    name: "kvq.openKv: a KV Connect URL rejects with a clear Error",
+    name:
+      "kvq.openKv: an unreachable KV Connect server rejects with Deno's TypeError",
     skip: kvqOnly,
     run: (t) =>
       assertRejects(
-        () => t.openKv("http://127.0.0.1:1/"),
-        Error,
-        "KV Connect is not supported yet: http://127.0.0.1:1/",
+        () => t.openKv("http://127.0.0.1:1/", { accessToken: "not-shown" }),
+        TypeError,
+        "Could not open Deno KV database: the metadata endpoint at 'http://127.0.0.1:1/' could not be reached",
       ),
   },
   {

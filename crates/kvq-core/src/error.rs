@@ -124,6 +124,14 @@ pub enum Error {
   /// where and why; never the password.
   #[error("{0}")]
   Postgres(String),
+  /// A KV Connect call that failed (a 4xx answer, a server that stayed
+  /// unreachable past the retries), with Deno's message; never a token.
+  #[error("{0}")]
+  Remote(String),
+  /// `openKv` of a KV Connect URL failed: Deno's TypeError "Could not open
+  /// Deno KV database: ...".
+  #[error("{0}")]
+  RemoteOpen(String),
 
   // ----- internal -----
   /// A bug: a panic caught at the boundary, or an invariant that broke.
@@ -163,6 +171,8 @@ impl Error {
       Error::NotADatabase => "KVQ_NOT_A_DATABASE",
       Error::Sqlite(_) | Error::Storage(_) => "KVQ_SQLITE",
       Error::Postgres(_) => "KVQ_POSTGRES",
+      Error::Remote(_) => "KVQ_REMOTE",
+      Error::RemoteOpen(_) => "KVQ_CANNOT_OPEN",
       Error::Internal(_) => "KVQ_INTERNAL",
     }
   }
@@ -176,6 +186,7 @@ impl Error {
       | Error::Locked { .. }
       | Error::Failed(_)
       | Error::Postgres(_)
+      | Error::Remote(_)
       | Error::Internal(_) => JsClass::Error,
       _ => JsClass::TypeError,
     }
@@ -215,6 +226,8 @@ impl Error {
       },
       Error::Storage(m) => Error::Storage(m.clone()),
       Error::Postgres(m) => Error::Postgres(m.clone()),
+      Error::Remote(m) => Error::Remote(m.clone()),
+      Error::RemoteOpen(m) => Error::RemoteOpen(m.clone()),
       Error::Internal(m) => Error::Internal(m.clone()),
     }
   }

@@ -16,6 +16,8 @@ pub mod linger;
 pub mod ops;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "remote")]
+pub mod remote;
 pub mod sqlite;
 mod sum;
 pub mod wire;

@@ -37,6 +37,9 @@ pub fn open(path: &str, options: &str) -> Result<Store> {
     if is_postgres_url(path) {
       return open_postgres(path, options, parsed);
     }
+    if is_remote_url(path) {
+      return open_remote(path, options, parsed);
+    }
     let options = parsed;
     let path = (path != ":memory:").then_some(path);
     Store::open(path, options)
@@ -58,6 +61,24 @@ fn open_postgres(url: &str, json: &str, options: OpenOptions) -> Result<Store> {
 fn open_postgres(_: &str, _: &str, _: OpenOptions) -> Result<Store> {
   Err(Error::InvalidOption(
     "openKv: this build of kvq has no Postgres backend".into(),
+  ))
+}
+
+/// Whether `path` is an `http://` or `https://` URL: a KV Connect database.
+fn is_remote_url(path: &str) -> bool {
+  let head = path.get(..8).unwrap_or(path).to_ascii_lowercase();
+  head.starts_with("http://") || head.starts_with("https://")
+}
+
+#[cfg(feature = "remote")]
+fn open_remote(url: &str, json: &str, options: OpenOptions) -> Result<Store> {
+  crate::remote::open_store(url, json, options)
+}
+
+#[cfg(not(feature = "remote"))]
+fn open_remote(_: &str, _: &str, _: OpenOptions) -> Result<Store> {
+  Err(Error::InvalidOption(
+    "openKv: this build of kvq has no KV Connect backend".into(),
   ))
 }
 
@@ -264,7 +285,14 @@ fn later() -> (Done, impl Future<Output = Vec<u8>> + Send + 'static) {
 pub fn watch(store: &Store, request: &[u8]) -> Result<Watcher, Vec<u8>> {
   guard(|| {
     let (raw, keys) = wire::decode_watch(request)?;
-    store.watch(keys, raw)
+    #[cfg(feature = "remote")]
+    let followed = keys.clone();
+    let watcher = store.watch(keys, raw)?;
+    // A KV Connect store also follows the keys on the server, for other
+    // processes' writes.
+    #[cfg(feature = "remote")]
+    crate::remote::watching(store, &followed);
+    Ok(watcher)
   })
   .map_err(|e| wire::error_reply(&e))
 }
