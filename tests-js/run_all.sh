@@ -60,6 +60,15 @@ run "conformance: node24 on postgres" scripts/pg.sh "$NODE24" tests-js/run_postg
 run "conformance: bun on postgres" scripts/pg.sh "$BUN" tests-js/run_postgres.ts
 run "conformance: deno-ffi on postgres" scripts/pg.sh "${DENO_KVQ[@]}" tests-js/run_postgres.ts
 run "many machines on postgres" scripts/pg.sh "$NODE24" tests-js/postgres/many_machines.ts
+# The same suite over KV Connect on a private denokv server (scripts/denokv.sh
+# installs it once into .cache/), its KV cases on real Deno's own remote
+# client too, and the queue made of keys on Deno.openKv(url).
+run "conformance: node24 on denokv" scripts/denokv.sh "$NODE24" tests-js/run_denokv.ts
+run "conformance: bun on denokv" scripts/denokv.sh "$BUN" tests-js/run_denokv.ts
+run "conformance: deno-ffi on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/run_denokv.ts
+run "conformance: deno-native on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/run_denokv.ts --deno-native
+run "kvqueue on Deno.openKv(url)" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/kvqueue/run_denokv.ts
+run "kvq and Deno on one denokv, and a restart" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/denokv/interop_test.ts
 
 # The FFI transport on its own, and beside Deno's own KV in one process.
 run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env --allow-run \
