@@ -31,8 +31,9 @@ import {
   type Results,
   type SystemOutcome,
 } from "./lib/results.ts";
-import { SCENARIOS } from "./lib/scenario_list.ts";
+import { runsOn, SCENARIOS } from "./lib/scenario_list.ts";
 import { type SystemInfo, SYSTEMS } from "./lib/systems.ts";
+import { checkTargets, targetLines } from "./lib/targets.ts";
 import { figuresTable, fmt, notes, ratioTable } from "./lib/table.ts";
 
 const { values: opt } = parseArgs({
@@ -133,10 +134,10 @@ async function runSystem(
     return;
   }
   for (const info of scenarios) {
-    if (info.kvqOnly && !sys.kvq) {
+    if (!runsOn(info, sys.id, sys.kvq)) {
       out.scenarios[info.id] = {
         status: "n/a",
-        note: "kvq only",
+        note: info.kvqOnly ? "kvq only" : "not run on this system",
         runs: [],
         median: {},
         complete: false,
@@ -241,6 +242,7 @@ async function main(): Promise<number> {
     config: { runsFast, runsBig, params: mode.params },
     systems: outcomes,
     ratios: ratios(outcomes),
+    targets: checkTargets(outcomes),
   };
   mkdirSync(join(outFile, ".."), { recursive: true });
   writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n");
@@ -257,6 +259,9 @@ async function main(): Promise<number> {
   for (const k of outcomes.filter((s) => s.kvq && s.status === "ok")) {
     console.log("\n(ratio = how many times better kvq is; above 1 kvq wins)");
     console.log(ratioTable(k, outcomes, results.ratios));
+  }
+  if (outcomes.some((s) => s.id === "kvq-node-pg" && s.status === "ok")) {
+    console.log(`\n${targetLines(results.targets)}`);
   }
   console.log(
     `\n${floorLine("at start", floorStart)}\n${floorLine("at end", floorEnd)}`,

@@ -4,7 +4,7 @@
  */
 import type { Floor } from "./floor.ts";
 import type { SystemOutcome } from "./results.ts";
-import type { ScenarioInfo } from "./scenario_list.ts";
+import { runsOn, type ScenarioInfo } from "./scenario_list.ts";
 
 /** The outcome of the checks: counts and one line per failure. */
 export interface CheckSummary {
@@ -54,7 +54,7 @@ export function checkSmoke(
     for (const info of scenarios) {
       const where = `${s.id} ${info.id}`;
       const o = s.scenarios[info.id];
-      if (info.kvqOnly && !s.kvq) continue;
+      if (!runsOn(info, s.id, s.kvq)) continue;
       if (!o) {
         fail(`${where}: no result`);
         continue;

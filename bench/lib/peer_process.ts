@@ -20,7 +20,7 @@ export interface Peer {
 
 /** Starts the peer in `mode` and waits until it printed "ready". */
 export async function startPeer(
-  mode: "relay" | "tick",
+  mode: "relay" | "tick" | "consume",
   run: RunContext,
 ): Promise<Peer> {
   const [cmd, ...args] = run.runtimeCommand;

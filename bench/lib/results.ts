@@ -4,6 +4,7 @@
  * system measured in the same run.
  */
 import type { Floor } from "./floor.ts";
+import type { TargetCheck } from "./targets.ts";
 import { SCENARIOS } from "./scenario_list.ts";
 import { median, round } from "./stats.ts";
 import type { Better, ChildReport, RunResult } from "./types.ts";
@@ -78,6 +79,8 @@ export interface Results {
   systems: SystemOutcome[];
   /** kvq's ratios. */
   ratios: Ratio[];
+  /** Issue 11's targets for kvq on Postgres, checked on this run. */
+  targets: TargetCheck[];
 }
 
 /** Turns a child report into a scenario outcome (median of each figure). */

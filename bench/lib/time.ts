@@ -5,6 +5,19 @@ export function now(): number {
   return performance.now();
 }
 
+/**
+ * Milliseconds since the Unix epoch, with `now()`'s resolution: comparable
+ * across the processes of one machine (a time a peer process reports).
+ */
+export function wallNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** A time a peer reported with `wallNow()`, as this process's `now()`. */
+export function fromWall(wall: number): number {
+  return wall - performance.timeOrigin;
+}
+
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

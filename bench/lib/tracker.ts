@@ -21,9 +21,12 @@ export class Tracker {
     this.arrivals = new Float64Array(size).fill(NaN);
   }
 
-  /** The handler: call at the start of every delivery. */
-  readonly onMessage = (message: { i: number }): void => {
-    const t = now();
+  /**
+   * The handler: call at the start of every delivery; `at` is when it
+   * started (`now()` by default; another process's start, converted).
+   */
+  readonly onMessage = (message: { i: number }, at?: number): void => {
+    const t = at ?? now();
     const i = message?.i;
     if (typeof i !== "number" || i < 0 || i >= this.arrivals.length) {
       this.strays++;

@@ -1,7 +1,7 @@
 /** Maps scenario ids (lib/scenario_list.ts) to their implementations. */
 import type { Scenario } from "./common.ts";
 import { crossLatency } from "./cross.ts";
-import { drain } from "./drain.ts";
+import { drain, drainBy } from "./drain.ts";
 import { enqueueConcurrent, enqueueSeq } from "./enqueue.ts";
 import {
   kvGetConcurrent,
@@ -20,6 +20,7 @@ export const IMPLEMENTATIONS: Record<string, Scenario> = {
   enqueue_seq: enqueueSeq,
   enqueue_concurrent: enqueueConcurrent,
   drain_20k: drain,
+  drain_20k_4p: drainBy(4),
   latency,
   lateness,
   kv_set_seq: kvSetSeq,

@@ -4,6 +4,8 @@
  * Queue rows use BullMQ's Queue and a Worker at concurrency 100; the KV rows
  * use plain Redis GET/SET/MSET and SCAN+MGET on the same server.
  */
+import { existsSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import {
   NotAvailableError,
   type Payload,
@@ -74,7 +76,7 @@ type WorkerCtor = new (
 
 /** The system under test. */
 export const system: SystemAdapter = {
-  async open(_dir, context): Promise<SystemInstance> {
+  async open(dir, context): Promise<SystemInstance> {
     const { bullmq, IORedis } = await load();
     if (!context.redisPort) {
       throw new NotAvailableError("no Redis server was started");
@@ -87,9 +89,15 @@ export const system: SystemAdapter = {
     RedisConnection.clientFactory = (o) => wrap(new IORedis(o));
     const connection = { host: "127.0.0.1", port: context.redisPort };
     const kv = new IORedis(connection);
-    // One child per scenario and one scenario at a time: a clean server per run.
-    await kv.flushall();
-    const name = `bench-${Math.random().toString(36).slice(2)}`;
+    // One child per scenario and one scenario at a time: a clean server per
+    // run, flushed by the run's first instance; the others (bench/peer.ts
+    // processes of the same run) find its queue by the run's directory.
+    const first = join(dir, "bullmq-opened");
+    if (!existsSync(first)) {
+      await kv.flushall();
+      writeFileSync(first, "");
+    }
+    const name = `bench-${basename(dir)}`;
     const queue = new (bullmq.Queue as QueueCtor)(name, {
       connection,
       // Completed jobs are deleted, as Deno deletes a message once handled.
