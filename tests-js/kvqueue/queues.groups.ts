@@ -138,4 +138,31 @@ export const cases: Case[] = [
         ]);
       }),
   },
+  {
+    name:
+      "queue groups: after a waiting message is cancelled, the group skips it and goes on in order",
+    run: (t) =>
+      withNamed(t, async ({ q }) => {
+        const jobs = q("jobs");
+        const ids = [];
+        for (let i = 1; i <= 4; i++) {
+          ids.push((await jobs.enqueue(`h${i}`, { group: "h" })).id);
+        }
+        assertIs(await jobs.cancel(ids[1]), true);
+        const order: unknown[] = [];
+        jobs.listen((v: unknown) => {
+          order.push(v);
+        });
+        await sleepUntil(() => order.length === 3, 3000, "three deliveries");
+        assertEquals(order, ["h1", "h3", "h4"]);
+        await sleep(50);
+        assertEquals(await jobs.counts(), {
+          ready: 0,
+          delayed: 0,
+          waiting: 0,
+          running: 0,
+          dead: 0,
+        });
+      }),
+  },
 ];

@@ -16,10 +16,11 @@
  * @module
  */
 
-import type { AtomicCheck, KvEntry } from "../types.ts";
+import type { AtomicCheck, KvEntry, KvKey } from "../types.ts";
 import type { ReadyRecord } from "../kvqueue/layout.ts";
 import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
 import type { GroupState, NamedLayout, WaitingRecord } from "./layout.ts";
+import type { GatheredReads } from "./reads.ts";
 
 /** Writes that move a group on when its head leaves. */
 export interface GroupAdvance {
@@ -58,21 +59,27 @@ export function groupState(value: unknown): GroupState | null {
 
 /**
  * The writes that move `record`'s group on when it leaves the queue:
- * nothing for a message without a group.
+ * nothing for a message without a group. The state and the next message
+ * (`seq + 1`) are read through `reads` (gathered with other acks' reads);
+ * when the next number is missing (cancelled or purged) the group's first
+ * waiting message is listed instead.
  */
 export async function groupAdvance(
   kv: KvStore,
   layout: NamedLayout,
   record: ReadyRecord,
   now: number,
+  reads?: GatheredReads,
 ): Promise<GroupAdvance> {
   const group = record.named?.group;
   const seq = record.named?.seq;
   if (group === undefined || seq === undefined) return NONE;
   const stateKey = layout.group(group);
-  const [[state], waiting] = await Promise.all([
-    kv.getMany([stateKey]),
-    collect(kv.list({ prefix: layout.waitingOf(group) }, { limit: 1 })),
+  const get = (key: KvKey) =>
+    reads !== undefined ? reads.get(key) : kv.getMany([key]).then(([e]) => e);
+  const [state, following] = await Promise.all([
+    get(stateKey),
+    get(layout.waiting(group, seq + 1)),
   ]);
   const checks: AtomicCheck[] = [{
     key: stateKey,
@@ -84,7 +91,15 @@ export async function groupAdvance(
   if (current === null || current.head !== seq) {
     return { ...NONE, checks };
   }
-  const next = waiting[0] as KvEntry<WaitingRecord> | undefined;
+  let next: KvEntry<WaitingRecord> | undefined;
+  if (following.versionstamp !== null) {
+    next = following as KvEntry<WaitingRecord>;
+  } else if (current.last > seq) {
+    const [first] = await collect(
+      kv.list({ prefix: layout.waitingOf(group) }, { limit: 1 }),
+    );
+    next = first as KvEntry<WaitingRecord> | undefined;
+  }
   if (next === undefined) {
     return {
       checks,
@@ -93,13 +108,14 @@ export async function groupAdvance(
       wakes: false,
     };
   }
-  checks.push({ key: next.key, versionstamp: next.versionstamp });
-  const nextSeq = next.key[next.key.length - 1] as number;
+  const nextKey = next.key;
+  checks.push({ key: nextKey, versionstamp: next.versionstamp });
+  const nextSeq = nextKey[nextKey.length - 1] as number;
   const w = next.value;
   return {
     checks,
     apply(op) {
-      op.delete(next.key);
+      op.delete(nextKey);
       op.set(layout.ready(Math.max(now, w.dueMs), w.id), w.record);
       op.set(stateKey, { last: current.last, head: nextSeq });
     },

@@ -15,6 +15,7 @@ import type { Policy } from "../kvqueue/policy.ts";
 import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
 import { errorText } from "./errors.ts";
 import { groupAdvance } from "./groups.ts";
+import { GatheredReads } from "./reads.ts";
 import type { DeadRecord, NamedLayout } from "./layout.ts";
 import type { QueueConfig } from "./options.ts";
 
@@ -43,6 +44,7 @@ export function namedPolicy(
 ): Policy {
   const isLast = (lease: Lease, error: unknown) =>
     lease.record.attempts + 1 >= config.maxAttempts || config.noRetry(error);
+  const reads = new GatheredReads(kv);
   const leaving = (lease: Lease) => ({
     checks: [{ key: lease.key, versionstamp: lease.versionstamp }],
   });
@@ -50,7 +52,13 @@ export function namedPolicy(
   return {
     isLast,
     async ack(lease) {
-      const advance = await groupAdvance(kv, layout, lease.record, Date.now());
+      const advance = await groupAdvance(
+        kv,
+        layout,
+        lease.record,
+        Date.now(),
+        reads,
+      );
       return {
         checks: [...leaving(lease).checks, ...advance.checks],
         apply(op: KvStoreAtomic) {
@@ -87,7 +95,7 @@ export function namedPolicy(
         const [body] = await kv.getMany([layout.payload(lease.id)]);
         if (body.value instanceof Uint8Array) payload = body.value;
       }
-      const advance = await groupAdvance(kv, layout, lease.record, now);
+      const advance = await groupAdvance(kv, layout, lease.record, now, reads);
       const dead: DeadRecord | null = payload === null ? null : {
         payload,
         record: { ...lease.record, attempts, named },
