@@ -51,7 +51,14 @@ export function createOpenKv(native: Transport): OpenKv {
       // listenQueue and atomic().enqueue() are the queue made of keys
       // (docs/queues-on-kv.md), shared with any process that wraps the
       // same server with withQueues(), Deno's own Deno.openKv included.
-      return remote ? withQueues(kv) as unknown as Kv : kv;
+      // Its leaseMs is the queue's, as on the other backends.
+      const leaseMs = (options as { leaseMs?: number } | undefined)?.leaseMs;
+      return remote
+        ? withQueues(
+          kv,
+          leaseMs === undefined ? {} : { leaseMs },
+        ) as unknown as Kv
+        : kv;
     });
   };
 }
