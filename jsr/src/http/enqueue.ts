@@ -127,7 +127,9 @@ async function bodyValue(req: Request, max: number): Promise<unknown> {
     } catch {
       throw new HttpError(400, "the body is not valid multipart/form-data");
     }
-    return formObject(form.entries());
+    const fields: [string, unknown][] = [];
+    form.forEach((value, name) => fields.push([name, value]));
+    return formObject(fields);
   }
   const bytes = await readBody(req, max);
   if (bytes.length === 0) throw new HttpError(400, "the request has no body");
