@@ -69,6 +69,7 @@ run "conformance: deno-ffi on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-j
 run "conformance: deno-native on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/run_denokv.ts --deno-native
 run "kvqueue on Deno.openKv(url)" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/kvqueue/run_denokv.ts
 run "kvq and Deno on one denokv, and a restart" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/denokv/interop_test.ts
+run "many workers on denokv" scripts/denokv.sh "$NODE24" tests-js/denokv/many_workers.ts
 
 # The FFI transport on its own, and beside Deno's own KV in one process.
 run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env --allow-run \

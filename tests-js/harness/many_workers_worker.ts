@@ -1,12 +1,12 @@
 /**
- * One worker of the many-machines test (many_machines.ts): a process that
- * shares nothing with the others but its Postgres store. It handles queue
+ * One worker of the many-workers test (many_workers.ts): a process that
+ * shares nothing with the others but its store. It handles queue
  * messages, writing each message's id to `handled.txt` in its own working
  * folder before the handler returns, and exits when the key ["stop"] is
  * set. Runs on Node (the npm package), Bun (the same) and Deno (the JSR
  * package, FFI):
  *
- *     worker.ts URL NAME
+ *     many_workers_worker.ts URL NAME [OPTIONS_JSON]
  *
  * @module
  */
@@ -16,9 +16,9 @@ import process from "node:process";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-const [url, name] = process.argv.slice(2);
+const [url, name, options] = process.argv.slice(2);
 if (!url || !name) {
-  console.error("usage: worker.ts URL NAME");
+  console.error("usage: many_workers_worker.ts URL NAME [OPTIONS_JSON]");
   process.exit(2);
 }
 const entry = g.Deno
@@ -26,7 +26,7 @@ const entry = g.Deno
   : new URL("../../npm/dist/index.js", import.meta.url).href;
 const { openKv } = await import(entry);
 
-const kv = await openKv(url, { leaseMs: 2000 });
+const kv = await openKv(url, JSON.parse(options ?? '{"leaseMs":2000}'));
 const log = openSync("handled.txt", "a");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
