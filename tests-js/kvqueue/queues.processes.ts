@@ -203,4 +203,34 @@ export const cases: Case[] = [
         }
       }),
   },
+  {
+    name:
+      "queue.processes: a SIGKILLed holder's group head comes back after its lease as attempt 2, and its group goes on in order",
+    skip: needsFile,
+    run: (t) =>
+      withNamed(t, async ({ q, path }) => {
+        const jobs = q("crash");
+        await jobs.enqueue({ i: 1, hang: true }, { group: "g" });
+        await jobs.enqueue({ i: 2 }, { group: "g" });
+        await jobs.enqueue({ i: 3 }, { group: "g" });
+        const holder = new Worker(asQueue(t).flavour, path, "consume", {
+          name: "crash",
+          options: QFAST,
+        }, SCRIPT);
+        await holder.until(
+          () => events([holder]).some((e) => e.kind === "start"),
+          20_000,
+          "the first delivery",
+        );
+        await holder.kill();
+        assertIs(events([holder]).length, 1, "deliveries before the kill");
+        assertIs((await jobs.counts()).running, 1, "still leased");
+        const got: [number, number][] = [];
+        jobs.listen((v: { i: number }, info: { attempt: number }) => {
+          got.push([v.i, info.attempt]);
+        });
+        await sleepUntil(() => got.length === 3, 10_000, "three deliveries");
+        assertEquals(got, [[1, 2], [2, 1], [3, 1]]);
+      }),
+  },
 ];

@@ -7,7 +7,8 @@
  *
  * consume: `{ name, options?, concurrency?, sleepMs?, waitForGo? }`. Prints
  * `ready`, then per delivery `start <json>` and `end <json>` (value, id,
- * attempt, group, seq, at); a value with `fail: true` throws. Stops when
+ * attempt, group, seq, at); a value with `fail: true` throws, one with
+ * `hang: true` never settles (for SIGKILL cases). Stops when
  * stdin closes, prints `done`.
  *
  * enqueue: `{ name, options?, items: [{ value, options }], waitForGo? }`:
@@ -53,7 +54,7 @@ if (mode === "enqueue") {
 } else if (mode === "consume") {
   const stop = new AbortController();
   const start = () =>
-    q.listen(async (value: { fail?: boolean }, info: {
+    q.listen(async (value: { fail?: boolean; hang?: boolean }, info: {
       id: string;
       attempt: number;
       group: string | null;
@@ -68,6 +69,7 @@ if (mode === "enqueue") {
       };
       say(`start ${JSON.stringify({ ...rec, at: Date.now() })}`);
       if (args.sleepMs) await sleep(args.sleepMs);
+      if (value?.hang) await new Promise(() => {});
       say(`end ${JSON.stringify({ ...rec, at: Date.now() })}`);
       if (value?.fail) throw new Error("failing on purpose");
     }, { concurrency: args.concurrency ?? 10, signal: stop.signal });
