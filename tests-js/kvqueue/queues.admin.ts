@@ -111,7 +111,8 @@ export const cases: Case[] = [
       "queue.redrive: dead letters go back under their ids, attempts from zero; purge deletes pending and dead",
     run: (t) =>
       withNamed(t, async ({ q, kv, api }) => {
-        const jobs = q("jobs", { maxAttempts: 1 });
+        // deduplicate: a redrive within the window is not a duplicate.
+        const jobs = q("jobs", { maxAttempts: 1, deduplicate: true });
         let fail = true;
         const seen: { v: unknown; attempt: number; id: string }[] = [];
         jobs.listen((v: unknown, info: { attempt: number; id: string }) => {

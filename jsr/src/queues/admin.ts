@@ -328,6 +328,7 @@ export async function redrive(
       group: named?.group,
       id: e.key[e.key.length - 1] as string,
       enqueuedAt: named?.enqueuedAt,
+      noDedup: true,
       replaces: { key: e.key, versionstamp: e.versionstamp },
     }, d.payload);
     if (res !== null) n++;

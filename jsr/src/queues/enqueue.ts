@@ -53,6 +53,8 @@ export interface EnqueueRequest {
   id?: string;
   /** Reuse these metadata fields (a redrive). */
   enqueuedAt?: number;
+  /** No deduplication, whatever the queue's options say (a redrive). */
+  noDedup?: boolean;
   /** A key to delete in the same commit, checked (a redriven dead letter). */
   replaces?: { key: KvKey; versionstamp: string };
 }
@@ -91,7 +93,7 @@ export async function enqueueNamed(
   request: EnqueueRequest,
   payload: Uint8Array,
 ): Promise<QueueEnqueueResult | null> {
-  const dedupId = request.dedupId ??
+  const dedupId = request.noDedup ? undefined : request.dedupId ??
     (config.deduplicate ? await payloadHash(payload) : undefined);
   const group = request.group;
   for (let tries = 0;; tries++) {
