@@ -18,6 +18,7 @@ import { type Config, resolveOptions } from "../kvqueue/options.ts";
 import type { KvStore } from "../kvqueue/types.ts";
 import { deserializePayload } from "../value.ts";
 import * as admin from "./admin.ts";
+import * as repair from "./repair.ts";
 import {
   checkHandlers,
   dispatchTyped,
@@ -297,9 +298,9 @@ export class NamedQueue<T = unknown> {
     return admin.peek(this.#kv, this.#layout, options);
   }
 
-  /** Cancels a pending message: {@link admin.cancel}. */
+  /** Cancels a pending message: {@link repair.cancel}. */
   cancel(id: string): Promise<boolean> {
-    return admin.cancel(this.#kv, this.#layout, id);
+    return repair.cancel(this.#kv, this.#layout, id);
   }
 
   /** The dead letters: {@link admin.deadLetters}. */
@@ -307,14 +308,14 @@ export class NamedQueue<T = unknown> {
     return admin.deadLetters(this.#kv, this.#layout, options);
   }
 
-  /** Enqueues dead letters again: {@link admin.redrive}. */
+  /** Enqueues dead letters again: {@link repair.redrive}. */
   redrive(ids?: string[]): Promise<number> {
-    return admin.redrive(this.#kv, this.#layout, this.#config, ids);
+    return repair.redrive(this.#kv, this.#layout, this.#config, ids);
   }
 
-  /** Deletes pending messages (and dead letters): {@link admin.purge}. */
+  /** Deletes pending messages (and dead letters): {@link repair.purge}. */
   purge(options?: { dead?: boolean }): Promise<number> {
-    return admin.purge(this.#kv, this.#layout, options);
+    return repair.purge(this.#kv, this.#layout, options);
   }
 
   /** Counts, rates and lag: {@link admin.stats}. */
