@@ -127,15 +127,16 @@ FLOOR := target/release/examples/fsync_floor
 $(FLOOR): $(RUST_SOURCES)
 	cargo build --release -p kvq-core --example fsync_floor
 
-# Under scripts/pg.sh: a private Postgres for the kvq-on-Postgres row,
+# Under scripts/pg.sh and scripts/denokv.sh: a private Postgres for the
+# kvq-on-Postgres row and a private denokv server for the KV Connect row,
 # started and stopped around the run.
 bench: build $(FLOOR)
 	bash bench/setup.sh
-	scripts/pg.sh $(NODE24) bench/run.ts
+	scripts/pg.sh scripts/denokv.sh $(NODE24) bench/run.ts
 
 bench-smoke: build $(FLOOR)
 	bash bench/setup.sh
-	scripts/pg.sh $(NODE24) bench/run.ts --smoke
+	scripts/pg.sh scripts/denokv.sh $(NODE24) bench/run.ts --smoke
 
 # ---------------------------------------------------------------- packages
 

@@ -18,7 +18,16 @@ export interface ScenarioInfo {
   kvqOnly: boolean;
   /** The systems it runs on, when not every one (the others show n/a). */
   only?: string[];
+  /** Systems it skips although they would otherwise run it. */
+  except?: string[];
 }
+
+/**
+ * kvq over KV Connect, where every commit is an HTTP round trip to one
+ * server: the million-message and 200k scenarios would take most of the
+ * run's time and say nothing the 20k ones do not.
+ */
+const REMOTE = "kvq-node-remote";
 
 /** Whether `scenario` runs on the system `id` (a kvq row when `kvq`). */
 export function runsOn(
@@ -27,6 +36,7 @@ export function runsOn(
   kvq: boolean,
 ): boolean {
   if (scenario.kvqOnly && !kvq) return false;
+  if (scenario.except?.includes(id)) return false;
   return !scenario.only || scenario.only.includes(id);
 }
 
@@ -84,7 +94,17 @@ export const SCENARIOS: ScenarioInfo[] = [
       "bunqueue-pg",
       "bullmq",
       "bullmq-aof",
+      REMOTE,
     ],
+  },
+  {
+    id: "drain_20k_2p",
+    title: "(3c) drain 20k backlog, 2 worker processes",
+    metrics: [rate],
+    fast: false,
+    kvqOnly: false,
+    // How the drain over KV Connect scales from 1 to 2 to 4 processes.
+    only: [REMOTE],
   },
   {
     id: "latency",
@@ -150,6 +170,7 @@ export const SCENARIOS: ScenarioInfo[] = [
     metrics: [rate, peakRss],
     fast: false,
     kvqOnly: true,
+    except: [REMOTE],
   },
   {
     id: "drain_1k",
@@ -164,6 +185,7 @@ export const SCENARIOS: ScenarioInfo[] = [
     metrics: [rate, peakRss, serverRss],
     fast: false,
     kvqOnly: false,
+    except: [REMOTE],
   },
   {
     id: "flood_set_1m",
@@ -171,6 +193,7 @@ export const SCENARIOS: ScenarioInfo[] = [
     metrics: [opsRate, peakRss, peerP99, peerMax],
     fast: false,
     kvqOnly: true,
+    except: [REMOTE],
   },
   {
     id: "flood_enqueue_1m",
@@ -178,6 +201,7 @@ export const SCENARIOS: ScenarioInfo[] = [
     metrics: [rate, peakRss, peerP99, peerMax],
     fast: false,
     kvqOnly: true,
+    except: [REMOTE],
   },
   {
     id: "idle_cpu",
@@ -211,6 +235,7 @@ export const SCENARIOS: ScenarioInfo[] = [
       "bunqueue-pg",
       "bullmq",
       "bullmq-aof",
+      REMOTE,
     ],
   },
 ];

@@ -53,6 +53,13 @@ export const SYSTEMS: SystemInfo[] = [
     kvq: true,
   },
   {
+    id: "kvq-node-remote",
+    label: "kvq/Node/KV Connect",
+    runtime: "node",
+    adapter: "./systems/kvq_node_remote.ts",
+    kvq: true,
+  },
+  {
     id: "deno",
     label: "Deno.openKv",
     runtime: "deno",

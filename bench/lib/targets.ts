@@ -1,6 +1,6 @@
 /**
- * The targets issue 11 sets kvq on Postgres, checked against one run's
- * figures: each as a ratio of two figures of this run, or a figure against
+ * The targets issue 11 sets kvq on Postgres and issue 12 sets kvq over KV
+ * Connect, checked against one run's figures: each as a ratio of two figures of this run, or a figure against
  * a bound. Printed after the tables and stored in the results JSON; a
  * missed target is reported, not failed (the machine's load moves them).
  */
@@ -17,6 +17,7 @@ export interface TargetCheck {
 }
 
 const PG = "kvq-node-pg";
+const REMOTE = "kvq-node-remote";
 
 function figure(
   systems: SystemOutcome[],
@@ -97,12 +98,25 @@ export function checkTargets(systems: SystemOutcome[]): TargetCheck[] {
       rate(PG, "drain_1k"),
       0.8,
     ),
+    ratio(
+      "KV Connect: 4-process drain of 20k >= 3x Deno.openKv's on a file",
+      rate(REMOTE, "drain_20k_4p"),
+      rate("deno", "drain_20k"),
+      3,
+    ),
+    bound(
+      "KV Connect: enqueue-to-handler latency, p50 <= 20 ms",
+      figure(systems, REMOTE, "latency", "p50"),
+      20,
+    ),
   ];
 }
 
 /** The checks as lines for the report. */
 export function targetLines(checks: TargetCheck[]): string {
-  const lines = ["issue 11's targets for kvq on Postgres, this run:"];
+  const lines = [
+    "issue 11's targets for kvq on Postgres and 12's over KV Connect, this run:",
+  ];
   for (const c of checks) {
     const verdict = c.met === null ? "not measured" : c.met ? "met" : "MISSED";
     const value = c.measured === null ? "-" : String(c.measured);

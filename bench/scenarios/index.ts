@@ -21,6 +21,7 @@ export const IMPLEMENTATIONS: Record<string, Scenario> = {
   enqueue_concurrent: enqueueConcurrent,
   drain_20k: drain,
   drain_20k_4p: drainBy(4),
+  drain_20k_2p: drainBy(2),
   latency,
   lateness,
   kv_set_seq: kvSetSeq,
