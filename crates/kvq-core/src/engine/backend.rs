@@ -141,6 +141,15 @@ pub trait Backend: Send {
   fn set_wake(&mut self, wake: Box<dyn Fn() + Send + Sync>) {
     drop(wake);
   }
+  /// Whether a claim that finds nothing costs no more than
+  /// [`Backend::earliest_ready`] and makes no other process wait: then,
+  /// when another process's commit is seen, the engine claims at once
+  /// rather than asking first whether anything is due. Postgres: yes (one
+  /// statement either way, rows taken with SKIP LOCKED). SQLite: no (a
+  /// claim takes the file's write lock).
+  fn claims_cheaply(&self) -> bool {
+    false
+  }
   /// Whether the error means another process holds the write lock and the
   /// same work may simply be tried again.
   fn is_busy(&self, error: &crate::Error) -> bool;

@@ -210,6 +210,9 @@ pub(super) struct Worker {
   next_sweep: Instant,
   next_poll: Instant,
   poll_every: Duration,
+  /// The last turn claimed blind and left expiry and the sweep to this
+  /// one (see `claims_blind`), which must not do the same.
+  deferred: bool,
   /// Failed write transactions in a row, and when to try again.
   failures: u32,
   paused_until: Instant,
@@ -251,6 +254,7 @@ impl Worker {
       next_sweep: now,
       next_poll: now,
       poll_every: CHANGE_POLL_MIN,
+      deferred: false,
       failures: 0,
       paused_until: now,
     })
@@ -499,7 +503,12 @@ impl Worker {
       self.unrecorded.extend(held);
     }
     self.shared.stats.running(self.running.len());
-    let lapsed = match self.look_ahead(t, now) {
+    // A caller that stopped waiting (its dequeue future was dropped) must
+    // not be handed messages: they would sit leased to nobody.
+    self.waiters.retain(|w| !w.reply.is_closed());
+    let blind = self.claims_blind();
+    self.deferred = blind;
+    let lapsed = match self.look_ahead(t, now, blind) {
       Ok(lapsed) => lapsed,
       Err(e) => {
         answer_finishes(finishes, Err(&e));
@@ -508,16 +517,13 @@ impl Worker {
     };
     let take = self.backlog.len().min(MAX_TURN_WRITES);
     let writes: Vec<PendingWrite> = self.backlog.drain(..take).collect();
-    // A caller that stopped waiting (its dequeue future was dropped) must
-    // not be handed messages: they would sit leased to nobody.
-    self.waiters.retain(|w| !w.reply.is_closed());
     let mut jobs = Jobs {
       writes: writes.iter().map(|(w, _)| w).collect(),
       outcomes: std::mem::take(&mut self.unrecorded),
       lapsed,
       orphaned: std::mem::take(&mut self.orphaned),
       expire: self.next_expiry.due_by(now),
-      due: self.next_ready.due_by(now),
+      due: blind || self.next_ready.due_by(now),
       lease_ms: self.lease.ms(),
       ..Jobs::default()
     };
@@ -584,9 +590,36 @@ impl Worker {
     }
   }
 
+  /// Whether this turn claims without first asking whether anything is
+  /// due: another process committed (so the queue's state is unknown), a
+  /// listener waits, and the backend says a claim that finds nothing costs
+  /// no more than the question (Postgres: one statement either way, and
+  /// SKIP LOCKED makes no one wait). The claim's turn then learns the
+  /// earliest due time itself, and the question's round trip is no longer
+  /// between another process's enqueue and the handler. Never two turns
+  /// in a row: while other processes commit without pause, expiry and the
+  /// sweep of lapsed leases still get every other turn.
+  fn claims_blind(&self) -> bool {
+    self.next_ready == Known::Stale
+      && !self.deferred
+      && !self.waiters.is_empty()
+      && self.backend.claims_cheaply()
+  }
+
   /// Refreshes what the worker must know before deciding a turn, and
-  /// returns the lapsed leases to sweep when a sweep is due.
-  fn look_ahead(&mut self, t: Instant, now: i64) -> Result<Vec<LeaseKey>> {
+  /// returns the lapsed leases to sweep when a sweep is due. A turn that
+  /// claims blind (see [`Self::claims_blind`]) leaves the expiry and the
+  /// sweep to the next turn, which follows at once: the messages go out
+  /// first.
+  fn look_ahead(
+    &mut self,
+    t: Instant,
+    now: i64,
+    blind: bool,
+  ) -> Result<Vec<LeaseKey>> {
+    if blind {
+      return Ok(Vec::new());
+    }
     if self.next_ready == Known::Stale {
       self.next_ready = Known::At(self.backend.earliest_ready()?);
     }

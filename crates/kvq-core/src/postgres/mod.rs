@@ -131,6 +131,21 @@ struct Turn {
   queue: QueueBuffer,
   /// The commit must wake other processes.
   notify: bool,
+  /// The earliest due time of a ready message as this transaction sees
+  /// it, when known without asking: read with the turn's first write or
+  /// with a claim (in the same round trip), then lowered by every message
+  /// the turn makes ready. The engine asks for it after every turn that
+  /// moved the queue; this answers without another round trip.
+  ready: Option<Option<i64>>,
+}
+
+impl Turn {
+  /// A message of this turn is ready at `ts`.
+  fn made_ready(&mut self, ts: i64) {
+    if let Some(known) = self.ready.as_mut() {
+      *known = Some(known.map_or(ts, |k| k.min(ts)));
+    }
+  }
 }
 
 impl PostgresBackend {
@@ -385,13 +400,18 @@ impl PostgresBackend {
     } else {
       self.run_alone(&[stmt])?
     };
-    let row = rows.first().and_then(|r| r.first());
-    row
-      .map(|r| r.try_get::<_, Option<i64>>(0))
-      .transpose()
-      .map(Option::flatten)
-      .map_err(|e| Error::Postgres(format!("reading a time: {e}")))
+    min_of(rows.first())
   }
+}
+
+/// The one value of a `min(...)` query's rows.
+fn min_of(rows: Option<&Vec<Row>>) -> Result<Option<i64>> {
+  let row = rows.and_then(|r| r.first());
+  row
+    .map(|r| r.try_get::<_, Option<i64>>(0))
+    .transpose()
+    .map(Option::flatten)
+    .map_err(|e| Error::Postgres(format!("reading a time: {e}")))
 }
 
 impl Backend for PostgresBackend {
@@ -475,6 +495,7 @@ impl Backend for PostgresBackend {
       kv: KvBuffer::default(),
       queue: QueueBuffer::default(),
       notify: false,
+      ready: None,
     });
     Ok(())
   }
@@ -523,6 +544,7 @@ impl Backend for PostgresBackend {
 
   fn write(&mut self, write: &AtomicWrite, now: i64) -> Result<Applied> {
     let needed = kv::keys_to_read(write);
+    let reads = !needed.is_empty();
     let held = self.turn_mut()?.version.is_some();
     let mut stmts = Vec::new();
     if !held {
@@ -530,9 +552,14 @@ impl Backend for PostgresBackend {
       // leave the version where it was.
       stmts.push(Stmt::new(&self.sql.bump_version, vec![Box::new(0i64)]));
     }
-    if !needed.is_empty() {
+    if reads {
       let params: Vec<Param> = vec![Box::new(needed), Box::new(now)];
       stmts.push(Stmt::new(&self.sql.get_many, params));
+    }
+    // With the turn's first round trip, what the engine asks after it.
+    let ask_ready = !held && self.turn_mut()?.ready.is_none();
+    if ask_ready {
+      stmts.push(Stmt::new(&self.sql.earliest_ready, Vec::new()));
     }
     // The read runs after the counter's lock is taken, so no commit can
     // change these rows before this turn's.
@@ -545,9 +572,13 @@ impl Backend for PostgresBackend {
       let v = self.version_of(&rows)?;
       self.turn_mut()?.version = Some(v);
     }
+    if ask_ready {
+      let ready = min_of(rows.last())?;
+      self.turn_mut()?.ready = Some(ready);
+    }
     let stored = match rows.get(usize::from(!held)) {
-      Some(rows) => kv::stored_by_key(rows)?,
-      None => Default::default(),
+      Some(rows) if reads => kv::stored_by_key(rows)?,
+      _ => Default::default(),
     };
     let current = self.lock_version()?;
     let version = current + crate::encoding::version_step();
@@ -562,6 +593,7 @@ impl Backend for PostgresBackend {
       turn.kv.put(key, state);
     }
     for message in decided.messages {
+      turn.made_ready(message.ts);
       turn.queue.enqueue(message);
     }
     turn.notify |= wakes;
@@ -575,9 +607,20 @@ impl Backend for PostgresBackend {
     max: usize,
   ) -> Result<Vec<Claimed>> {
     let params = queue::claim_params(now, deadline, max);
-    let stmt = Stmt::new(&self.sql.claim, params);
-    let rows = self.run_in_turn(vec![stmt], false)?;
-    queue::claimed(rows.first().map_or(&[][..], |r| r), deadline)
+    let claim = Stmt::new(&self.sql.claim, params);
+    // The engine asks for the earliest due time right after a claim: it
+    // goes with the claim, in the same round trip.
+    let earliest = Stmt::new(&self.sql.earliest_ready, Vec::new());
+    let rows = self.run_in_turn(vec![claim, earliest], false)?;
+    let claimed =
+      queue::claimed(rows.first().map_or(&[][..], |r| r), deadline)?;
+    let ready = min_of(rows.get(1))?;
+    self.turn_mut()?.ready = Some(ready);
+    Ok(claimed)
+  }
+
+  fn claims_cheaply(&self) -> bool {
+    true
   }
 
   fn renew(&mut self, leases: &[LeaseKey], deadline: i64) -> Result<Vec<bool>> {
@@ -599,6 +642,7 @@ impl Backend for PostgresBackend {
   fn release(&mut self, lease: &LeaseKey, now: i64) -> Result<bool> {
     let turn = self.turn_mut()?;
     turn.queue.release(lease, now)?;
+    turn.made_ready(now);
     turn.notify = true;
     Ok(true)
   }
@@ -619,8 +663,10 @@ impl Backend for PostgresBackend {
     let sql = self.sql.clone();
     let turn = self.turn_mut()?;
     turn.notify = true;
-    if let Some(stmt) = queue::requeue(&sql, id, now, &message.schedule)? {
+    if let Some((stmt, ts)) = queue::requeue(&sql, id, now, &message.schedule)?
+    {
       turn.queue.push(stmt);
+      turn.made_ready(ts);
       return Ok(Failed::Requeued);
     }
     turn
@@ -664,6 +710,9 @@ impl Backend for PostgresBackend {
   }
 
   fn earliest_ready(&mut self) -> Result<Option<i64>> {
+    if let Some(known) = self.turn.as_ref().and_then(|t| t.ready) {
+      return Ok(known);
+    }
     let sql = self.sql.earliest_ready.clone();
     self.earliest(sql)
   }

@@ -243,13 +243,13 @@ pub fn running(rows: &[Row]) -> Result<Option<Running>> {
 }
 
 /// The statement that puts a failed message back, due after its next
-/// interval, with the rest of its schedule.
+/// interval, with the rest of its schedule; and that due time.
 pub fn requeue(
   sql: &Sql,
   id: i64,
   now: i64,
   schedule: &[u64],
-) -> Result<Option<Stmt>> {
+) -> Result<Option<(Stmt, i64)>> {
   let Some((first, rest)) = schedule.split_first() else {
     return Ok(None);
   };
@@ -259,7 +259,7 @@ pub fn requeue(
     Box::new(ts),
     Box::new(serde_json::to_string(rest).map_err(json_error)?),
   ];
-  Ok(Some(Stmt::new(&sql.requeue, params)))
+  Ok(Some((Stmt::new(&sql.requeue, params), ts)))
 }
 
 fn column(e: tokio_postgres::Error) -> Error {
