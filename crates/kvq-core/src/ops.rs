@@ -285,14 +285,7 @@ fn later() -> (Done, impl Future<Output = Vec<u8>> + Send + 'static) {
 pub fn watch(store: &Store, request: &[u8]) -> Result<Watcher, Vec<u8>> {
   guard(|| {
     let (raw, keys) = wire::decode_watch(request)?;
-    #[cfg(feature = "remote")]
-    let followed = keys.clone();
-    let watcher = store.watch(keys, raw)?;
-    // A KV Connect store also follows the keys on the server, for other
-    // processes' writes.
-    #[cfg(feature = "remote")]
-    crate::remote::watching(store, &followed);
-    Ok(watcher)
+    store.watch(keys, raw)
   })
   .map_err(|e| wire::error_reply(&e))
 }

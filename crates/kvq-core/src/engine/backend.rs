@@ -134,6 +134,15 @@ pub trait Backend: Send {
   /// A number that changes whenever another process commits: the cheap
   /// signal that makes the engine look again (SQLite's data_version).
   fn change_token(&mut self) -> Result<i64>;
+  /// The keys this store's watchers watch now, one sorted set per distinct
+  /// watch (each within the watch limit), handed over whenever that
+  /// changes: after a watch begins or ends, with an empty list once none
+  /// is left. A backend that must ask to be told of other processes'
+  /// writes (KV Connect's watch streams) follows exactly these; one that
+  /// learns of every commit anyway (SQLite, Postgres) ignores them.
+  fn watch_keys(&mut self, key_sets: &[Vec<Vec<u8>>]) {
+    let _ = key_sets;
+  }
   /// Hands the backend a way to wake the engine at once, from any thread,
   /// when it is told (rather than finds by polling) that another process
   /// committed: Postgres's LISTEN. Called once, before the first turn; a

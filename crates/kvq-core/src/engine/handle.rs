@@ -329,7 +329,8 @@ impl Store {
       return Err(Error::Closed);
     }
     let slot = self.shared.watches.register(keys);
-    // Wake the worker so it starts looking for other processes' writes.
+    // Wake the worker so it starts looking for other processes' writes
+    // and hands the new key set to the backend.
     let _ = self.send(Request::Wake);
     Ok(Watcher {
       store: self.clone(),
@@ -497,7 +498,10 @@ impl Watcher {
   /// A handle that ends this watch from anywhere, even while `next()` is
   /// waiting on another thread.
   pub fn canceller(&self) -> WatchCanceller {
-    WatchCanceller(self.slot.clone())
+    WatchCanceller {
+      slot: self.slot.clone(),
+      store: self.store.clone(),
+    }
   }
 
   async fn read(&self) -> Result<Vec<Option<KvEntry>>> {
@@ -527,13 +531,31 @@ impl Watcher {
   }
 }
 
+impl Drop for Watcher {
+  fn drop(&mut self) {
+    self.store.unwatch(&self.slot);
+  }
+}
+
+impl Store {
+  /// A watch ended: its keys leave the set the backend follows.
+  fn unwatch(&self, slot: &Arc<WatchSlot>) {
+    self.shared.watches.unregister(slot);
+    let _ = self.send(Request::Wake);
+  }
+}
+
 /// Ends a [`Watcher`] from another thread; see [`Watcher::canceller`].
 #[derive(Clone)]
-pub struct WatchCanceller(Arc<WatchSlot>);
+pub struct WatchCanceller {
+  slot: Arc<WatchSlot>,
+  store: Store,
+}
 
 impl WatchCanceller {
   /// Ends the watch: a waiting `next()` returns `Ok(None)`.
   pub fn cancel(&self) {
-    self.0.cancel();
+    self.slot.cancel();
+    self.store.unwatch(&self.slot);
   }
 }

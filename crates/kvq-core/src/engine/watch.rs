@@ -5,6 +5,11 @@
 //! collapses into the latest state (Deno's pull-based coalescing), and a
 //! change made by another process, which tells us only "something changed",
 //! is handled by waking every watcher.
+//!
+//! The registry also knows which keys are watched at all; the worker hands
+//! that set to the backend whenever it changes ([`WatchRegistry::take_key_sets`],
+//! `Backend::watch_keys`), so a backend that must ask its server to be told
+//! of other processes' writes (KV Connect) asks about exactly those keys.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::AtomicU64;
@@ -44,6 +49,9 @@ impl WatchSlot {
 pub struct WatchRegistry {
   slots: Mutex<Vec<Weak<WatchSlot>>>,
   closed: AtomicBool,
+  /// Set when a watcher began or ended since the worker last took the
+  /// key sets.
+  changed: AtomicBool,
 }
 
 impl WatchRegistry {
@@ -59,7 +67,44 @@ impl WatchRegistry {
     let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
     slots.retain(|w| w.strong_count() > 0);
     slots.push(Arc::downgrade(&slot));
+    self.changed.store(true, Ordering::SeqCst);
     slot
+  }
+
+  /// Removes a watcher that ended (dropped or cancelled). Idempotent.
+  pub fn unregister(&self, slot: &Arc<WatchSlot>) {
+    let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+    let before = slots.len();
+    slots.retain(|w| {
+      w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(slot))
+    });
+    if slots.len() != before {
+      self.changed.store(true, Ordering::SeqCst);
+    }
+  }
+
+  /// The distinct key sets watched now (each sorted, without repeats),
+  /// if a watcher began or ended since the last call; `None` when nothing
+  /// changed. An empty list means no watcher is left.
+  pub fn take_key_sets(&self) -> Option<Vec<Vec<Vec<u8>>>> {
+    if !self.changed.swap(false, Ordering::SeqCst) {
+      return None;
+    }
+    let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+    let mut sets: Vec<Vec<Vec<u8>>> = slots
+      .iter()
+      .filter_map(Weak::upgrade)
+      .filter(|s| !s.cancelled.load(Ordering::SeqCst))
+      .map(|s| {
+        let mut keys = s.keys.clone();
+        keys.sort();
+        keys.dedup();
+        keys
+      })
+      .collect();
+    sets.sort();
+    sets.dedup();
+    Some(sets)
   }
 
   /// Whether any watcher is alive (the worker then watches for other

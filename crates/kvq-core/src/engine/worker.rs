@@ -394,6 +394,9 @@ impl Worker {
     if !gathered.reads.is_empty() {
       self.answer_reads(gathered.reads);
     }
+    if let Some(key_sets) = self.shared.watches.take_key_sets() {
+      self.backend.watch_keys(&key_sets);
+    }
     self.poll_other_processes();
     let full = self.backlog.len() > MAX_TURN_WRITES;
     match self.write_turn(gathered.finishes, gathered.close) {

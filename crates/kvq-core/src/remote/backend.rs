@@ -6,6 +6,11 @@
 //! write is its own commit on the server, all or nothing, so a turn's
 //! "transaction" is nothing more than its writes one after another.
 //!
+//! The keys the engine's watchers watch arrive through `watch_keys`; each
+//! distinct key set is followed by one server watch stream (watch.rs),
+//! started when the set first appears and stopped when its last watcher
+//! ends.
+//!
 //! KV Connect has no queue. kvq's queue on a remote store is the
 //! TypeScript `kvqueue`, made of plain keys (docs/queues-on-kv.md), so the
 //! engine's own queue here is always empty: it holds no leases and never
@@ -13,6 +18,7 @@
 //! (claim, renew, acknowledge, release, fail) refuse, saying so, rather
 //! than pretend. Expiry is the server's job.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -20,6 +26,7 @@ use denokv_proto::AtomicWrite;
 use denokv_proto::MutationKind;
 use denokv_proto::ReadRange;
 use denokv_proto::ReadRangeOutput;
+use tokio::task::JoinHandle;
 
 use super::call::Client;
 use super::watch::Notifier;
@@ -37,7 +44,8 @@ pub struct RemoteBackend {
   rt: Option<tokio::runtime::Runtime>,
   client: Arc<Client>,
   notifier: Notifier,
-  hub: Arc<super::WatchHub>,
+  /// The server watch stream following each watched key set.
+  follows: HashMap<Vec<Vec<u8>>, JoinHandle<()>>,
 }
 
 impl RemoteBackend {
@@ -46,18 +54,23 @@ impl RemoteBackend {
     rt: tokio::runtime::Runtime,
     client: Arc<Client>,
     notifier: Notifier,
-    hub: Arc<super::WatchHub>,
   ) -> Self {
     RemoteBackend {
       rt: Some(rt),
       client,
       notifier,
-      hub,
+      follows: HashMap::new(),
     }
   }
 
   fn rt(&self) -> Result<&tokio::runtime::Runtime> {
     self.rt.as_ref().ok_or(Error::Closed)
+  }
+
+  fn stop_follows(&mut self) {
+    for (_, task) in self.follows.drain() {
+      task.abort();
+    }
   }
 }
 
@@ -154,6 +167,29 @@ impl Backend for RemoteBackend {
     Ok(self.notifier.changes.load(Ordering::SeqCst))
   }
 
+  fn watch_keys(&mut self, key_sets: &[Vec<Vec<u8>>]) {
+    self.follows.retain(|keys, task| {
+      let watched = key_sets.contains(keys);
+      if !watched {
+        task.abort();
+      }
+      watched
+    });
+    let Some(rt) = self.rt.as_ref() else {
+      return;
+    };
+    for keys in key_sets {
+      if !self.follows.contains_key(keys) {
+        let follow = super::watch::follow(
+          self.client.clone(),
+          keys.clone(),
+          self.notifier.clone(),
+        );
+        self.follows.insert(keys.clone(), rt.spawn(follow));
+      }
+    }
+  }
+
   fn set_wake(&mut self, wake: Box<dyn Fn() + Send + Sync>) {
     *self.notifier.wake.lock().unwrap_or_else(|p| p.into_inner()) = Some(wake);
   }
@@ -163,7 +199,7 @@ impl Backend for RemoteBackend {
   }
 
   fn close(&mut self) -> Result<()> {
-    self.hub.stop();
+    self.stop_follows();
     self
       .notifier
       .wake

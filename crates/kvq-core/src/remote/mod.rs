@@ -23,11 +23,9 @@ mod http;
 mod metadata;
 mod watch;
 
-use std::collections::VecDeque;
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::Weak;
 
 pub use backend::RemoteBackend;
 pub use call::RETRY_FOR;
@@ -65,16 +63,8 @@ pub fn open_store(
     changes: Arc::new(AtomicI64::new(0)),
     wake: Arc::new(Mutex::new(None)),
   };
-  let hub = Arc::new(WatchHub {
-    handle: rt.handle().clone(),
-    client: client.clone(),
-    notifier: notifier.clone(),
-    followed: Mutex::new(VecDeque::new()),
-  });
-  let backend = RemoteBackend::new(rt, client, notifier, hub.clone());
-  let store = Store::with_backend(Box::new(backend), None, options)?;
-  register(&store, &hub);
-  Ok(store)
+  let backend = RemoteBackend::new(rt, client, notifier);
+  Store::with_backend(Box::new(backend), None, options)
 }
 
 fn connect(
@@ -88,84 +78,4 @@ fn connect(
     .map_err(|e| Error::Internal(format!("starting the runtime: {e}")))?;
   let client = rt.block_on(call::Client::connect(config))?;
   Ok((rt, client))
-}
-
-/// The most distinct key sets one store follows on the server; the oldest
-/// is dropped past it (its watchers then learn of other processes' writes
-/// no more, but still of this process's own).
-const MAX_FOLLOWED: usize = 64;
-
-/// A key set followed on the server, and the task that follows it.
-type Followed = (Vec<Vec<u8>>, tokio::task::JoinHandle<()>);
-
-/// The server watches of one store, by key set.
-pub struct WatchHub {
-  handle: tokio::runtime::Handle,
-  client: Arc<call::Client>,
-  notifier: watch::Notifier,
-  followed: Mutex<VecDeque<Followed>>,
-}
-
-impl WatchHub {
-  fn follow(&self, keys: &[Vec<u8>]) {
-    let mut keys = keys.to_vec();
-    keys.sort();
-    keys.dedup();
-    let mut followed = self.followed.lock().unwrap_or_else(|p| p.into_inner());
-    if followed.iter().any(|(k, _)| *k == keys) {
-      return;
-    }
-    if followed.len() >= MAX_FOLLOWED {
-      if let Some((_, task)) = followed.pop_front() {
-        task.abort();
-      }
-    }
-    let task = self.handle.spawn(watch::follow(
-      self.client.clone(),
-      keys.clone(),
-      self.notifier.clone(),
-    ));
-    followed.push_back((keys, task));
-  }
-
-  fn stop(&self) {
-    let mut followed = self.followed.lock().unwrap_or_else(|p| p.into_inner());
-    for (_, task) in followed.drain(..) {
-      task.abort();
-    }
-  }
-}
-
-/// Open remote stores, by the address of their shared limits (one per
-/// store, alive as long as any clone of it): the bindings hold an engine
-/// [`Store`] and call `ops::watch` with it, which is where a remote store
-/// learns which keys to follow on the server. Dead entries are pruned on
-/// each registration.
-static STORES: Mutex<Vec<(usize, Weak<WatchHub>)>> = Mutex::new(Vec::new());
-
-fn identity(store: &Store) -> usize {
-  store.limits() as *const crate::limits::Limits as usize
-}
-
-fn register(store: &Store, hub: &Arc<WatchHub>) {
-  let id = identity(store);
-  let mut stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
-  stores.retain(|(i, w)| w.strong_count() > 0 && *i != id);
-  stores.push((id, Arc::downgrade(hub)));
-}
-
-/// Called by `ops::watch` for every watch: on a remote store, follows
-/// `keys` on the server so that other processes' writes wake the watch.
-pub fn watching(store: &Store, keys: &[Vec<u8>]) {
-  let id = identity(store);
-  let hub = {
-    let stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
-    stores
-      .iter()
-      .find(|(i, _)| *i == id)
-      .and_then(|(_, w)| w.upgrade())
-  };
-  if let Some(hub) = hub {
-    hub.follow(keys);
-  }
 }

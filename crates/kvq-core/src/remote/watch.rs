@@ -1,5 +1,6 @@
 //! Other processes' writes, as the server reports them: a watch stream
-//! (protocol 3) on the keys this process watches. The engine's watchers
+//! (protocol 3) on each key set this process's watchers watch (the engine
+//! hands them to `Backend::watch_keys`). The engine's watchers
 //! re-read their keys whenever the store's change token moves (see
 //! `engine::worker`); a [`Notifier`] moves it, and wakes the engine, each
 //! time the server says a watched key changed. This process's own writes
@@ -84,8 +85,10 @@ pub async fn follow(
   }
 }
 
-/// Reads frames until the stream ends; notifies for each change after the
-/// first frame (the state when the watch began). Returns whether any
+/// Reads frames until the stream ends; notifies for the first frame (the
+/// state when the watch began: a write may have landed between a
+/// watcher's first read and the stream's start, and the watchers'
+/// re-read is cheap) and for each change after it. Returns whether any
 /// frame arrived.
 async fn read_frames(mut body: Incoming, notifier: &Notifier) -> bool {
   let mut buf = BytesMut::new();
@@ -105,7 +108,7 @@ async fn read_frames(mut body: Incoming, notifier: &Notifier) -> bool {
         return frames > 0;
       };
       frames += 1;
-      if frames > 1 && out.keys.iter().any(|k| k.changed) {
+      if frames == 1 || out.keys.iter().any(|k| k.changed) {
         notifier.notify();
       }
     }
