@@ -102,6 +102,28 @@ pub trait Backend: Send {
   /// nothing (`versionstamp: None`), a mutation that fails (`Err`) undoes
   /// the whole write and nothing else in the turn.
   fn write(&mut self, write: &AtomicWrite, now: i64) -> Result<Applied>;
+  /// Applies a turn's atomic writes, each as [`Backend::write`] does, and
+  /// returns their outcomes in order. An `Err` outcome undid that write
+  /// alone; the outer error (a failure of the storage itself, see
+  /// `Error::fails_turn`) fails the whole turn. The default applies them
+  /// one after another inside the turn's transaction (SQLite, Postgres); a
+  /// backend whose writes are independent commits ordered by a server
+  /// (KV Connect) may send them at once, as long as a later write of the
+  /// same key still lands after an earlier one.
+  fn write_batch(
+    &mut self,
+    writes: &[&AtomicWrite],
+    now: i64,
+  ) -> Result<Vec<Result<Applied>>> {
+    let mut applied = Vec::with_capacity(writes.len());
+    for write in writes {
+      match self.write(write, now) {
+        Err(e) if e.fails_turn() => return Err(e),
+        outcome => applied.push(outcome),
+      }
+    }
+    Ok(applied)
+  }
   /// Leases up to `max` messages due at `now`, oldest first then in
   /// enqueue order, until `deadline`.
   fn claim(

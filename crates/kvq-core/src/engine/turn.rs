@@ -113,19 +113,26 @@ fn apply_writes(
   now: i64,
   done: &mut Done,
 ) -> Result<()> {
-  for write in writes {
-    match b.write(write, now) {
-      Ok(mut applied) => {
-        if applied.versionstamp.is_some() {
-          done.changed_keys.append(&mut applied.changed_keys);
-          done.queue_moved |= applied.earliest_enqueue.is_some();
-          done.expiry_moved |= applied.earliest_expiry.is_some();
-        }
-        done.writes.push(Ok(applied));
+  if writes.is_empty() {
+    return Ok(());
+  }
+  let outcomes = b.write_batch(writes, now)?;
+  if outcomes.len() != writes.len() {
+    return Err(Error::Internal(format!(
+      "the backend answered {} of {} writes",
+      outcomes.len(),
+      writes.len()
+    )));
+  }
+  for mut outcome in outcomes {
+    if let Ok(applied) = &mut outcome {
+      if applied.versionstamp.is_some() {
+        done.changed_keys.append(&mut applied.changed_keys);
+        done.queue_moved |= applied.earliest_enqueue.is_some();
+        done.expiry_moved |= applied.earliest_expiry.is_some();
       }
-      Err(e) if e.fails_turn() => return Err(e),
-      Err(e) => done.writes.push(Err(e)),
     }
+    done.writes.push(outcome);
   }
   Ok(())
 }

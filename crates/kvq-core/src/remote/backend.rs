@@ -4,7 +4,8 @@
 //! `atomic_write`; the reads gathered in one engine turn go out at once,
 //! side by side. There is no transaction to begin or commit: each atomic
 //! write is its own commit on the server, all or nothing, so a turn's
-//! "transaction" is nothing more than its writes one after another.
+//! writes go out at once too, in waves that keep the order of writes to
+//! one key (batch.rs), and their answers come back in the turn's order.
 //!
 //! The keys the engine's watchers watch arrive through `watch_keys`; each
 //! distinct key set is followed by one server watch stream (watch.rs),
@@ -26,8 +27,10 @@ use denokv_proto::AtomicWrite;
 use denokv_proto::MutationKind;
 use denokv_proto::ReadRange;
 use denokv_proto::ReadRangeOutput;
+use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
+use super::batch;
 use super::call::Client;
 use super::watch::Notifier;
 use crate::encoding::versionstamped_key;
@@ -38,6 +41,11 @@ use crate::engine::Failed;
 use crate::engine::LeaseKey;
 use crate::error::Error;
 use crate::error::Result;
+
+/// The most atomic writes of one turn in flight at once: enough to keep
+/// the server busy, few enough that a turn of 1024 writes does not open a
+/// connection for each.
+const WRITES_IN_FLIGHT: usize = 64;
 
 /// A KV Connect database behind the engine.
 pub struct RemoteBackend {
@@ -74,6 +82,30 @@ impl RemoteBackend {
   }
 }
 
+/// Commits one atomic write on the server.
+async fn apply(client: &Client, write: &AtomicWrite) -> Result<Applied> {
+  let versionstamp = client.atomic_write(write).await?;
+  let changed_keys = match &versionstamp {
+    None => Vec::new(),
+    Some(vs) => write
+      .mutations
+      .iter()
+      .map(|m| match m.kind {
+        MutationKind::SetSuffixVersionstampedKey(_) => {
+          versionstamped_key(&m.key, vs)
+        }
+        _ => m.key.clone(),
+      })
+      .collect(),
+  };
+  Ok(Applied {
+    versionstamp,
+    changed_keys,
+    earliest_enqueue: None,
+    earliest_expiry: None,
+  })
+}
+
 fn no_queue() -> Error {
   Error::Remote(
     "KV Connect has no queue operations: kvq's queue on a KV Connect \
@@ -104,26 +136,39 @@ impl Backend for RemoteBackend {
   fn rollback(&mut self) {}
 
   fn write(&mut self, write: &AtomicWrite, _now: i64) -> Result<Applied> {
-    let versionstamp = self.rt()?.block_on(self.client.atomic_write(write))?;
-    let changed_keys = match &versionstamp {
-      None => Vec::new(),
-      Some(vs) => write
-        .mutations
-        .iter()
-        .map(|m| match m.kind {
-          MutationKind::SetSuffixVersionstampedKey(_) => {
-            versionstamped_key(&m.key, vs)
-          }
-          _ => m.key.clone(),
+    self.rt()?.block_on(apply(&self.client, write))
+  }
+
+  fn write_batch(
+    &mut self,
+    writes: &[&AtomicWrite],
+    _now: i64,
+  ) -> Result<Vec<Result<Applied>>> {
+    let client = &self.client;
+    let mut outcomes: Vec<Option<Result<Applied>>> =
+      writes.iter().map(|_| None).collect();
+    self.rt()?.block_on(async {
+      for wave in batch::waves(writes) {
+        let answers: Vec<Result<Applied>> = futures_util::stream::iter(&wave)
+          .map(|&i| apply(client, writes[i]))
+          .buffered(WRITES_IN_FLIGHT)
+          .collect()
+          .await;
+        for (i, answer) in wave.into_iter().zip(answers) {
+          outcomes[i] = Some(answer);
+        }
+      }
+    });
+    Ok(
+      outcomes
+        .into_iter()
+        .map(|o| {
+          o.unwrap_or_else(|| {
+            Err(Error::Internal("a write of the turn was never sent".into()))
+          })
         })
         .collect(),
-    };
-    Ok(Applied {
-      versionstamp,
-      changed_keys,
-      earliest_enqueue: None,
-      earliest_expiry: None,
-    })
+    )
   }
 
   fn claim(&mut self, _: i64, _: i64, _: usize) -> Result<Vec<Claimed>> {

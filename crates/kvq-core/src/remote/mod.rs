@@ -9,6 +9,7 @@
 //! - [`convert`]: engine types to KV Connect messages and back;
 //! - [`watch`]: the server's watch streams, which tell the engine that
 //!   another process wrote a key this process watches;
+//! - [`batch`]: the order a turn's writes must keep when sent at once;
 //! - [`backend`]: the engine's `Backend` on top of it all.
 //!
 //! The queue on a KV Connect store is not here: the protocol has none, so
@@ -16,6 +17,7 @@
 //! its queue made of keys (jsr/src/kvqueue, docs/queues-on-kv.md).
 
 mod backend;
+mod batch;
 mod call;
 mod config;
 mod convert;
