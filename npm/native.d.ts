@@ -31,6 +31,11 @@ export declare class NativeStore {
   cancelDequeue(listener: number): void
   /** Reports handled messages. */
   finish(request: Uint8Array): Promise<Uint8Array>
+  /**
+   * kvq's own read for moving data: entry expiries or the queue's
+   * messages not yet handled (JSON; kvq_core::wire_inspect).
+   */
+  inspect(request: Uint8Array): Promise<Uint8Array>
   /** Starts a watch; returns the watcher, or the engine's error reply. */
   watch(request: Uint8Array): NativeWatcher | Uint8Array
 }

@@ -59,6 +59,11 @@ export const symbols = {
     result: "pointer",
     nonblocking: false,
   },
+  kvq_inspect: {
+    parameters: ["pointer", "buffer", "usize", "u32", "pointer"],
+    result: "pointer",
+    nonblocking: false,
+  },
   kvq_watch: {
     parameters: ["pointer", "buffer", "usize", "u32", "pointer"],
     result: "pointer",

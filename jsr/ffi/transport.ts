@@ -318,6 +318,13 @@ export const ffiTransport: Transport = {
       call(s, (l, id, cb) => l.kvq_finish(s.ptr, bytes, size(bytes), id, cb)),
     );
   },
+  inspect(store, req) {
+    const s = store as FfiHandle;
+    const bytes = request(req);
+    return Promise.resolve(
+      call(s, (l, id, cb) => l.kvq_inspect(s.ptr, bytes, size(bytes), id, cb)),
+    );
+  },
   watch(store, req): Promise<FfiHandle> {
     const s = store as FfiHandle;
     const keys = request(req);

@@ -22,6 +22,7 @@ import {
   readable,
 } from "./check.ts";
 import { badResource } from "./errors.ts";
+import { type KvqPendingPage, readExpiries, readPending } from "./inspect.ts";
 import { KvListIterator } from "./list.ts";
 import { QueueListener } from "./queue.ts";
 import { NamedQueue } from "./queues/queue.ts";
@@ -246,6 +247,31 @@ export class Kv implements T.Kv {
     return watch(this.#s, keys, !!raw) as unknown as ReadableStream<
       { [K in keyof V]: T.KvEntryMaybe<V[K]> }
     >;
+  }
+
+  /**
+   * kvq's own (not in `Deno.Kv`), for moving data (`kvq copy`): each
+   * key's expiry in epoch milliseconds, `null` for a key without one (or
+   * absent); at most 1000 keys. Resolves `undefined` when the store
+   * cannot tell: a KV Connect store's reads carry no expiry.
+   */
+  kvqExpiries(
+    keys: readonly T.KvKey[],
+  ): Promise<(number | null)[] | undefined> {
+    return readExpiries(this.#s, keys);
+  }
+
+  /**
+   * kvq's own (not in `Deno.Kv`), for moving data (`kvq copy`): a page of
+   * up to `limit` (default 500, at most 1000) messages of the store's own
+   * queue (Deno's `enqueue`) not yet handled, ready, delayed or leased;
+   * pass the page's `cursor` for the next. Resolves `undefined` when the
+   * store has no queue of its own (KV Connect: its queue is ordinary keys).
+   */
+  kvqPendingMessages(
+    options: { cursor?: string | null; limit?: number } = {},
+  ): Promise<KvqPendingPage | undefined> {
+    return readPending(this.#s, options.cursor ?? null, options.limit ?? 500);
   }
 
   /** The symbol standing for the commit's versionstamp in a set key. */

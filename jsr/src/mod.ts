@@ -9,6 +9,7 @@ export { createOpenKv, type OpenKv, resolvePath } from "./open.ts";
 export { Kv } from "./kv.ts";
 export { AtomicOperation } from "./atomic.ts";
 export { KvListIterator } from "./list.ts";
+export type { KvqPendingMessage, KvqPendingPage } from "./inspect.ts";
 export { KvqKvU64, KvU64 } from "./value.ts";
 import {
   type BadResource as KvqBadResource,

@@ -72,6 +72,13 @@ export interface Transport {
   /** Reports handled messages. */
   finish(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
   /**
+   * kvq's own read for moving data (`kvq copy`): entry expiries or the
+   * queue's messages not yet handled; a JSON request, and a reply whose
+   * payload is JSON (kvq-core's wire_inspect.rs). Optional: a transport
+   * without it reads as a store that cannot tell.
+   */
+  inspect?(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
+  /**
    * Starts a watch. The engine's refusal of the request (a closed store, a
    * limit) is thrown at once, as Deno throws it from `kv.watch()`; the
    * watcher itself may arrive later (a backend may need I/O to start one),

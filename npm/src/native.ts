@@ -17,6 +17,7 @@ export interface AddonStore {
   dequeue(max: number, listener?: number): Promise<Uint8Array>;
   cancelDequeue(listener: number): void;
   finish(request: Uint8Array): Promise<Uint8Array>;
+  inspect(request: Uint8Array): Promise<Uint8Array>;
   watch(request: Uint8Array): AddonWatcher | Uint8Array;
 }
 

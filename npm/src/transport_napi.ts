@@ -36,6 +36,7 @@ export const napiTransport: Transport = {
   cancelDequeue: (store, listener) =>
     (store as AddonStore).cancelDequeue(listener),
   finish: (store, request) => (store as AddonStore).finish(request),
+  inspect: (store, request) => (store as AddonStore).inspect(request),
   // The engine checks and starts a watch synchronously today: a refusal
   // throws here, and the watcher is already there.
   watch(store, request): Promise<AddonWatcher> {

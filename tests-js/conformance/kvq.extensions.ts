@@ -184,4 +184,65 @@ export const cases: Case[] = [
         );
       }),
   },
+  {
+    name:
+      "kv.kvqExpiries and kv.kvqPendingMessages: an entry's expiry and the queue's pending messages; undefined over KV Connect",
+    skip: kvqOnly,
+    run: async (t) => {
+      const path = t.tempPath();
+      await withKv(t, async (kv) => {
+        // Over KV Connect, openKv returns the queue wrapper; its `store` is
+        // kvq's Kv.
+        type Inspectable = {
+          kvqExpiries(k: unknown[]): Promise<(number | null)[] | undefined>;
+          kvqPendingMessages(o?: { limit?: number }): Promise<
+            | {
+              messages: {
+                dueMs: number;
+                leased: boolean;
+                value: unknown;
+                backoffSchedule: number[] | null;
+                keysIfUndelivered: unknown[];
+              }[];
+              cursor: string | null;
+            }
+            | undefined
+          >;
+        };
+        const wrapped = kv as unknown as { store?: unknown };
+        const own = ("kvqExpiries" in kv ? kv : wrapped.store) as Inspectable;
+        const before = Date.now();
+        await kv.set(["x", 1], "a", { expireIn: 60_000 });
+        await kv.set(["x", 2], "b");
+        await kv.enqueue({ m: 1 }, {
+          delay: 60_000,
+          keysIfUndelivered: [["dead", 1]],
+          backoffSchedule: [5],
+        });
+        const expiries = await own.kvqExpiries([["x", 1], ["x", 2], ["x", 3]]);
+        const page = await own.kvqPendingMessages({ limit: 10 });
+        if (/^https?:/.test(path)) {
+          assertIs(expiries, undefined, "expiries over KV Connect");
+          assertIs(page, undefined, "pending over KV Connect");
+          return;
+        }
+        assert(
+          expiries !== undefined && expiries[0] !== null &&
+            expiries[0] >= before + 60_000 &&
+            expiries[0] <= Date.now() + 60_000,
+          `expiry ${expiries?.[0]}`,
+        );
+        assertIs(expiries[1], null, "no expiry");
+        assertIs(expiries[2], null, "no entry");
+        assert(page !== undefined && page.messages.length === 1, "one message");
+        const [m] = page.messages;
+        assertIs(JSON.stringify(m.value), '{"m":1}', "value");
+        assertIs(m.leased, false, "leased");
+        assert(m.dueMs >= before + 60_000, `dueMs ${m.dueMs}`);
+        assertIs(JSON.stringify(m.backoffSchedule), "[5]", "backoff");
+        assertIs(JSON.stringify(m.keysIfUndelivered), '[["dead",1]]', "keys");
+        assertIs(page.cursor, null, "cursor");
+      }, path);
+    },
+  },
 ];

@@ -21,6 +21,7 @@ pub mod remote;
 pub mod sqlite;
 mod sum;
 pub mod wire;
+pub mod wire_inspect;
 
 pub use denokv_proto::AtomicWrite;
 pub use denokv_proto::Check;

@@ -244,6 +244,18 @@ pub fn finish_then(store: &Store, request: &[u8], done: Done) {
   }
 }
 
+/// kvq's own read beyond `Deno.Kv`, for moving data (`kvq copy`): entry
+/// expiries or the queue's messages not yet handled; JSON request and
+/// reply (wire_inspect.rs).
+pub fn inspect_then(store: &Store, request: &[u8], done: Done) {
+  match guard(|| crate::wire_inspect::decode(request)) {
+    Err(e) => done(wire::error_reply(&e)),
+    Ok(what) => {
+      store.inspect_then(what, encoded(done, crate::wire_inspect::encode))
+    }
+  }
+}
+
 /// The engine's answer to a request, encoded for `done`: the result's
 /// bytes, or the error's reply.
 fn encoded<T: 'static>(

@@ -262,6 +262,20 @@ fn kvq_finish(
   })
 }
 
+/// Starts kvq's own read for moving data: entry expiries or the queue's
+/// messages not yet handled (JSON; kvq_core::wire_inspect).
+#[deno_bindgen]
+fn kvq_inspect(
+  store: *const StoreHandle,
+  request: &[u8],
+  call: u32,
+  complete: *const c_void,
+) -> *const Reply {
+  later(store, call, complete, |s, done| {
+    ops::inspect_then(s, request, done)
+  })
+}
+
 /// Starts a watch. The engine checks the request at once: a refusal is an
 /// error reply now. Otherwise the reply is `[0]` with the watcher as its
 /// handle, or, for a backend that starts a watch later, an empty reply and

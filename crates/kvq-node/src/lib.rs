@@ -191,6 +191,19 @@ impl NativeStore {
     Ok(promise)
   }
 
+  /// kvq's own read for moving data: entry expiries or the queue's
+  /// messages not yet handled (JSON; kvq_core::wire_inspect).
+  #[napi(ts_return_type = "Promise<Uint8Array>")]
+  pub fn inspect<'env>(
+    &self,
+    env: &'env Env,
+    request: Uint8ArraySlice,
+  ) -> Result<Object<'env>> {
+    let (done, promise) = promise(env)?;
+    ops::inspect_then(&self.store, &request, done);
+    Ok(promise)
+  }
+
   /// Starts a watch; returns the watcher, or the engine's error reply.
   #[napi(ts_return_type = "NativeWatcher | Uint8Array")]
   pub fn watch(

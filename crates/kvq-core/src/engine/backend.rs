@@ -18,6 +18,7 @@ use denokv_proto::ReadRange;
 use denokv_proto::ReadRangeOutput;
 use denokv_proto::Versionstamp;
 
+use super::inspect::PendingPage;
 use crate::error::Result;
 
 /// Where a leased message lives, as the backend identifies it: the lease's
@@ -180,6 +181,24 @@ pub trait Backend: Send {
   /// claim takes the file's write lock).
   fn claims_cheaply(&self) -> bool {
     false
+  }
+  /// kvq's own, for moving data (engine/inspect.rs): each key's expiry
+  /// in epoch ms (`None`: none, or no such key). `Ok(None)`: this storage
+  /// cannot tell (the default; KV Connect).
+  fn expiries(&mut self, keys: &[Vec<u8>]) -> Result<Option<Vec<Option<i64>>>> {
+    let _ = keys;
+    Ok(None)
+  }
+  /// kvq's own, for moving data (engine/inspect.rs): a page of up to
+  /// `limit` queue messages not yet handled, after `cursor`. `Ok(None)`:
+  /// no queue of its own (the default; KV Connect).
+  fn pending(
+    &mut self,
+    cursor: Option<&str>,
+    limit: usize,
+  ) -> Result<Option<PendingPage>> {
+    let _ = (cursor, limit);
+    Ok(None)
   }
   /// Whether the error means another process holds the write lock and the
   /// same work may simply be tried again.

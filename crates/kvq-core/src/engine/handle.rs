@@ -16,6 +16,8 @@ use tokio::sync::oneshot;
 use super::backend::Backend;
 use super::backend::DirectReader;
 use super::backend::Durability;
+use super::inspect::Inspect;
+use super::inspect::Inspected;
 use super::reply::Reply;
 use super::stats::StatsSnapshot;
 use super::watch::WatchSlot;
@@ -319,6 +321,12 @@ impl Store {
       return drop(reply.send(Ok(())));
     }
     self.submit(Request::Finish(results, reply));
+  }
+
+  /// kvq's own read beyond `Deno.Kv` (inspect.rs: expiries, the queue's
+  /// messages not yet handled), answered by the worker between turns.
+  pub fn inspect_then(&self, what: Inspect, reply: Reply<Inspected>) {
+    self.submit(Request::Inspect(what, reply));
   }
 
   /// Watches up to 10 keys. `raw` reports every write to them, even one

@@ -5,6 +5,7 @@
 
 mod backend;
 mod handle;
+mod inspect;
 mod reply;
 mod stats;
 mod turn;
@@ -23,6 +24,10 @@ pub use handle::Store;
 pub use handle::WatchCanceller;
 pub use handle::Watcher;
 pub use handle::CLOSE_WAIT;
+pub use inspect::Inspect;
+pub use inspect::Inspected;
+pub use inspect::PendingMessage;
+pub use inspect::PendingPage;
 pub use reply::Reply;
 pub use stats::StatsSnapshot;
 pub use worker::Outcome;

@@ -34,6 +34,9 @@ use rand::Rng;
 use super::backend::Backend;
 use super::backend::Claimed;
 use super::backend::LeaseKey;
+use super::inspect;
+use super::inspect::Inspect;
+use super::inspect::Inspected;
 use super::reply::Reply;
 use super::turn;
 use super::turn::Jobs;
@@ -105,6 +108,8 @@ pub enum Request {
   CancelDequeue(u64),
   /// Results of handled messages, by token.
   Finish(Vec<(u64, Outcome)>, Reply<()>),
+  /// A kvq-only read (inspect.rs), answered between turns.
+  Inspect(Inspect, Reply<Inspected>),
   /// Look again at what needs doing (a watcher was added).
   Wake,
   /// Stop: finish what came before, release held messages, close.
@@ -133,6 +138,7 @@ impl Request {
         _ => drop(r.send(err!())),
       },
       Request::Finish(_, r) => drop(r.send(err!())),
+      Request::Inspect(_, r) => drop(r.send(err!())),
       Request::Wake | Request::CancelDequeue(_) | Request::Close => {}
     }
   }
@@ -329,6 +335,9 @@ impl Worker {
       Request::Write(w, reply) => self.backlog.push_back((w, reply)),
       Request::Writes(w) => self.backlog.extend(w),
       Request::Finish(f, reply) => gathered.finishes.push((f, reply)),
+      Request::Inspect(what, reply) => {
+        let _ = reply.send(inspect::answer(&mut *self.backend, what));
+      }
       Request::Dequeue(listener, max, reply) => {
         self.waiters.push_back(Waiter {
           listener,

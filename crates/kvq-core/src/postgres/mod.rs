@@ -25,6 +25,7 @@
 //! acknowledged is lost, and outcomes not yet recorded are tried again.
 
 mod config;
+mod inspect;
 mod kv;
 mod listen;
 mod pipeline;
@@ -720,6 +721,22 @@ impl Backend for PostgresBackend {
   fn earliest_expiry(&mut self) -> Result<Option<i64>> {
     let sql = self.sql.earliest_expiry.clone();
     self.earliest(sql)
+  }
+
+  fn expiries(&mut self, keys: &[Vec<u8>]) -> Result<Option<Vec<Option<i64>>>> {
+    let stmt = inspect::expiries_stmt(&self.config.schema, keys);
+    let rows = self.run_alone(&[stmt])?;
+    inspect::expiries(keys, rows.first()).map(Some)
+  }
+
+  fn pending(
+    &mut self,
+    cursor: Option<&str>,
+    limit: usize,
+  ) -> Result<Option<crate::engine::PendingPage>> {
+    let stmt = inspect::pending_stmt(&self.config.schema, cursor, limit)?;
+    let rows = self.run_alone(&[stmt])?;
+    inspect::pending(rows.first(), limit).map(Some)
   }
 
   fn change_token(&mut self) -> Result<i64> {

@@ -9,6 +9,7 @@
 
 mod connection;
 mod ids;
+mod inspect;
 mod kv;
 mod queue;
 mod schema;
@@ -209,6 +210,18 @@ impl Backend for SqliteBackend {
       return Ok(None);
     }
     kv::earliest_expiration(self.conn()?)
+  }
+
+  fn expiries(&mut self, keys: &[Vec<u8>]) -> Result<Option<Vec<Option<i64>>>> {
+    inspect::expiries(self.conn()?, keys).map(Some)
+  }
+
+  fn pending(
+    &mut self,
+    cursor: Option<&str>,
+    limit: usize,
+  ) -> Result<Option<crate::engine::PendingPage>> {
+    inspect::pending(self.conn()?, cursor, limit).map(Some)
   }
 
   fn change_token(&mut self) -> Result<i64> {
