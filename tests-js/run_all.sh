@@ -70,6 +70,10 @@ run "conformance: deno-native on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" test
 run "kvqueue on Deno.openKv(url)" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/kvqueue/run_denokv.ts
 run "kvq and Deno on one denokv, and a restart" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/denokv/interop_test.ts
 run "many workers on denokv" scripts/denokv.sh "$NODE24" tests-js/denokv/many_workers.ts
+# kvq copy (npx kvq and the JSR cli): file <-> denokv, file <-> Postgres,
+# a SIGKILL mid-copy and a resume, the verify pass.
+run "kvq copy: file and denokv" scripts/denokv.sh "$NODE24" tests-js/copy/copy_test.ts
+run "kvq copy: file and postgres" scripts/pg.sh "$NODE24" tests-js/copy/copy_test.ts
 
 # The FFI transport on its own, and beside Deno's own KV in one process.
 run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env --allow-run \

@@ -8,12 +8,19 @@
  */
 
 import type { KvStore } from "../kvqueue/types.ts";
+import { copyCommand } from "./copy.ts";
 import { queuesCommand } from "./queues.ts";
 
 /** What the command needs from its runtime. */
 export interface CliContext {
-  /** Opens a database (a path or URL, as `openKv` takes it). */
-  openKv(path: string): Promise<KvStore & { close(): void }>;
+  /**
+   * Opens a database (a path or URL, as `openKv` takes it; `options` as
+   * `openKv` takes them).
+   */
+  openKv(
+    path: string,
+    options?: { accessToken?: string },
+  ): Promise<KvStore & { close(): void }>;
   /** Whether a local path exists (a missing file is not created). */
   exists?(path: string): boolean;
   /** Prints a line of output (default: console.log). */
@@ -30,6 +37,10 @@ export type CliCommand = (
 
 // One line per command group; each lives in its own file.
 const COMMANDS: Record<string, { run: CliCommand; summary: string }> = {
+  copy: {
+    run: copyCommand,
+    summary: "copy a store to another, resumable, verified (kvq copy --help)",
+  },
   queues: {
     run: queuesCommand,
     summary: "inspect and manage named queues (kvq queues --help)",
