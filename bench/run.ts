@@ -260,7 +260,8 @@ async function main(): Promise<number> {
     console.log("\n(ratio = how many times better kvq is; above 1 kvq wins)");
     console.log(ratioTable(k, outcomes, results.ratios));
   }
-  if (outcomes.some((s) => s.id === "kvq-node-pg" && s.status === "ok")) {
+  const targeted = ["kvq-node-pg", "kvq-node-remote"];
+  if (outcomes.some((s) => targeted.includes(s.id) && s.status === "ok")) {
     console.log(`\n${targetLines(results.targets)}`);
   }
   console.log(

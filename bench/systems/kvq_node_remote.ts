@@ -10,7 +10,11 @@
  * same run (openPeer, peer.ts) find the mark and leave the data alone.
  */
 import process from "node:process";
-import { NotAvailableError, type SystemAdapter } from "../lib/types.ts";
+import {
+  NotAvailableError,
+  type SystemAdapter,
+  type SystemInstance,
+} from "../lib/types.ts";
 import { kvApiInstance, type OpenKv } from "./kv_api.ts";
 import { npmEntry } from "./kvq_load.ts";
 
@@ -18,6 +22,13 @@ import { npmEntry } from "./kvq_load.ts";
 const RUN_KEY = ["bench_run"];
 /** Deletes per atomic operation while emptying (the limit is 1000). */
 const DELETES = 500;
+
+/**
+ * Enqueues per atomic operation when building a backlog: kvq's queue on
+ * KV Connect writes several keys per message, and an atomic operation
+ * holds at most 1000 mutations (the bench hands over 500 messages).
+ */
+const ENQUEUES = 100;
 
 /** The part of Deno.Kv that emptying the store needs. */
 interface Clearable {
@@ -70,6 +81,23 @@ async function claimForRun(kv: Clearable, dir: string): Promise<void> {
   if (n > 0) await op.commit();
 }
 
+/** `instance`, its bulk enqueues split into operations that fit. */
+function splitBulk(instance: SystemInstance): SystemInstance {
+  const enqueueMany = instance.enqueueMany.bind(instance);
+  instance.enqueueMany = async (messages) => {
+    const parts: Promise<void>[] = [];
+    for (let i = 0; i < messages.length; i += ENQUEUES) {
+      parts.push(enqueueMany(messages.slice(i, i + ENQUEUES)));
+    }
+    await Promise.all(parts);
+  };
+  const openPeer = instance.openPeer?.bind(instance);
+  if (openPeer) {
+    instance.openPeer = async () => splitBulk(await openPeer());
+  }
+  return instance;
+}
+
 let loaded: Promise<OpenKv> | undefined;
 
 /** kvq's openKv from the npm package, or NotAvailableError when unbuilt. */
@@ -96,6 +124,6 @@ export const system: SystemAdapter = {
     const openKv = await load();
     const kv = await openKv(url);
     await claimForRun(kv as unknown as Clearable, dir);
-    return kvApiInstance(kv, () => openKv(url));
+    return splitBulk(kvApiInstance(kv, () => openKv(url)));
   },
 };
