@@ -240,10 +240,15 @@ export const copyCommand: CliCommand = async (args, ctx) => {
     const began = Date.now();
     const startEntries = cp.entries;
     let shownAt = 0;
+    let shownCount = -1;
     const progress = (force = false) => {
       const now = Date.now();
-      if (!force && now - shownAt < o.progressMs) return;
+      const total = cp.entries + cp.messages;
+      if (total === shownCount || (!force && now - shownAt < o.progressMs)) {
+        return;
+      }
       shownAt = now;
+      shownCount = total;
       const rate = Math.round(
         (cp.entries - startEntries) / Math.max(0.001, (now - began) / 1000),
       );
@@ -277,7 +282,7 @@ export const copyCommand: CliCommand = async (args, ctx) => {
         (expiryKnown
           ? ", each with its remaining expiry"
           : ", without expiries") +
-        `; ${count(cp.messages)} queue messages` +
+        `; ${count(cp.messages)} queue message${cp.messages === 1 ? "" : "s"}` +
         (queue
           ? toKind === "kv-connect" ? " (into the queue made of keys)" : ""
           : " (the source has no queue of its own)") +
