@@ -49,6 +49,7 @@ export class KvState {
       for (const hook of this.closeHooks) hook();
     } finally {
       this.closeHooks.clear();
+      this.writes.sendAll();
       this.closed = true;
       this.transport.close(this.store);
     }

@@ -120,6 +120,8 @@ export class WriteBatcher {
   /** Cuts this tick's writes into chunks and sends what the window allows. */
   #send(): void {
     this.#scheduled = false;
+    // Already sent by sendAll() before this tick's flush ran.
+    if (this.#requests.length === 0) return;
     const requests = this.#requests;
     const resolves = this.#resolves;
     const rejects = this.#rejects;
@@ -146,8 +148,18 @@ export class WriteBatcher {
     this.#pump();
   }
 
-  #pump(): void {
-    while (this.#inFlight < CALLS_IN_FLIGHT && this.#queued.length > 0) {
+  /**
+   * Sends every write submitted so far at once, past the window: the
+   * database is closing, and what reaches the engine before its close is
+   * still applied (an un-awaited write, a queue's last outcomes).
+   */
+  sendAll(): void {
+    if (this.#scheduled) this.#send();
+    this.#pump(Infinity);
+  }
+
+  #pump(window = CALLS_IN_FLIGHT): void {
+    while (this.#inFlight < window && this.#queued.length > 0) {
       const chunk = this.#queued.shift() as Chunk;
       this.#inFlight++;
       this.#call(chunk);

@@ -133,13 +133,32 @@ export class LeaseTable {
   }
 
   /**
-   * Stops writing (the store is closing): timers end, and every lease is
-   * left to expire in the store.
+   * Stops writing (the store is closing): timers end, the outcomes already
+   * known are sent in one last commit (before the store closes, so a
+   * message handled just before close() is not counted as failed), and
+   * every other lease is left to expire in the store. An outcome whose
+   * move must read first (a group's next message) is left to its lease.
    */
   stop(): void {
+    if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#renewTimer);
     clearTimeout(this.#retryTimer);
+    const last: Move[] = [];
+    const now = Date.now();
+    for (const held of this.#held.values()) {
+      if (held.outcome === null) continue;
+      try {
+        const move = this.#outcomeMove(held, now);
+        if (!(move instanceof Promise)) last.push(move);
+        else move.catch(() => {});
+      } catch {
+        // Left to its lease, as if the outcome had not been known.
+      }
+    }
+    if (last.length > 0) {
+      commitMoves(this.#kv, this.#layout, last, this.#checks).catch(() => {});
+    }
     for (const held of this.#held.values()) held.recorded?.();
     this.#held.clear();
   }
