@@ -12,7 +12,8 @@
 # The platforms' binaries must be built (scripts/build_platform.sh), and the
 # npm package's dist/ (make build). A PLATFORM written `linux-x64-gnu=host`
 # takes that platform's binaries from this machine's own build instead
-# (target/release, `make build`): `make test` packs so, to check the
+# (`make build`: the addon npm/kvq.PLATFORM.node, and
+# target/release/libkvq_deno.so): `make test` packs so, to check the
 # packages without a second full build of the platform it runs on; the
 # cross-built binaries are checked by `make test-dist`.
 set -euo pipefail
@@ -41,7 +42,7 @@ pack_host() {
 for spec in "$@"; do
   platform=${spec%=host}
   if [ "$spec" != "$platform" ]; then
-    pack_host "npm/npm/$platform" target/release/libkvq_node.so "kvq.$platform.node"
+    pack_host "npm/npm/$platform" "npm/kvq.$platform.node" "kvq.$platform.node"
     case $platform in
     *-gnu) pack_host "npm/npm/deno-$platform" target/release/libkvq_deno.so libkvq_deno.so ;;
     esac
