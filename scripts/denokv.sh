@@ -8,6 +8,7 @@
 #                                     it; exits with CMD's status
 #   scripts/denokv.sh                 prints the URL and keeps the server up
 #                                     until interrupted (Ctrl-C)
+#   scripts/denokv.sh --install       only installs the server
 #
 # CMD sees:
 #   KVQ_DENOKV_URL        http://127.0.0.1:PORT/
@@ -23,24 +24,34 @@
 set -euo pipefail
 
 log() { echo "denokv.sh: $*" >&2; }
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=$ROOT/.cache/denokv
 DENOKV=$CACHE/bin/denokv
-if [ ! -x "$DENOKV" ]; then
-  log "installing the denokv server into $CACHE (once; several minutes)"
-  started=$(date +%s)
-  cargo install denokv --locked --root "$CACHE" >&2
-  log "installed in $(($(date +%s) - started)) s"
-fi
+# Installs the server once. Callers that come while another builds it
+# (tests-js/run_all.sh starts the build in the background, so that it uses
+# the CPU the queue tests leave idle) wait for that build.
+install_denokv() {
+  [ -x "$DENOKV" ] && return 0
+  mkdir -p "$ROOT/.cache"
+  exec 9>"$CACHE.lock"
+  flock 9
+  if [ ! -x "$DENOKV" ]; then
+    log "installing the denokv server into $CACHE (once; several minutes)"
+    local started
+    started=$(date +%s)
+    cargo install denokv --locked --root "$CACHE" >&2
+    log "installed in $(($(date +%s) - started)) s"
+  fi
+  exec 9>&-
+}
+install_denokv
+[ "${1:-}" = --install ] && exit 0
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/kvq-denokv.XXXXXX")
 chmod 700 "$DIR"
-
-random_secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 random_secret >"$DIR/token"
 chmod 600 "$DIR/token"
@@ -96,9 +107,7 @@ cleanup() {
   "$DIR/ctl" stop || true
   rm -rf "$DIR"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
 started=$(date +%s%N)
 PORT=
@@ -120,16 +129,4 @@ DENO_KV_ACCESS_TOKEN=$(cat "$DIR/token")
 export DENO_KV_ACCESS_TOKEN
 export KVQ_DENOKV_CTL="$DIR/ctl"
 
-if [ $# -eq 0 ]; then
-  echo "$KVQ_DENOKV_URL"
-  log "up until interrupted"
-  while true; do
-    sleep 3600 &
-    wait $!
-  done
-fi
-set +e
-"$@"
-status=$?
-set -e
-exit "$status"
+run_or_serve "$KVQ_DENOKV_URL" "$@"

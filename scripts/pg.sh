@@ -25,6 +25,8 @@
 set -euo pipefail
 
 log() { echo "pg.sh: $*" >&2; }
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 find_bin() {
   local d
@@ -64,13 +66,6 @@ chmod 700 "$DIR"
 chown "$OWNER" "$DIR"
 DATA=$DIR/data
 
-random_secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
-free_port() {
-  # Ask the kernel for a free port; a race with another process taking it
-  # before the server binds is caught by the retry below.
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 started=$(date +%s%N)
 ADMIN_PASS=$(random_secret)
 KVQ_PASS=$(random_secret)
@@ -96,9 +91,7 @@ cleanup() {
   stop_server
   rm -rf "$DIR"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
 # TLS with a throwaway CA (when openssl is there), so the tests can check
 # sslmode=require / verify-ca / verify-full; plain TCP still works too.
@@ -180,16 +173,5 @@ if [ -n "$SSL_OPTS" ]; then
   export KVQ_POSTGRES_CA="$DIR/ca.crt"
 fi
 
-if [ $# -eq 0 ]; then
-  echo "$KVQ_POSTGRES_URL"
-  log "up until interrupted (admin: $KVQ_POSTGRES_ADMIN_URL)"
-  while true; do
-    sleep 3600 &
-    wait $!
-  done
-fi
-set +e
-"$@"
-status=$?
-set -e
-exit "$status"
+[ $# -eq 0 ] && log "admin: $KVQ_POSTGRES_ADMIN_URL"
+run_or_serve "$KVQ_POSTGRES_URL" "$@"
