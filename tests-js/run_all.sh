@@ -37,6 +37,12 @@ results=$(mktemp -d)
 export KVQ_RESULTS_DIR=$results
 trap 'rm -rf "$results"' EXIT
 
+# The denokv server's first build takes minutes of CPU: it starts now, at
+# the lowest priority, and uses what the queue tests leave idle while they
+# wait on timers; the KV Connect suites run last and wait for it
+# (scripts/denokv.sh). Its output is in $cache/denokv-install.log.
+nice -n 19 scripts/denokv.sh --install >"$cache/denokv-install.log" 2>&1 &
+
 # The codecs and helpers, on every runtime (Node 24 runs the TypeScript as it is).
 for t in tests-js/v8/golden_test.ts tests-js/v8/roundtrip_test.ts tests-js/v8/host_test.ts \
   tests-js/unit/key.codec.ts tests-js/unit/list.cursor.ts \
@@ -62,20 +68,10 @@ run "conformance: node24 on postgres" scripts/pg.sh "$NODE24" tests-js/run_postg
 run "conformance: bun on postgres" scripts/pg.sh "$BUN" tests-js/run_postgres.ts
 run "conformance: deno-ffi on postgres" scripts/pg.sh "${DENO_KVQ[@]}" tests-js/run_postgres.ts
 run "many machines on postgres" scripts/pg.sh "$NODE24" tests-js/postgres/many_machines.ts
-# The same suite over KV Connect on a private denokv server (scripts/denokv.sh
-# installs it once into .cache/), its KV cases on real Deno's own remote
-# client too, and the queue made of keys on Deno.openKv(url).
-run "conformance: node24 on denokv" scripts/denokv.sh "$NODE24" tests-js/run_denokv.ts
-run "conformance: bun on denokv" scripts/denokv.sh "$BUN" tests-js/run_denokv.ts
-run "conformance: deno-ffi on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/run_denokv.ts
-run "conformance: deno-native on denokv" scripts/denokv.sh "${DENO_NET[@]}" tests-js/run_denokv.ts --deno-native
-run "kvqueue on Deno.openKv(url)" scripts/denokv.sh "${DENO_NET[@]}" tests-js/kvqueue/run_denokv.ts
-run "kvq and Deno on one denokv, and a restart" scripts/denokv.sh "${DENO_NET[@]}" tests-js/denokv/interop_test.ts
-run "many workers on denokv" scripts/denokv.sh "$NODE24" tests-js/denokv/many_workers.ts
-# kvq copy (npx kvq and the JSR cli): file <-> denokv, file <-> Postgres,
-# a SIGKILL mid-copy and a resume, the verify pass.
-run "kvq copy: file and denokv" scripts/denokv.sh "$NODE24" tests-js/copy/copy_test.ts
 run "kvq copy: file and postgres" scripts/pg.sh "$NODE24" tests-js/copy/copy_test.ts
+# Named queues (ordering groups, dedup, policy, management) on Postgres.
+run "named queues on postgres (node24)" scripts/pg.sh "$NODE24" tests-js/kvqueue/run_postgres.ts
+run "named queues on postgres (deno-ffi)" scripts/pg.sh "${DENO_NET[@]}" tests-js/kvqueue/run_postgres.ts
 
 # The FFI transport on its own, and beside Deno's own KV in one process.
 run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env --allow-run \
@@ -86,6 +82,20 @@ for t in tests-js/interop/*_test.ts; do
 done
 run "queues on any Deno.Kv (withQueues): Deno.openKv, node24, deno-ffi" tests-js/kvqueue/run_all.sh
 
+# The same suite over KV Connect on a private denokv server (scripts/denokv.sh
+# installs it once into .cache/), its KV cases on real Deno's own remote
+# client too, and the queue made of keys on Deno.openKv(url).
+run "conformance: node24 on denokv" scripts/denokv.sh "$NODE24" tests-js/run_denokv.ts
+run "conformance: bun on denokv" scripts/denokv.sh "$BUN" tests-js/run_denokv.ts
+run "conformance: deno-ffi on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/run_denokv.ts
+run "conformance: deno-native on denokv" scripts/denokv.sh "${DENO_NET[@]}" tests-js/run_denokv.ts --deno-native
+run "kvqueue on Deno.openKv(url)" scripts/denokv.sh "${DENO_NET[@]}" tests-js/kvqueue/run_denokv.ts
+run "named queues on denokv (node24)" scripts/denokv.sh "$NODE24" tests-js/kvqueue/run_denokv.ts
+run "kvq and Deno on one denokv, and a restart" scripts/denokv.sh "${DENO_NET[@]}" tests-js/denokv/interop_test.ts
+run "many workers on denokv" scripts/denokv.sh "$NODE24" tests-js/denokv/many_workers.ts
+# kvq copy (npx kvq and the JSR cli): file <-> denokv, file <-> Postgres,
+# a SIGKILL mid-copy and a resume, the verify pass.
+run "kvq copy: file and denokv" scripts/denokv.sh "$NODE24" tests-js/copy/copy_test.ts
 # The packages as users install them: `make test-package` (tests-js/package).
 
 echo
