@@ -5,6 +5,8 @@
 //! Nothing here mocks the engine: every helper drives a real
 //! [`kvq_core::Store`] on a real file.
 
+pub mod hooked;
+
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::time::Duration;

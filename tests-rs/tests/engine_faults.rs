@@ -1,5 +1,6 @@
-//! Faults injected under the engine: the real SQLite backend, wrapped so a
-//! test can make its commits fail (a full disk) or a write panic, and what
+//! Faults injected under the engine: the real SQLite backend, hooked
+//! (kvq_tests::hooked) so a test can make its commits fail (a full disk)
+//! or a write panic, and what
 //! the engine must do about each. Also: what `close()` leaves on disk, and
 //! what it does with messages still held.
 
@@ -12,29 +13,22 @@ use std::sync::Arc;
 use std::time::Duration;
 use std::time::Instant;
 
-use kvq_core::engine::Applied;
-use kvq_core::engine::Backend;
-use kvq_core::engine::Claimed;
-use kvq_core::engine::DirectReader;
-use kvq_core::engine::Failed;
-use kvq_core::engine::LeaseKey;
-use kvq_core::AtomicWrite;
-use kvq_core::Durability;
 use kvq_core::Error;
 use kvq_core::OpenOptions;
 use kvq_core::Outcome;
 use kvq_core::ReadRange;
-use kvq_core::ReadRangeOutput;
 use kvq_core::Store;
 use kvq_tests::commit;
 use kvq_tests::enqueue;
 use kvq_tests::enqueues;
+use kvq_tests::hooked::open_hooked;
+use kvq_tests::hooked::Hooks;
 use kvq_tests::key;
 use kvq_tests::set;
 use kvq_tests::v8_string;
 use kvq_tests::write;
 
-/// Switches for the faults a [`Faulty`] backend injects.
+/// Switches for the faults the hooked SQLite backend injects.
 #[derive(Default)]
 struct Faults {
   /// Every commit fails as SQLite does on a full disk.
@@ -43,114 +37,36 @@ struct Faults {
   panic_at_write: AtomicUsize,
 }
 
-/// The SQLite backend with faults switched on and off from the test.
-struct Faulty {
-  inner: kvq_core::sqlite::SqliteBackend,
-  faults: Arc<Faults>,
-}
-
 fn disk_full() -> Error {
   Error::Storage("database or disk is full".into())
 }
 
-impl Backend for Faulty {
-  fn read(
-    &mut self,
-    reads: &[&[ReadRange]],
-    now: i64,
-  ) -> kvq_core::Result<Vec<kvq_core::Result<Vec<ReadRangeOutput>>>> {
-    self.inner.read(reads, now)
-  }
-  fn begin(&mut self, synced: bool) -> kvq_core::Result<()> {
-    self.inner.begin(synced)
-  }
-  fn commit(&mut self) -> kvq_core::Result<()> {
-    if self.faults.disk_full.load(SeqCst) {
-      return Err(disk_full());
+impl Hooks for Faults {
+  fn commit(&self) -> kvq_core::Result<()> {
+    match self.disk_full.load(SeqCst) {
+      true => Err(disk_full()),
+      false => Ok(()),
     }
-    self.inner.commit()
   }
-  fn rollback(&mut self) {
-    self.inner.rollback()
-  }
-  fn write(
-    &mut self,
-    write: &AtomicWrite,
-    now: i64,
-  ) -> kvq_core::Result<Applied> {
-    let n = self.faults.panic_at_write.load(SeqCst);
+  fn write(&self) {
+    let n = self.panic_at_write.load(SeqCst);
     if n == 1 {
       panic!("injected panic in a write");
     }
     if n > 1 {
-      self.faults.panic_at_write.store(n - 1, SeqCst);
+      self.panic_at_write.store(n - 1, SeqCst);
     }
-    self.inner.write(write, now)
-  }
-  fn claim(
-    &mut self,
-    now: i64,
-    deadline: i64,
-    max: usize,
-  ) -> kvq_core::Result<Vec<Claimed>> {
-    self.inner.claim(now, deadline, max)
-  }
-  fn renew(
-    &mut self,
-    leases: &[LeaseKey],
-    deadline: i64,
-  ) -> kvq_core::Result<Vec<bool>> {
-    self.inner.renew(leases, deadline)
-  }
-  fn acknowledge(&mut self, lease: &LeaseKey) -> kvq_core::Result<bool> {
-    self.inner.acknowledge(lease)
-  }
-  fn release(&mut self, lease: &LeaseKey, now: i64) -> kvq_core::Result<bool> {
-    self.inner.release(lease, now)
-  }
-  fn fail(&mut self, lease: &LeaseKey, now: i64) -> kvq_core::Result<Failed> {
-    self.inner.fail(lease, now)
-  }
-  fn collect_expired(&mut self, now: i64) -> kvq_core::Result<Vec<Vec<u8>>> {
-    self.inner.collect_expired(now)
-  }
-  fn lapsed(&mut self, now: i64) -> kvq_core::Result<Vec<LeaseKey>> {
-    self.inner.lapsed(now)
-  }
-  fn earliest_ready(&mut self) -> kvq_core::Result<Option<i64>> {
-    self.inner.earliest_ready()
-  }
-  fn earliest_expiry(&mut self) -> kvq_core::Result<Option<i64>> {
-    self.inner.earliest_expiry()
-  }
-  fn change_token(&mut self) -> kvq_core::Result<i64> {
-    self.inner.change_token()
-  }
-  fn is_busy(&self, error: &Error) -> bool {
-    self.inner.is_busy(error)
-  }
-  fn close(&mut self) -> kvq_core::Result<()> {
-    self.inner.close()
   }
 }
 
-/// A store on `path` over the faulty backend, and its switches.
+/// A store on `path` over the SQLite backend with faults, and its switches.
 fn open_faulty(path: &str, lease_ms: u64) -> (Store, Arc<Faults>) {
-  let (inner, reader) =
-    kvq_core::sqlite::open(Some(path), Durability::Full).expect("open");
   let faults = Arc::new(Faults::default());
-  let backend = Faulty {
-    inner,
-    faults: faults.clone(),
-  };
-  let reader = reader.map(|r| Arc::new(r) as Arc<dyn DirectReader>);
   let options = OpenOptions {
     lease: Duration::from_millis(lease_ms),
     ..OpenOptions::default()
   };
-  let store =
-    Store::with_backend(Box::new(backend), reader, options).expect("store");
-  (store, faults)
+  (open_hooked(path, faults.clone(), options), faults)
 }
 
 async fn fill(store: &Store, n: usize) {

@@ -1,8 +1,8 @@
 //! What the engine tells its backend about watches (`Backend::watch_keys`):
 //! the distinct key sets watched now, handed over as watches begin and
 //! end, so that a backend that must ask a server to follow keys (KV
-//! Connect) follows exactly those. The real SQLite backend, wrapped to
-//! record the calls.
+//! Connect) follows exactly those. The real SQLite backend, hooked
+//! (kvq_tests::hooked) to record the calls.
 
 mod common;
 
@@ -11,117 +11,48 @@ use std::sync::Mutex;
 use std::time::Duration;
 use std::time::Instant;
 
-use kvq_core::engine::Applied;
-use kvq_core::engine::Backend;
-use kvq_core::engine::Claimed;
-use kvq_core::engine::DirectReader;
-use kvq_core::engine::Failed;
-use kvq_core::engine::LeaseKey;
-use kvq_core::AtomicWrite;
-use kvq_core::Durability;
-use kvq_core::Error;
 use kvq_core::OpenOptions;
-use kvq_core::ReadRange;
-use kvq_core::ReadRangeOutput;
 use kvq_core::Store;
+use kvq_tests::hooked::open_hooked;
+use kvq_tests::hooked::Hooks;
 use kvq_tests::key;
 
-/// Every key-set list the engine handed over, in order.
-type Calls = Arc<Mutex<Vec<Vec<Vec<Vec<u8>>>>>>;
-
-/// The SQLite backend, recording `watch_keys`.
+/// Records every key-set list the engine hands over, in order.
+#[derive(Default)]
 struct Following {
-  inner: kvq_core::sqlite::SqliteBackend,
-  calls: Calls,
+  calls: Mutex<Vec<Vec<Vec<Vec<u8>>>>>,
 }
 
-impl Backend for Following {
-  fn read(
-    &mut self,
-    reads: &[&[ReadRange]],
-    now: i64,
-  ) -> kvq_core::Result<Vec<kvq_core::Result<Vec<ReadRangeOutput>>>> {
-    self.inner.read(reads, now)
-  }
-  fn begin(&mut self, synced: bool) -> kvq_core::Result<()> {
-    self.inner.begin(synced)
-  }
-  fn commit(&mut self) -> kvq_core::Result<()> {
-    self.inner.commit()
-  }
-  fn rollback(&mut self) {
-    self.inner.rollback()
-  }
-  fn write(
-    &mut self,
-    write: &AtomicWrite,
-    now: i64,
-  ) -> kvq_core::Result<Applied> {
-    self.inner.write(write, now)
-  }
-  fn claim(
-    &mut self,
-    now: i64,
-    deadline: i64,
-    max: usize,
-  ) -> kvq_core::Result<Vec<Claimed>> {
-    self.inner.claim(now, deadline, max)
-  }
-  fn renew(
-    &mut self,
-    leases: &[LeaseKey],
-    deadline: i64,
-  ) -> kvq_core::Result<Vec<bool>> {
-    self.inner.renew(leases, deadline)
-  }
-  fn acknowledge(&mut self, lease: &LeaseKey) -> kvq_core::Result<bool> {
-    self.inner.acknowledge(lease)
-  }
-  fn release(&mut self, lease: &LeaseKey, now: i64) -> kvq_core::Result<bool> {
-    self.inner.release(lease, now)
-  }
-  fn fail(&mut self, lease: &LeaseKey, now: i64) -> kvq_core::Result<Failed> {
-    self.inner.fail(lease, now)
-  }
-  fn collect_expired(&mut self, now: i64) -> kvq_core::Result<Vec<Vec<u8>>> {
-    self.inner.collect_expired(now)
-  }
-  fn lapsed(&mut self, now: i64) -> kvq_core::Result<Vec<LeaseKey>> {
-    self.inner.lapsed(now)
-  }
-  fn earliest_ready(&mut self) -> kvq_core::Result<Option<i64>> {
-    self.inner.earliest_ready()
-  }
-  fn earliest_expiry(&mut self) -> kvq_core::Result<Option<i64>> {
-    self.inner.earliest_expiry()
-  }
-  fn change_token(&mut self) -> kvq_core::Result<i64> {
-    self.inner.change_token()
-  }
-  fn watch_keys(&mut self, key_sets: &[Vec<Vec<u8>>]) {
+impl Hooks for Following {
+  fn watch_keys(&self, key_sets: &[Vec<Vec<u8>>]) {
     let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
     calls.push(key_sets.to_vec());
   }
-  fn is_busy(&self, error: &Error) -> bool {
-    self.inner.is_busy(error)
+}
+
+impl Following {
+  fn last(&self) -> Option<Vec<Vec<Vec<u8>>>> {
+    self
+      .calls
+      .lock()
+      .unwrap_or_else(|p| p.into_inner())
+      .last()
+      .cloned()
   }
-  fn close(&mut self) -> kvq_core::Result<()> {
-    self.inner.close()
+  fn is_empty(&self) -> bool {
+    self
+      .calls
+      .lock()
+      .unwrap_or_else(|p| p.into_inner())
+      .is_empty()
   }
 }
 
+type Calls = Arc<Following>;
+
 fn open_following(path: &str) -> (Store, Calls) {
-  let (inner, reader) =
-    kvq_core::sqlite::open(Some(path), Durability::Full).expect("open");
   let calls = Calls::default();
-  let backend = Following {
-    inner,
-    calls: calls.clone(),
-  };
-  let reader = reader.map(|r| Arc::new(r) as Arc<dyn DirectReader>);
-  let store =
-    Store::with_backend(Box::new(backend), reader, OpenOptions::default())
-      .expect("store");
+  let store = open_hooked(path, calls.clone(), OpenOptions::default());
   (store, calls)
 }
 
@@ -129,11 +60,7 @@ fn open_following(path: &str) -> (Store, Calls) {
 async fn followed(calls: &Calls, expected: Vec<Vec<Vec<u8>>>) {
   let started = Instant::now();
   loop {
-    let last = calls
-      .lock()
-      .unwrap_or_else(|p| p.into_inner())
-      .last()
-      .cloned();
+    let last = calls.last();
     if last.as_ref() == Some(&expected) {
       return;
     }
@@ -185,6 +112,6 @@ async fn a_store_without_watches_hands_over_nothing() {
   )
   .await;
   tokio::time::sleep(Duration::from_millis(50)).await;
-  assert!(calls.lock().unwrap_or_else(|p| p.into_inner()).is_empty());
+  assert!(calls.is_empty());
   store.close();
 }
