@@ -22,42 +22,21 @@
 import process from "node:process";
 import { allCases } from "./conformance/mod.ts";
 import { denoNativeTarget } from "./harness/deno_native.ts";
-import { importEntry, main, packageEntry } from "./harness/platform.ts";
-import { kvqTarget } from "./harness/targets.ts";
+import { main } from "./harness/platform.ts";
+import {
+  isFileCase,
+  kvqServerTarget,
+  serverUrl,
+} from "./harness/server_runs.ts";
 import type { Case, KvLike, Target } from "./harness/types.ts";
 import { cases as remoteCases } from "./denokv/cases.ts";
 import { emptyServer } from "./denokv/helpers.ts";
 
-const url = process.env.KVQ_DENOKV_URL ?? "";
-if (url === "") {
-  console.error(
-    "run_denokv: KVQ_DENOKV_URL is not set: run it under scripts/denokv.sh",
-  );
-  process.exit(1);
-}
+const url = serverUrl("KVQ_DENOKV_URL", "run_denokv", "scripts/denokv.sh");
 
 // deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-const native = g.Deno !== undefined && process.argv.includes("--deno-native");
-const runtime = native
-  ? "deno-native"
-  : g.Deno
-  ? "deno-ffi"
-  : g.Bun
-  ? "bun"
-  : `node${process.versions.node.split(".")[0]}`;
-
-/** Cases whose subject is a file path: they have no KV Connect form. */
-const FILE_CASES = [
-  "openKv: an empty path",
-  "openKv: a path starting with ':'",
-  "openKv: :memory:",
-  "openKv: a file",
-  "openKv: a directory",
-  "openKv: a 'file:'",
-  "kvq.openKv: a 'file:'",
-  "kvq.openKv: an unreachable KV Connect server",
-];
+const native = (globalThis as any).Deno !== undefined &&
+  process.argv.includes("--deno-native");
 
 /**
  * Cases whose subject the server decides, with the reason: on KV Connect
@@ -105,7 +84,7 @@ const DENO_REMOTE_DIFFERS = [
 ];
 
 function forRemote(c: Case): Case {
-  if (FILE_CASES.some((prefix) => c.name.startsWith(prefix))) {
+  if (isFileCase(c)) {
     return { ...c, skip: () => "about file paths" };
   }
   const decided = SERVER_DECIDES.find(([prefix]) => c.name.startsWith(prefix));
@@ -140,10 +119,7 @@ await main(async (temp) => {
   if (native) {
     target = { ...denoNativeTarget(temp), name: "deno-native-remote" };
   } else {
-    const entry = g.Deno
-      ? await importEntry(packageEntry("jsr", "mod.ts"), "the JSR package")
-      : await importEntry(packageEntry("npm", "index.js"), "the npm package");
-    target = kvqTarget(`${runtime}-denokv`, entry, temp);
+    target = await kvqServerTarget("denokv", temp);
   }
   return [{ ...target, tempPath: () => url }];
 }, [...allCases, ...remoteCases].map(forRemote));

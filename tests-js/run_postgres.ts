@@ -17,42 +17,20 @@
  * @module
  */
 
-import process from "node:process";
 import { allCases } from "./conformance/mod.ts";
-import { importEntry, main, packageEntry } from "./harness/platform.ts";
-import { kvqTarget } from "./harness/targets.ts";
+import { main } from "./harness/platform.ts";
+import {
+  isFileCase,
+  kvqServerTarget,
+  serverUrl,
+} from "./harness/server_runs.ts";
 import { cases as postgresCases } from "./postgres/cases.ts";
 import type { Case } from "./harness/types.ts";
 
-const url = process.env.KVQ_POSTGRES_URL ?? "";
-if (url === "") {
-  console.error(
-    "run_postgres: KVQ_POSTGRES_URL is not set: run it under scripts/pg.sh",
-  );
-  process.exit(1);
-}
-
-// deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-const runtime = g.Deno
-  ? "deno-ffi"
-  : g.Bun
-  ? "bun"
-  : `node${process.versions.node.split(".")[0]}`;
-
-/** Cases whose subject is a file path: what they test has no Postgres form. */
-const FILE_CASES = [
-  "openKv: an empty path",
-  "openKv: a path starting with ':'",
-  "openKv: :memory:",
-  "openKv: a file",
-  "openKv: a directory",
-  "openKv: a 'file:'",
-  "kvq.openKv: a 'file:'",
-];
+const url = serverUrl("KVQ_POSTGRES_URL", "run_postgres", "scripts/pg.sh");
 
 function forPostgres(c: Case): Case {
-  if (!FILE_CASES.some((prefix) => c.name.startsWith(prefix))) return c;
+  if (!isFileCase(c)) return c;
   return { ...c, skip: () => "about file paths" };
 }
 
@@ -65,9 +43,6 @@ const run = Math.floor(Math.random() * 0xffffffff).toString(16);
 let n = 0;
 
 await main(async (temp) => {
-  const entry = g.Deno
-    ? await importEntry(packageEntry("jsr", "mod.ts"), "the JSR package")
-    : await importEntry(packageEntry("npm", "index.js"), "the npm package");
-  const target = kvqTarget(`${runtime}-pg`, entry, temp);
+  const target = await kvqServerTarget("pg", temp);
   return [{ ...target, tempPath: () => withSchema(`c${run}_${++n}`) }];
 }, [...allCases.map(forPostgres), ...postgresCases]);
