@@ -17,6 +17,11 @@
 #                         (tests that take the server down mid-run); the
 #                         same port, token and database file each time
 #
+# KVQ_DENOKV_DIR=FOLDER puts the server's database file (kv.sqlite3, with
+# its -wal and -shm) in FOLDER, an existing folder, instead of beside the
+# rest in the temporary folder (tests that put it on a small disk); the
+# files are removed on exit all the same.
+#
 # The server: `cargo install denokv --locked` into <repo>/.cache/denokv
 # (git-ignored), skipped when the binary is already there; the first build
 # takes several minutes. denokv binds 0.0.0.0 unless told: it always gets
@@ -56,6 +61,8 @@ chmod 700 "$DIR"
 random_secret >"$DIR/token"
 chmod 600 "$DIR/token"
 echo "$DENOKV" >"$DIR/bin"
+DB=${KVQ_DENOKV_DIR:-$DIR}/kv.sqlite3
+echo "$DB" >"$DIR/db"
 
 # The control script: the server runs in the background with its pid in a
 # file, so tests (and this script's cleanup) can stop and start it.
@@ -79,7 +86,7 @@ stop() {
 start() {
   local port
   port=$(cat "$DIR/port")
-  "$(cat "$DIR/bin")" --sqlite-path "$DIR/kv.sqlite3" serve \
+  "$(cat "$DIR/bin")" --sqlite-path "$(cat "$DIR/db")" serve \
     --addr "127.0.0.1:$port" --access-token "$(cat "$DIR/token")" \
     >>"$DIR/server.log" 2>&1 </dev/null &
   echo $! >"$DIR/pid"
@@ -105,6 +112,7 @@ chmod 755 "$DIR/ctl"
 
 cleanup() {
   "$DIR/ctl" stop || true
+  rm -f "$DB" "$DB-wal" "$DB-shm"
   rm -rf "$DIR"
 }
 on_exit cleanup
@@ -122,7 +130,7 @@ if [ -z "$PORT" ]; then
   log "the server did not start"
   exit 1
 fi
-log "denokv on 127.0.0.1:$PORT, database in $DIR ($((($(date +%s%N) - started) / 1000000)) ms)"
+log "denokv on 127.0.0.1:$PORT, database $DB ($((($(date +%s%N) - started) / 1000000)) ms)"
 
 export KVQ_DENOKV_URL="http://127.0.0.1:$PORT/"
 DENO_KV_ACCESS_TOKEN=$(cat "$DIR/token")
