@@ -69,6 +69,7 @@ run "conformance: bun on postgres" scripts/pg.sh "$BUN" tests-js/run_postgres.ts
 run "conformance: deno-ffi on postgres" scripts/pg.sh "${DENO_KVQ[@]}" tests-js/run_postgres.ts
 run "many machines on postgres" scripts/pg.sh "$NODE24" tests-js/postgres/many_machines.ts
 run "kvq copy: file and postgres" scripts/pg.sh "$NODE24" tests-js/copy/copy_test.ts
+run "full disk on sqlite, postgres and denokv (a small tmpfs each)" tests-js/faults/full_disk.sh
 # Named queues (ordering groups, dedup, policy, management) on Postgres.
 run "named queues on postgres (node24)" scripts/pg.sh "$NODE24" tests-js/kvqueue/run_postgres.ts
 run "named queues on postgres (deno-ffi)" scripts/pg.sh "${DENO_NET[@]}" tests-js/kvqueue/run_postgres.ts

