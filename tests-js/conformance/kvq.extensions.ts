@@ -158,7 +158,7 @@ export const cases: Case[] = [
         () => t.openKv("http://127.0.0.1:1/", { accessToken: "not-shown" }),
         TypeError,
         // Deno's prefix, then the cause (never the token).
-        /^Could not open Deno KV database: the metadata endpoint at 'http:\/\/127\.0\.0\.1:1\/' could not be reached: (?!.*not-shown).*refused/,
+        /^Could not open Deno KV database: failed to connect to 'http:\/\/127\.0\.0\.1:1\/': error sending request for url \(http:\/\/127\.0\.0\.1:1\/\): (?!.*not-shown).*refused/,
       ),
   },
   {

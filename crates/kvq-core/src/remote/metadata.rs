@@ -11,6 +11,7 @@ use bytes::Bytes;
 use chrono::DateTime;
 use chrono::Utc;
 use denokv_proto::DatabaseMetadata;
+use hyper::StatusCode;
 use url::Url;
 
 use super::config::shown;
@@ -86,22 +87,33 @@ pub async fn exchange(
     ("user-agent", USER_AGENT.into()),
   ];
   let body = Bytes::from_static(br#"{"supportedVersions":[2,3]}"#);
+  // The texts are Deno 2.9's (ext/kv/remote.rs), after its "Could not
+  // open Deno KV database: " (added by the caller).
   let at = shown(&config.url);
   let response = http.post(&config.url, &headers, body).await.map_err(|e| {
     ExchangeError::Retry(format!(
-      "the metadata endpoint at '{at}' could not be reached: {}",
+      "failed to connect to '{at}': error sending request for url ({at}): {}",
       e.0
     ))
   })?;
   let status = response.status;
   let base = response.url.clone();
-  let body = read_body(response.body)
-    .await
-    .map_err(|e| ExchangeError::Retry(e.0))?;
+  let body = read_body(response.body).await.map_err(|e| {
+    ExchangeError::Retry(format!(
+      "failed to read the metadata response from '{at}': {}",
+      e.0
+    ))
+  })?;
   let text = String::from_utf8_lossy(&body);
-  if !status.is_success() {
+  // As Deno: only an exact 200 carries metadata.
+  if status != StatusCode::OK {
+    let text = text.trim();
+    let detail = match text.is_empty() {
+      true => String::new(),
+      false => format!(": {}", text.chars().take(512).collect::<String>()),
+    };
     let message = format!(
-      "the metadata endpoint at '{at}' responded with status {status}: {text}"
+      "the metadata endpoint at '{at}' responded with status {status}{detail}"
     );
     return Err(if status.is_server_error() {
       ExchangeError::Retry(message)
@@ -110,39 +122,71 @@ pub async fn exchange(
     });
   }
   parse(&base, &text).map_err(|e| {
-    ExchangeError::Refused(format!("Failed to parse metadata: {e}"))
+    ExchangeError::Refused(match e {
+      Invalid::Version(version) => format!(
+        "'{at}' reported unsupported KV Connect metadata version {version}"
+      ),
+      Invalid::NoVersion(e) => format!(
+        "'{at}' is not a valid KV Connect endpoint (failed to read the metadata version: {e})"
+      ),
+      Invalid::Metadata(e) => format!(
+        "'{at}' is not a valid KV Connect endpoint (failed to parse metadata response: {e})"
+      ),
+    })
   })
 }
 
-fn parse(base: &Url, body: &str) -> std::result::Result<Metadata, String> {
-  let version: serde_json::Value = serde_json::from_str(body)
-    .map_err(|e| format!("could not get 'version' field: {e}"))?;
-  let version = version
-    .get("version")
-    .and_then(|v| v.as_u64())
-    .ok_or_else(|| "could not get 'version' field".to_string())?;
+/// Why an answer is not usable metadata.
+enum Invalid {
+  /// No numeric `version` field.
+  NoVersion(String),
+  /// A version kvq does not speak.
+  Version(u64),
+  /// The rest of the document.
+  Metadata(String),
+}
+
+fn parse(base: &Url, body: &str) -> std::result::Result<Metadata, Invalid> {
+  // The version alone first, as Deno and denokv do: a document of another
+  // version has another shape, and must be reported as that version.
+  let value: serde_json::Value = serde_json::from_str(body)
+    .map_err(|e| Invalid::NoVersion(e.to_string()))?;
+  let version =
+    value
+      .get("version")
+      .and_then(|v| v.as_u64())
+      .ok_or_else(|| {
+        Invalid::NoVersion("no numeric 'version' field".to_string())
+      })?;
   if version != 2 && version != 3 {
-    return Err(format!("unsupported metadata version: {version}"));
+    return Err(Invalid::Version(version));
   }
   let metadata: DatabaseMetadata =
-    serde_json::from_str(body).map_err(|e| e.to_string())?;
+    serde_json::from_str(body).map_err(|e| Invalid::Metadata(e.to_string()))?;
   let mut strong = None;
   for endpoint in &metadata.endpoints {
     let url = Url::options()
       .base_url(Some(base))
       .parse(&endpoint.url)
-      .map_err(|e| format!("invalid endpoint URL: {e}"))?;
+      .map_err(|e| Invalid::Metadata(format!("invalid endpoint URL: {e}")))?;
     if endpoint.url.ends_with('/') {
-      return Err(format!("endpoint URL must not end with '/': {url}"));
+      return Err(Invalid::Metadata(format!(
+        "endpoint URL must not end with '/': {url}"
+      )));
     }
     match &*endpoint.consistency {
       "strong" => strong = strong.or(Some(url)),
       "eventual" => {}
-      other => return Err(format!("unsupported consistency level: {other}")),
+      other => {
+        return Err(Invalid::Metadata(format!(
+          "unsupported consistency level: {other}"
+        )))
+      }
     }
   }
-  let endpoint =
-    strong.ok_or_else(|| "no strong consistency endpoint".to_string())?;
+  let endpoint = strong.ok_or_else(|| {
+    Invalid::Metadata("no strong consistency endpoint".to_string())
+  })?;
   Ok(Metadata {
     version,
     database_id: metadata.database_id.to_string(),
@@ -217,6 +261,6 @@ mod tests {
   #[test]
   fn refuses_other_versions() {
     let e = parse(&base(), r#"{"version":4}"#).err().expect("refused");
-    assert_eq!(e, "unsupported metadata version: 4");
+    assert!(matches!(e, Invalid::Version(4)));
   }
 }
