@@ -165,4 +165,43 @@ export const cases: Case[] = [
         });
       }),
   },
+  {
+    name:
+      "queue groups: a group's next messages are handed on in the handler's slot (concurrency holds), at most 16 in a row before another group's head",
+    run: (t) =>
+      withNamed(t, async ({ q }) => {
+        const jobs = q("jobs");
+        const order: string[] = [];
+        let running = 0;
+        let most = 0;
+        for (let i = 0; i < 40; i++) {
+          await jobs.enqueue(`long${i}`, { group: "long" });
+        }
+        await jobs.enqueue("other", { group: "other" });
+        jobs.listen(async (v: string) => {
+          most = Math.max(most, ++running);
+          order.push(v);
+          await sleep(1);
+          running--;
+        }, { concurrency: 1 });
+        await sleepUntil(() => order.length === 41, 8000, "41 deliveries");
+        assertIs(most, 1, "handlers at once with concurrency 1");
+        assertEquals(
+          order.filter((v) => v !== "other"),
+          Array.from({ length: 40 }, (_, i) => `long${i}`),
+        );
+        // The head, then 16 handed on; the 18th is ready again, behind
+        // the other group's older head.
+        const at = order.indexOf("other");
+        assert(at > 0 && at <= 17, `the other group waited until ${at}`);
+        await sleep(50);
+        assertEquals(await jobs.counts(), {
+          ready: 0,
+          delayed: 0,
+          waiting: 0,
+          running: 0,
+          dead: 0,
+        });
+      }),
+  },
 ];

@@ -47,6 +47,12 @@ export interface Move {
    * all the moves of a batch (named queues' statistics); none when absent.
    */
   counter?: KvKey;
+  /**
+   * Called once with the move's result by the lease table that commits it
+   * (a move that hands a lease on starts it, or gives it up); only
+   * leases.ts calls it.
+   */
+  settled?(result: MoveResult): void;
 }
 
 /**

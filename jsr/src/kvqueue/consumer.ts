@@ -48,6 +48,36 @@ export interface Listener {
   run?: RunDelivery;
 }
 
+/**
+ * How an acknowledgement hands a group's next message straight on to this
+ * instance (jsr/src/queues/groups.ts): the commit that acknowledges a
+ * group's head leases the next message to this instance, in a handler
+ * slot kept free for it since the head's handler returned, instead of
+ * making it ready for any listener to list and claim. That saves a ready
+ * key written and deleted, a listed entry and a claim's check per message;
+ * ordering holds as before (the head leaves and the next becomes leased in
+ * one commit).
+ */
+export interface HandOn {
+  /** The holder id written into lease records. */
+  readonly owner: string;
+  /** How long a lease lasts, in ms. */
+  readonly leaseMs: number;
+  /**
+   * Takes the slot kept for the message `id` just handled, if one was
+   * kept: the caller must then {@link adopt} a lease into it or
+   * {@link give} it back, exactly once.
+   */
+  take(id: string): boolean;
+  /** Gives a taken slot back (nothing was handed on). */
+  give(): void;
+  /**
+   * Delivers a lease written by the commit that handed it on, in a taken
+   * slot; `payload` is the message body, read meanwhile.
+   */
+  adopt(lease: Lease, payload: Promise<Uint8Array | null>): void;
+}
+
 /** What a claim round found. */
 interface RoundResult {
   /** More messages may be due now: claim again at once. */
@@ -70,7 +100,7 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** The claiming loop of one queue instance. */
-export class Consumer {
+export class Consumer implements HandOn {
   #kv: KvStore;
   #layout: Layout;
   #config: Config;
@@ -91,6 +121,10 @@ export class Consumer {
   #watch: WakeWatch;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
   #reclaiming: Promise<void> | null = null;
+  // Slots kept free for hand-ons: by the id of the message whose
+  // acknowledgement may hand on, and how many are kept or taken.
+  #kept = new Set<string>();
+  #reserved = 0;
 
   /**
    * A consumer of `kv`'s queue at `layout`; `onClosed` is called when the
@@ -112,6 +146,9 @@ export class Consumer {
     this.#policy = policy;
     this.#owner = owner;
     this.#onClosed = onClosed;
+    leases.dropped = (id) => {
+      if (this.#kept.delete(id)) this.give();
+    };
     this.#watch = new WakeWatch(
       kv,
       layout.wakeKey,
@@ -151,6 +188,43 @@ export class Consumer {
     this.#kick();
   }
 
+  /** See {@link HandOn.owner}. */
+  get owner(): string {
+    return this.#owner;
+  }
+
+  /** See {@link HandOn.leaseMs}. */
+  get leaseMs(): number {
+    return this.#config.leaseMs;
+  }
+
+  /** See {@link HandOn.take}. */
+  take(id: string): boolean {
+    return this.#kept.delete(id);
+  }
+
+  /** See {@link HandOn.give}. */
+  give(): void {
+    this.#reserved--;
+    this.#slotFreed();
+  }
+
+  /** See {@link HandOn.adopt}. */
+  adopt(lease: Lease, payload: Promise<Uint8Array | null>): void {
+    payload.then((body) => {
+      this.#reserved--;
+      this.#leases.add(lease, body);
+      this.#dispatch(lease, body);
+    }, (error) => {
+      // Leased but unreadable: back to the queue, not an attempt.
+      this.#reserved--;
+      console.error("kvq queue: failed to read a message body:", error);
+      this.#leases.add(lease, null);
+      this.#leases.finish(lease.id, "released");
+      this.#slotFreed();
+    });
+  }
+
   /** A handler slot came free. */
   #slotFreed(): void {
     if (this.#waitingForSlot) this.#kick();
@@ -188,8 +262,8 @@ export class Consumer {
         const free = this.#listeners.reduce(
           (n, l) => n + Math.max(0, l.concurrency - l.running),
           0,
-        );
-        if (free === 0) {
+        ) - this.#reserved;
+        if (free <= 0) {
           this.#waitingForSlot = true;
           await this.#sleep();
           this.#waitingForSlot = false;
@@ -379,10 +453,10 @@ export class Consumer {
     payload: Uint8Array,
   ): Promise<void> {
     listener.running++;
-    let finished = false;
+    let ended: Outcome | null = null;
     const finish = (outcome: Outcome, error?: unknown) => {
-      if (finished) return;
-      finished = true;
+      if (ended !== null) return;
+      ended = outcome;
       this.#leases.finish(lease.id, outcome, error);
     };
     try {
@@ -391,6 +465,15 @@ export class Consumer {
       finish("failed", error);
     }
     finish("ok");
+    if (
+      ended === "ok" && this.#active() && this.#leases.has(lease.id) &&
+      this.#policy.handsOn?.(lease) === true
+    ) {
+      // The slot stays taken until the acknowledgement knows whether it
+      // hands the group's next message on (HandOn).
+      this.#kept.add(lease.id);
+      this.#reserved++;
+    }
     listener.running--;
     this.#slotFreed();
   }

@@ -60,6 +60,8 @@ export class LeaseTable {
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  /** Told when a lease leaves the table (its outcome written, or lost). */
+  dropped: ((id: string) => void) | null = null;
   #pumpSoon = (): void => {
     this.#scheduled = false;
     this.#pump();
@@ -151,7 +153,7 @@ export class LeaseTable {
       try {
         const move = this.#outcomeMove(held, now);
         if (!(move instanceof Promise)) last.push(move);
-        else move.catch(() => {});
+        else move.then((m) => m.settled?.(null), () => {});
       } catch {
         // Left to its lease, as if the outcome had not been known.
       }
@@ -211,13 +213,21 @@ export class LeaseTable {
       }
     }
     if (pending.length === 0) return null;
-    // A policy may read before it decides (a group's next message).
-    let moves: Move[];
-    try {
-      moves = await Promise.all(pending);
-    } catch (error) {
-      console.error("kvq queue: failed to prepare updates, retrying:", error);
-      return isBusy(error as Error) ? "busy" : "error";
+    // A policy may read before it decides (a group's next message). A
+    // move that hands a lease on hears its result exactly once (settled),
+    // also when another move of the round could not be prepared.
+    const prepared = await Promise.allSettled(pending);
+    const moves: Move[] = [];
+    let unprepared: { reason: unknown } | null = null;
+    for (const p of prepared) {
+      if (p.status === "fulfilled") moves.push(p.value);
+      else unprepared ??= { reason: p.reason };
+    }
+    if (unprepared !== null) {
+      for (const m of moves) m.settled?.(null);
+      const { reason } = unprepared;
+      console.error("kvq queue: failed to prepare updates, retrying:", reason);
+      return reason instanceof Error && isBusy(reason) ? "busy" : "error";
     }
     const results = await commitMoves(
       this.#kv,
@@ -225,6 +235,7 @@ export class LeaseTable {
       moves,
       this.#checks,
     );
+    for (let i = 0; i < moves.length; i++) moves[i].settled?.(results[i]);
     if (this.#stopped) return null;
     let failed: Failure = null;
     let errors = 0;
@@ -323,6 +334,7 @@ export class LeaseTable {
     const held = this.#held.get(id);
     if (held === undefined) return;
     this.#held.delete(id);
+    this.dropped?.(id);
     held.recorded?.();
   }
 }

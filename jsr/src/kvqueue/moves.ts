@@ -47,6 +47,11 @@ export interface Lease {
   expiresMs: number;
   /** The lease record. */
   record: LeaseRecord;
+  /**
+   * How many hand-ons in a row led to this lease (consumer.ts HandOn),
+   * kept in memory only; absent for a claimed lease.
+   */
+  chain?: number;
 }
 
 /** A claim: the move, and the lease it makes once committed. */

@@ -33,6 +33,12 @@ export interface Policy {
   ): Move | Promise<Move>;
   /** Whether a failed attempt of `lease` with `error` ends the message. */
   isLast(lease: Lease, error: unknown): boolean;
+  /**
+   * Whether the acknowledgement of `lease` may hand a next message on to
+   * this instance (consumer.ts HandOn): the consumer then keeps the
+   * handler slot for it. Never, when absent.
+   */
+  handsOn?(lease: Lease): boolean;
 }
 
 /** Deno's policy: the message's backoff schedule and dead-letter keys. */

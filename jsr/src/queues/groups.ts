@@ -13,11 +13,15 @@
  * message ready, or deletes the state when none is left (numbering starts
  * again at 1 for the next message of that group).
  *
+ * An acknowledgement may instead lease the next message, when due, to its
+ * own queue instance in that same commit (a hand-on, kvqueue/consumer.ts
+ * `HandOn`): the message goes from waiting to leased without a ready key.
+ *
  * @module
  */
 
 import type { AtomicCheck, KvEntry, KvKey } from "../types.ts";
-import type { ReadyRecord } from "../kvqueue/layout.ts";
+import type { LeaseRecord, ReadyRecord } from "../kvqueue/layout.ts";
 import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
 import type { GroupState, NamedLayout, WaitingRecord } from "./layout.ts";
 import type { GatheredReads } from "./reads.ts";
@@ -32,6 +36,16 @@ export interface GroupAdvance {
   mutations: number;
   /** Whether a message becomes ready. */
   wakes: boolean;
+  /** The next message, when the writes lease it (see `leaseTo`). */
+  leased?: { id: string; key: KvKey; record: LeaseRecord };
+}
+
+/** Who a group's next message is leased to, and until when. */
+export interface LeaseTo {
+  /** The holder id written into the lease record. */
+  owner: string;
+  /** When the lease runs out (epoch ms). */
+  expiresMs: number;
 }
 
 const NONE: GroupAdvance = {
@@ -62,7 +76,8 @@ export function groupState(value: unknown): GroupState | null {
  * nothing for a message without a group. The state and the next message
  * (`seq + 1`) are read through `reads` (gathered with other acks' reads);
  * when the next number is missing (cancelled or purged) the group's first
- * waiting message is listed instead.
+ * waiting message is listed instead. With `leaseTo`, a next message that
+ * is due is leased to that holder rather than made ready.
  */
 export async function groupAdvance(
   kv: KvStore,
@@ -70,6 +85,7 @@ export async function groupAdvance(
   record: ReadyRecord,
   now: number,
   reads?: GatheredReads,
+  leaseTo?: LeaseTo,
 ): Promise<GroupAdvance> {
   const group = record.named?.group;
   const seq = record.named?.seq;
@@ -112,12 +128,32 @@ export async function groupAdvance(
   checks.push({ key: nextKey, versionstamp: next.versionstamp });
   const nextSeq = nextKey[nextKey.length - 1] as number;
   const w = next.value;
+  const moved: GroupState = { last: current.last, head: nextSeq };
+  if (leaseTo !== undefined && w.dueMs <= now) {
+    const key = layout.lease(leaseTo.expiresMs, w.id);
+    const record: LeaseRecord = {
+      ...w.record,
+      dueMs: now,
+      owner: leaseTo.owner,
+    };
+    return {
+      checks,
+      apply(op) {
+        op.delete(nextKey);
+        op.set(key, record);
+        op.set(stateKey, moved);
+      },
+      mutations: 3,
+      wakes: false,
+      leased: { id: w.id, key, record },
+    };
+  }
   return {
     checks,
     apply(op) {
       op.delete(nextKey);
       op.set(layout.ready(Math.max(now, w.dueMs), w.id), w.record);
-      op.set(stateKey, { last: current.last, head: nextSeq });
+      op.set(stateKey, moved);
     },
     mutations: 3,
     wakes: true,

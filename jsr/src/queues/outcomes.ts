@@ -10,6 +10,7 @@
 
 import type { Move } from "../kvqueue/commits.ts";
 import type { ReadyRecord } from "../kvqueue/layout.ts";
+import type { HandOn } from "../kvqueue/consumer.ts";
 import type { Lease } from "../kvqueue/moves.ts";
 import type { Policy } from "../kvqueue/policy.ts";
 import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
@@ -21,6 +22,14 @@ import type { QueueConfig } from "./options.ts";
 
 // Rough size of a record, for batching; exactness does not matter.
 const RECORD_WEIGHT = 256;
+
+/**
+ * The most messages of one group handed on in a row (kvqueue/consumer.ts
+ * HandOn): then the next one is made ready again, so that a group with a
+ * steady stream does not keep a handler slot for ever while the heads of
+ * other groups wait.
+ */
+export const MAX_HAND_ONS = 16;
 
 /**
  * The wait before attempt `attempt + 1` after `attempt` failed ones:
@@ -36,11 +45,16 @@ export function retryDelay(config: QueueConfig, attempt: number): number {
   return Math.max(0, Math.round(base * spread));
 }
 
-/** The policy of named queue `layout` with `config`. */
+/**
+ * The policy of named queue `layout` with `config`; `handOn` (read when a
+ * message is acknowledged) is the consumer that a group's next message may
+ * be handed on to.
+ */
 export function namedPolicy(
   kv: KvStore,
   layout: NamedLayout,
   config: QueueConfig,
+  handOn?: () => HandOn | undefined,
 ): Policy {
   const isLast = (lease: Lease, error: unknown) =>
     lease.record.attempts + 1 >= config.maxAttempts || config.noRetry(error);
@@ -51,15 +65,54 @@ export function namedPolicy(
 
   return {
     isLast,
+    handsOn: (lease) =>
+      lease.record.named?.group !== undefined &&
+      (lease.chain ?? 0) < MAX_HAND_ONS,
     async ack(lease) {
-      const advance = await groupAdvance(
-        kv,
-        layout,
-        lease.record,
-        Date.now(),
-        reads,
-      );
+      const taker = handOn?.();
+      const slot = taker?.take(lease.id) === true;
+      const now = Date.now();
+      const leaseTo = slot
+        ? { owner: taker!.owner, expiresMs: now + taker!.leaseMs }
+        : undefined;
+      let advance;
+      try {
+        advance = await groupAdvance(
+          kv,
+          layout,
+          lease.record,
+          now,
+          reads,
+          leaseTo,
+        );
+      } catch (error) {
+        if (slot) taker!.give();
+        throw error;
+      }
+      const next = advance.leased;
+      let settled: Move["settled"];
+      if (next !== undefined) {
+        // Read while the commit is under way; delivered once it lands.
+        const body = reads.get(layout.payload(next.id)).then((e) =>
+          e.value instanceof Uint8Array ? e.value : null
+        );
+        body.catch(() => {});
+        settled = (result) => {
+          if (typeof result !== "string") return taker!.give();
+          taker!.adopt({
+            id: next.id,
+            key: next.key,
+            versionstamp: result,
+            expiresMs: leaseTo!.expiresMs,
+            record: next.record,
+            chain: (lease.chain ?? 0) + 1,
+          }, body);
+        };
+      } else if (slot) {
+        taker!.give();
+      }
       return {
+        settled,
         checks: [...leaving(lease).checks, ...advance.checks],
         apply(op: KvStoreAtomic) {
           op.delete(lease.key);

@@ -114,7 +114,12 @@ export class NamedQueue<T = unknown> {
       ...this.#config.engine,
       prefix: this.#layout.prefix,
     });
-    const policy = namedPolicy(kv, this.#layout, this.#config);
+    const policy = namedPolicy(
+      kv,
+      this.#layout,
+      this.#config,
+      () => this.#consumer,
+    );
     this.#leases = new LeaseTable(
       kv,
       this.#layout,
