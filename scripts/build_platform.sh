@@ -2,11 +2,14 @@
 # Builds kvq's native libraries for one platform into its npm packages:
 #
 #   the N-API addon    -> npm/npm/PLATFORM/kvq.PLATFORM.node
-#   Deno's FFI library -> npm/npm/deno-PLATFORM/libkvq_deno.so (glibc only:
-#                         Deno ships no musl build)
+#   Deno's FFI library -> npm/npm/deno-PLATFORM/libkvq_deno.so (Linux glibc
+#                         only: Deno ships no musl build, and Deno for
+#                         Windows cannot run under wine here, so a
+#                         kvq_deno.dll would ship untested)
 #
 #   scripts/build_platform.sh linux-x64-gnu | linux-arm64-gnu |
-#                             linux-x64-musl | linux-arm64-musl
+#                             linux-x64-musl | linux-arm64-musl |
+#                             win32-x64-gnu
 #
 # Every platform is built alike, on any x86_64 Debian 12: Debian's rustc
 # 1.96 (rustc-web; rustup's servers are out of reach, and with them every
@@ -14,7 +17,10 @@
 # The glibc targets link against glibc 2.17's symbols, so they load on any
 # glibc from 2.17 on (checked below); the musl targets build the standard
 # library from Debian's rust-web-src (-Zbuild-std) and link musl's C
-# library dynamically, as a Node.js addon must.
+# library dynamically, as a Node.js addon must. Windows (x86_64-pc-windows-gnu)
+# also builds the standard library from source and links with the MinGW-w64
+# zig ships; its addon loads in the official, MSVC-built Node.js, as it
+# finds Node-API's functions in the process at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -41,6 +47,20 @@ linux-x64-musl | linux-arm64-musl)
   # A cdylib cannot link the C library statically.
   flags_var=CARGO_TARGET_${triple//-/_}_RUSTFLAGS
   export "${flags_var^^}=-C target-feature=-crt-static"
+  ;;
+win32-x64-gnu)
+  triple=x86_64-pc-windows-gnu
+  zig_target=$triple
+  build_std=(-Zbuild-std)
+  export RUSTC_BOOTSTRAP=1
+  # napi-build, for this target, insists on a libnode.dll to link with
+  # (MSYS2's Node.js has one); the addon imports nothing from it (see
+  # crates/kvq-node/Cargo.toml), so dist_tools.sh's empty import library
+  # stands in. The same directory holds the empty libssp_nonshared.a that
+  # rustc's MinGW link line asks for and zig does not ship.
+  export LIBNODE_PATH=$root/.tmp/cross/libnode-win-x64
+  flags_var=CARGO_TARGET_${triple//-/_}_RUSTFLAGS
+  export "${flags_var^^}=-L native=$LIBNODE_PATH"
   ;;
 *)
   echo "build_platform.sh: unknown platform $platform" >&2
@@ -70,6 +90,17 @@ glibc_floor() {
 }
 
 node=npm/npm/$platform/kvq.$platform.node
+if [ "$platform" = win32-x64-gnu ]; then
+  cp "$out/kvq_node.dll" "$node"
+  # Node-API comes from the process at run time: an import of node.exe or
+  # libnode.dll would fail to load under any other name.
+  if objdump -p "$node" | grep -i 'DLL Name: .*node'; then
+    echo "build_platform.sh: $node imports from Node's executable" >&2
+    exit 1
+  fi
+  echo "built $node"
+  exit 0
+fi
 cp "$out/libkvq_node.so" "$node"
 echo "built $node"
 if [ "${#crates[@]}" -gt 2 ]; then

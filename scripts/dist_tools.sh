@@ -6,11 +6,19 @@
 #                                  standard library and the library's source
 #                                  (for the musl targets, -Zbuild-std), and
 #                                  zig with cargo-zigbuild from PyPI, the
-#                                  linker for every target
+#                                  linker for every target, and the two
+#                                  empty libraries Windows' link line asks
+#                                  for (build_platform.sh says why)
 #   dist_tools.sh runtimes CPU LIBC  the runtimes of tests-js/package/runtimes
 #                                  for that platform (npm ci --cpu --libc),
 #                                  qemu-user and the arm64 C libraries to
-#                                  run them here
+#                                  run them here; for win32 (CPU x64,
+#                                  LIBC -), the Windows builds
+#   dist_tools.sh wine             a wine prefix to run Windows' Node.js in:
+#                                  Debian's wine64 8.0, told to be Windows
+#                                  10, with the one function of Windows 10's
+#                                  bcryptprimitives.dll that Rust's standard
+#                                  library imports and wine 8.0 lacks
 #   dist_tools.sh muslroot ARCH    a root directory for Bun's musl build, as
 #                                  in an Alpine container: musl 1.2.5's
 #                                  loader from Debian 13 (bookworm's 1.2.3
@@ -54,17 +62,45 @@ build_tools() {
     "$tools/venv/bin/pip" install -q --disable-pip-version-check \
       --require-hashes -r scripts/dist_requirements.txt
   fi
+  local stubs="$tools/libnode-win-x64"
+  if [ ! -e "$stubs/libnode.dll" ]; then
+    mkdir -p "$stubs"
+    printf 'LIBRARY node.exe\nEXPORTS\n' >"$stubs/node.def"
+    "$tools/venv/bin/python" -m ziglang dlltool -m i386:x86-64 \
+      -d "$stubs/node.def" -l "$stubs/node.lib"
+    printf '!<arch>\n' >"$stubs/libssp_nonshared.a"
+    # napi-build checks only that this file exists; the linker takes node.lib.
+    : >"$stubs/libnode.dll"
+  fi
 }
 
 runtimes() {
-  local cpu=$1 libc=$2 dir="$tools/runtimes-$1-$2"
+  local cpu=$1 libc=$2 dir="$tools/runtimes-$1-$2" platform=(--os=linux)
   [ "$cpu" = arm64 ] && apt_install qemu-user-static libc6:arm64 libstdc++6:arm64
+  if [ "$libc" = - ]; then platform=(--os=win32) libc='' dir="$tools/runtimes-$cpu-win32"; fi
   if ! cmp -s tests-js/package/runtimes/package-lock.json "$dir/package-lock.json"; then
     rm -rf "$dir"
     mkdir -p "$dir"
     cp tests-js/package/runtimes/package.json tests-js/package/runtimes/package-lock.json "$dir/"
-    (cd "$dir" && npm ci --silent --no-audit --no-fund --cpu="$cpu" --libc="$libc")
+    (cd "$dir" && npm ci --silent --no-audit --no-fund "${platform[@]}" --cpu="$cpu" \
+      ${libc:+--libc="$libc"})
   fi
+}
+
+# WINEPREFIX for tests-js/package/platform_test.sh; made once.
+wine_prefix() {
+  local prefix="$tools/wine"
+  apt_install wine64
+  build_tools
+  export WINEPREFIX=$prefix WINEDEBUG=-all
+  local sys32="$prefix/drive_c/windows/system32"
+  [ -e "$sys32/bcryptprimitives.dll" ] && return
+  # Node.js refuses to start on the Windows 7 wine reports at first.
+  /usr/lib/wine/wine64 winecfg /v win10 >/dev/null 2>&1
+  "$tools/venv/bin/python" -m ziglang cc -target x86_64-windows-gnu -shared -O2 \
+    -o "$tools/bcryptprimitives.dll" tests-js/package/wine/bcryptprimitives.c \
+    tests-js/package/wine/bcryptprimitives.def -lbcrypt
+  cp "$tools/bcryptprimitives.dll" "$sys32/"
 }
 
 # Debian 13's musl, fetched with apt from its own package lists, unpacked
@@ -114,9 +150,10 @@ muslroot() {
 case ${1:-} in
 build) build_tools ;;
 runtimes) runtimes "$2" "$3" ;;
+wine) wine_prefix ;;
 muslroot) muslroot "$2" ;;
 *)
-  echo "usage: $0 build | runtimes CPU LIBC | muslroot ARCH" >&2
+  echo "usage: $0 build | runtimes CPU LIBC | muslroot ARCH | wine" >&2
   exit 2
   ;;
 esac
