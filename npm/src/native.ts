@@ -43,6 +43,7 @@ const SHIPPED = [
   "linux-arm64-gnu",
   "linux-x64-musl",
   "linux-arm64-musl",
+  "win32-x64-gnu",
 ];
 
 /** The loaded addon. */
@@ -54,6 +55,10 @@ function load(): Addon {
   try {
     return require("../native.cjs");
   } catch (error) {
+    if (process.platform === "win32" && process.arch === "x64") {
+      const windows = loadWindowsGnu();
+      if (windows !== undefined) return windows;
+    }
     const { version } = require("../package.json") as { version: string };
     const report = process.report?.getReport() as
       | { header?: { glibcVersionRuntime?: string } }
@@ -63,7 +68,9 @@ function load(): Addon {
       : report?.header?.glibcVersionRuntime
       ? "-gnu"
       : "-musl";
-    const platform = `${process.platform}-${process.arch}${libc}`;
+    const platform = process.platform === "win32" && process.arch === "x64"
+      ? "win32-x64-gnu"
+      : `${process.platform}-${process.arch}${libc}`;
     const advice = SHIPPED.includes(platform)
       ? `It comes in the npm package kvq-${platform}@${version}, an ` +
         `optional dependency of kvq that npm installs on ${platform} ` +
@@ -77,4 +84,23 @@ function load(): Addon {
       { cause: error },
     );
   }
+}
+
+// kvq's Windows addon is built for x86_64-pc-windows-gnu and loads in the
+// official, MSVC-built Node.js (it finds Node-API in the process at run
+// time), but napi-rs's loader tries the -gnu build only in a MinGW-built
+// Node.js and the -msvc one otherwise: so it is looked for here too. A
+// file that is there but does not load is that error, not "not found".
+function loadWindowsGnu(): Addon | undefined {
+  for (const id of ["../kvq.win32-x64-gnu.node", "kvq-win32-x64-gnu"]) {
+    try {
+      return require(id);
+    } catch (error) {
+      if ((error as { code?: string }).code === "MODULE_NOT_FOUND") continue;
+      throw new Error(`kvq: cannot load the native addon ${id}`, {
+        cause: error,
+      });
+    }
+  }
+  return undefined;
 }
