@@ -147,13 +147,13 @@ bench-smoke: build $(FLOOR)
 # and runs it under qemu-user, and packs linux-x64-gnu from this machine's
 # own build (`=host`, scripts/pack.sh): one LTO build of each library
 # fewer, several minutes of a 2-core run.
-PLATFORMS := linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl
+PLATFORMS := linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl win32-x64-gnu
 TEST_CROSS := linux-arm64-gnu
 TEST_PLATFORMS := linux-x64-gnu=host $(TEST_CROSS)
 
-# A platform's libraries: the N-API addon, and Deno's for glibc.
+# A platform's libraries: the N-API addon, and Deno's for Linux with glibc.
 platform_libs = npm/npm/$(1)/kvq.$(1).node \
-  $(if $(filter %-gnu,$(1)),npm/npm/deno-$(1)/libkvq_deno.so)
+  $(if $(filter linux-%-gnu,$(1)),npm/npm/deno-$(1)/libkvq_deno.so)
 
 define platform_rule
 $(call platform_libs,$(1)) &: $(RUST_SOURCES)

@@ -2,7 +2,8 @@
 # Packs kvq's packages as the registries would receive them, into DEST:
 #
 #   DEST/npm/*.tgz   `npm pack` of kvq, of kvq-deno, and of each PLATFORM's
-#                    packages (kvq-PLATFORM, and kvq-deno-PLATFORM for glibc)
+#                    packages (kvq-PLATFORM, and kvq-deno-PLATFORM for Linux
+#                    with glibc)
 #   DEST/jsr/        the files `deno publish --dry-run` lists for @kvq/kvq,
 #                    copied as they are: kvq's modules name every dependency
 #                    in full (npm:kvq-deno@0.1.0), so JSR rewrites nothing
@@ -44,13 +45,13 @@ for spec in "$@"; do
   if [ "$spec" != "$platform" ]; then
     pack_host "npm/npm/$platform" "npm/kvq.$platform.node" "kvq.$platform.node"
     case $platform in
-    *-gnu) pack_host "npm/npm/deno-$platform" target/release/libkvq_deno.so libkvq_deno.so ;;
+    linux-*-gnu) pack_host "npm/npm/deno-$platform" target/release/libkvq_deno.so libkvq_deno.so ;;
     esac
     continue
   fi
   pack "npm/npm/$platform"
   case $platform in
-  *-gnu) pack "npm/npm/deno-$platform" ;;
+  linux-*-gnu) pack "npm/npm/deno-$platform" ;;
   esac
 done
 

@@ -27,7 +27,8 @@ succeeds() {
   check "$name" bash -c '"$@" && echo ok' _ "$@"
 }
 
-# project DIR CPU LIBC PACKAGE: a user's project on that platform with
+# project DIR CPU LIBC PACKAGE: a user's project on that platform (LIBC
+# glibc or musl on Linux, - on Windows) with
 # PACKAGE (kvq or kvq-deno) installed from PACK/npm, as `npm install
 # PACKAGE` on that machine would: npm picks the platform's package among
 # PACKAGE's optional dependencies. The packed platform packages stand in
@@ -35,7 +36,7 @@ succeeds() {
 # on the registry, and skipped as optional when it has none.
 project() {
   local dir=$1 cpu=$2 libc=$3 package=$4 overrides=() tgz name
-  for tgz in "$pack"/npm/"$package"-linux-*.tgz; do
+  for tgz in "$pack"/npm/"$package"-linux-*.tgz "$pack"/npm/"$package"-win32-*.tgz; do
     [ -e "$tgz" ] || continue
     name=$(basename "$tgz" | sed 's/-[0-9][0-9.]*\.tgz$//')
     overrides+=("\"$name\": \"file:$tgz\"")
@@ -52,7 +53,9 @@ project() {
   ) }
 }
 EOF
-  (cd "$dir" && npm install --silent --no-audit --no-fund --cpu="$cpu" --libc="$libc" \
+  local platform=(--os=linux --cpu="$cpu" --libc="$libc")
+  [ "$libc" = - ] && platform=(--os=win32 --cpu="$cpu")
+  (cd "$dir" && npm install --silent --no-audit --no-fund "${platform[@]}" \
     "$pack/npm/$package"-[0-9]*.tgz)
   cp "$root"/tests-js/package/smoke_lib.mjs "$root"/tests-js/package/smoke_node.mjs \
     "$root"/tests-js/package/smoke_deno.ts "$dir/"

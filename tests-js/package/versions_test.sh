@@ -29,6 +29,7 @@ const napiNames = {
   "aarch64-unknown-linux-gnu": "linux-arm64-gnu",
   "x86_64-unknown-linux-musl": "linux-x64-musl",
   "aarch64-unknown-linux-musl": "linux-arm64-musl",
+  "x86_64-pc-windows-gnu": "win32-x64-gnu",
 };
 same("napi.targets", kvq.napi.targets.map((t) => napiNames[t] ?? t).sort(), nodePlatforms);
 same("kvq optionalDependencies", kvq.optionalDependencies,
