@@ -6,7 +6,9 @@
 //! succeeded (replies, the running set, timers, watchers). The order
 //! matters: outcomes are recorded before lapsed leases are swept (so a
 //! handled message is acknowledged, not retried), and claims come last (so
-//! a message enqueued or released in this turn can be handed out by it).
+//! a message enqueued or released in this turn can be handed out by it;
+//! nothing after a claim changes anything, so a backend may send its
+//! commit with the claim, as Postgres does).
 
 use denokv_proto::AtomicWrite;
 

@@ -216,8 +216,8 @@ pub(super) struct Worker {
   next_sweep: Instant,
   next_poll: Instant,
   poll_every: Duration,
-  /// The last turn claimed blind and left expiry and the sweep to this
-  /// one (see `claims_blind`), which must not do the same.
+  /// The last turn claimed blind or carried writes, and left expiry and
+  /// the sweep to this one (see `look_ahead`), which must not do the same.
   deferred: bool,
   /// Failed write transactions in a row, and when to try again.
   failures: u32,
@@ -519,8 +519,11 @@ impl Worker {
     // not be handed messages: they would sit leased to nobody.
     self.waiters.retain(|w| !w.reply.is_closed());
     let blind = self.claims_blind();
-    self.deferred = blind;
-    let lapsed = match self.look_ahead(t, now, blind) {
+    // Writes wait on this turn too: what it would first ask (the earliest
+    // expiry, lapsed leases) waits for the next one, right after.
+    let defer = blind || (!self.deferred && !self.backlog.is_empty());
+    self.deferred = defer;
+    let lapsed = match self.look_ahead(t, now, defer) {
       Ok(lapsed) => lapsed,
       Err(e) => {
         answer_finishes(finishes, Err(&e));
@@ -620,19 +623,23 @@ impl Worker {
 
   /// Refreshes what the worker must know before deciding a turn, and
   /// returns the lapsed leases to sweep when a sweep is due. A turn that
-  /// claims blind (see [`Self::claims_blind`]) leaves the expiry and the
-  /// sweep to the next turn, which follows at once: the messages go out
-  /// first.
+  /// claims blind (see [`Self::claims_blind`]) or carries writes leaves
+  /// the expiry and the sweep to the next turn, which follows at once: the
+  /// messages and the writes go out first, with no question asked before
+  /// them (a round trip each on Postgres). Never two turns in a row, so a
+  /// steady stream of writes still gets them every other turn. The
+  /// earliest due time is asked only while a listener waits: nothing else
+  /// uses it (a turn with writes claims anyway).
   fn look_ahead(
     &mut self,
     t: Instant,
     now: i64,
-    blind: bool,
+    defer: bool,
   ) -> Result<Vec<LeaseKey>> {
-    if blind {
+    if defer {
       return Ok(Vec::new());
     }
-    if self.next_ready == Known::Stale {
+    if self.next_ready == Known::Stale && !self.waiters.is_empty() {
       self.next_ready = Known::At(self.backend.earliest_ready()?);
     }
     if self.next_expiry == Known::Stale {

@@ -69,6 +69,13 @@ impl KvBuffer {
 
   /// The statements that write everything buffered, emptying the buffer.
   pub fn drain(&mut self, sql: &Sql) -> Vec<Stmt> {
+    self.drain_with(sql, &sql.upsert_many)
+  }
+
+  /// As [`KvBuffer::drain`], with `upsert` for the rows written: either
+  /// `upsert_many` (versions as they are) or `upsert_many_offset`
+  /// (versions as offsets from the counter this transaction moved).
+  pub fn drain_with(&mut self, sql: &Sql, upsert: &str) -> Vec<Stmt> {
     let mut keys = Vec::new();
     let mut values = Vec::new();
     let mut encodings = Vec::new();
@@ -104,7 +111,7 @@ impl KvBuffer {
         Box::new(versions),
         Box::new(expiries),
       ];
-      out.push(Stmt::new(&sql.upsert_many, params));
+      out.push(Stmt::new(upsert, params));
     }
     out
   }
@@ -135,6 +142,18 @@ pub fn keys_to_read(write: &AtomicWrite) -> Vec<Vec<u8>> {
   keys.sort();
   keys.dedup();
   keys
+}
+
+/// Whether the write can be decided without the database and without its
+/// version: no checks, no sum/min/max operands to read, and no key that
+/// holds the versionstamp. Its rows can then go out with the statement
+/// that moves the version counter, in the same round trip as the commit.
+pub fn is_blind(write: &AtomicWrite) -> bool {
+  keys_to_read(write).is_empty()
+    && !write
+      .mutations
+      .iter()
+      .any(|m| matches!(m.kind, MutationKind::SetSuffixVersionstampedKey(_)))
 }
 
 /// Rows of `get_many` (k, v, v_encoding, version) by key.

@@ -370,6 +370,112 @@ impl PostgresBackend {
     Ok(next)
   }
 
+  /// The turn's transaction was committed by the round trip that just
+  /// ended (with the turn's writes, or with its claim): whatever the turn
+  /// does next begins another, which need not wait for the disk (the
+  /// users' writes are already durable), and takes the counter's lock again
+  /// if it needs a version.
+  fn committed_early(&mut self) {
+    if let Some(turn) = self.turn.as_mut() {
+      turn.begun = false;
+      turn.synced = false;
+      turn.version = None;
+      turn.version_dirty = false;
+      turn.notify = false;
+    }
+  }
+
+  /// Writes that need nothing from the database ([`kv::is_blind`]), as the
+  /// turn's first job: decided in memory with versions counted from zero,
+  /// then sent in ONE round trip with the counter's move (by their total)
+  /// and the commit, their rows' versions offsets from the counter the
+  /// server moved. The versionstamps follow from the counter's new value.
+  /// The rest of the turn runs in a transaction of its own.
+  fn write_blind(
+    &mut self,
+    writes: &[&AtomicWrite],
+  ) -> Result<Vec<Result<Applied>>> {
+    let none = std::collections::HashMap::new();
+    let mut outcomes = Vec::with_capacity(writes.len());
+    let mut offsets = Vec::with_capacity(writes.len());
+    let mut keys = Vec::new();
+    let mut queue = QueueBuffer::default();
+    let mut total = 0i64;
+    for write in writes {
+      let step = crate::encoding::version_step();
+      match kv::decide(write, &none, total + step) {
+        Ok(Some(decided)) => {
+          total += step;
+          offsets.push(Some(total));
+          keys.extend(decided.keys);
+          for message in decided.messages {
+            queue.enqueue(message);
+          }
+          outcomes.push(Ok(decided.applied));
+        }
+        Ok(None) => {
+          offsets.push(None);
+          outcomes.push(Ok(Applied::default()));
+        }
+        Err(e) if e.fails_turn() => return Err(e),
+        Err(e) => {
+          offsets.push(None);
+          outcomes.push(Err(e));
+        }
+      }
+    }
+    if total == 0 {
+      return Ok(outcomes);
+    }
+    let mut rows = KvBuffer::default();
+    let wakes = !keys.is_empty() || !queue.is_empty();
+    for (key, mut state) in keys {
+      if let kv::Pending::Put { version, .. } = &mut state {
+        // At or below zero: the counter after the move, plus this.
+        *version -= total;
+      }
+      rows.put(key, state);
+    }
+    let sql = self.sql.clone();
+    let mut stmts = vec![
+      Stmt::simple("begin"),
+      Stmt::new(&sql.bump_version, vec![Box::new(total)]),
+    ];
+    stmts.extend(rows.drain_with(&sql, &sql.upsert_many_offset));
+    stmts.extend(queue.drain(&sql));
+    // After the messages, so the answer counts them.
+    let ready_at = stmts.len();
+    stmts.push(Stmt::new(&sql.earliest_ready, Vec::new()));
+    if wakes {
+      let params: Vec<Param> =
+        vec![Box::new(self.channel.clone()), Box::new(self.me.clone())];
+      stmts.push(Stmt::new(&sql.notify, params));
+    }
+    stmts.push(Stmt::simple("commit"));
+    let rt = self.rt.as_ref().ok_or(Error::Closed)?;
+    let Some(turn) = self.turn.as_mut() else {
+      return Err(Error::Internal("no transaction is open".into()));
+    };
+    // Whatever happens from here, a failure rolls back on this connection.
+    turn.begun = true;
+    let answered = rt.block_on(pipeline::run(&turn.client, &stmts));
+    let answers = answered.map_err(|e| self.error(&e, true))?;
+    let moved = self.version_of(&answers[1..])?;
+    let ready = min_of(answers.get(ready_at))?;
+    let base = moved - total;
+    for (outcome, offset) in outcomes.iter_mut().zip(offsets) {
+      if let (Ok(applied), Some(offset)) = (outcome, offset) {
+        applied.versionstamp =
+          Some(crate::encoding::versionstamp(base + offset));
+      }
+    }
+    self.committed_early();
+    if let Some(turn) = self.turn.as_mut() {
+      turn.ready = Some(ready);
+    }
+    Ok(outcomes)
+  }
+
   /// The version a `bump_version` statement returned, first of `rows`.
   fn version_of(&self, rows: &[Vec<Row>]) -> Result<i64> {
     rows
@@ -393,13 +499,27 @@ impl PostgresBackend {
       .ok_or_else(|| Error::Internal("no transaction is open".into()))
   }
 
-  /// `min(...)` of one column, in the turn when one is open.
+  /// `min(...)` of one column, in the turn's transaction when one is
+  /// under way; otherwise on the turn's connection outside any (a question
+  /// alone does not begin one: it would cost a commit's round trip), or
+  /// on any pooled connection between turns.
   fn earliest(&mut self, sql: String) -> Result<Option<i64>> {
     let stmt = Stmt::new(&sql, Vec::new());
-    let rows = if self.turn.is_some() {
-      self.run_in_turn(vec![stmt], false)?
-    } else {
-      self.run_alone(&[stmt])?
+    let rows = match self.turn.as_ref() {
+      Some(t)
+        if t.begun
+          || t.version_dirty
+          || !t.kv.is_empty()
+          || !t.queue.is_empty() =>
+      {
+        self.run_in_turn(vec![stmt], false)?
+      }
+      Some(t) => {
+        let rt = self.rt.as_ref().ok_or(Error::Closed)?;
+        let answered = rt.block_on(pipeline::run(&t.client, &[stmt]));
+        answered.map_err(|e| self.error(&e, false))?
+      }
+      None => self.run_alone(&[stmt])?,
     };
     min_of(rows.first())
   }
@@ -543,6 +663,31 @@ impl Backend for PostgresBackend {
     }
   }
 
+  /// Blind writes (no checks, no operands to read, no versionstamped
+  /// key) opening a turn go out in one round trip with their commit (see
+  /// `write_blind`); any other batch, one write after another as the
+  /// engine's default does.
+  fn write_batch(
+    &mut self,
+    writes: &[&AtomicWrite],
+    now: i64,
+  ) -> Result<Vec<Result<Applied>>> {
+    let fresh = self.turn.as_ref().is_some_and(|t| {
+      !t.begun && t.version.is_none() && t.kv.is_empty() && t.queue.is_empty()
+    });
+    if fresh && writes.iter().all(|w| kv::is_blind(w)) {
+      return self.write_blind(writes);
+    }
+    let mut applied = Vec::with_capacity(writes.len());
+    for write in writes {
+      match self.write(write, now) {
+        Err(e) if e.fails_turn() => return Err(e),
+        outcome => applied.push(outcome),
+      }
+    }
+    Ok(applied)
+  }
+
   fn write(&mut self, write: &AtomicWrite, now: i64) -> Result<Applied> {
     let needed = kv::keys_to_read(write);
     let reads = !needed.is_empty();
@@ -610,9 +755,13 @@ impl Backend for PostgresBackend {
     let params = queue::claim_params(now, deadline, max);
     let claim = Stmt::new(&self.sql.claim, params);
     // The engine asks for the earliest due time right after a claim: it
-    // goes with the claim, in the same round trip.
+    // goes with the claim, in the same round trip. So does the commit: a
+    // claim is the last job of a turn that changes anything (turn.rs), so
+    // the messages go to their handlers one round trip after the turn
+    // starts, not two.
     let earliest = Stmt::new(&self.sql.earliest_ready, Vec::new());
-    let rows = self.run_in_turn(vec![claim, earliest], false)?;
+    let rows = self.run_in_turn(vec![claim, earliest], true)?;
+    self.committed_early();
     let claimed =
       queue::claimed(rows.first().map_or(&[][..], |r| r), deadline)?;
     let ready = min_of(rows.get(1))?;

@@ -159,6 +159,7 @@ pub struct Sql {
   pub read_range_reverse: String,
   pub get_many: String,
   pub upsert_many: String,
+  pub upsert_many_offset: String,
   pub delete_many: String,
   pub delete_expired: String,
   pub earliest_expiry: String,
@@ -203,6 +204,17 @@ impl Sql {
       upsert_many: format!(
         "insert into {s}.kv (k, v, v_encoding, version, expires_at) \
          select * from unnest($1::bytea[], $2::bytea[], $3::smallint[], $4::bigint[], $5::bigint[]) \
+         on conflict (k) do update set v = excluded.v, v_encoding = excluded.v_encoding, \
+         version = excluded.version, expires_at = excluded.expires_at"
+      ),
+      // The versions are offsets from the counter, read after this
+      // transaction moved it (and holds its lock): one round trip writes
+      // the counter and the rows.
+      upsert_many_offset: format!(
+        "insert into {s}.kv (k, v, v_encoding, version, expires_at) \
+         select k, v, e, (select version from {s}.data_version where k = 0) + o, x \
+         from unnest($1::bytea[], $2::bytea[], $3::smallint[], $4::bigint[], $5::bigint[]) \
+         as r(k, v, e, o, x) \
          on conflict (k) do update set v = excluded.v, v_encoding = excluded.v_encoding, \
          version = excluded.version, expires_at = excluded.expires_at"
       ),
