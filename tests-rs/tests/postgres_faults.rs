@@ -240,3 +240,127 @@ fn a_queue_drained_through_a_restart_loses_no_message() {
     consumer.close();
   });
 }
+
+/// How many messages are in the test schema's queue (ready, delayed or
+/// leased), waiting up to `within` for it to reach zero.
+async fn left_in_queue(url: &str, within: Duration) -> String {
+  let sql = format!("select count(*) from {}.queue", pg::schema_of(url));
+  let started = Instant::now();
+  loop {
+    let left = pg::admin(&sql);
+    if left == "0" || started.elapsed() > within {
+      return left;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+  }
+}
+
+/// Claims `n` messages on `store`, waiting for them.
+async fn claim_all(store: &kvq_core::Store, n: usize) -> Vec<u64> {
+  let mut tokens = Vec::new();
+  let started = Instant::now();
+  while tokens.len() < n {
+    assert!(
+      started.elapsed() < Duration::from_secs(10),
+      "nothing to claim"
+    );
+    let got = dequeue_within(store, n - tokens.len(), Duration::from_secs(1));
+    tokens.extend(got.await.iter().map(|m| m.token));
+  }
+  tokens
+}
+
+#[test]
+fn outcomes_sent_while_the_server_is_down_are_recorded_when_it_is_back() {
+  let Some(url) = pg::url(
+    "outcomes_sent_while_the_server_is_down_are_recorded_when_it_is_back",
+  ) else {
+    return;
+  };
+  let _serial = serial();
+  let url = pg::fresh(&url);
+  kvq_tests::block_on(async {
+    let lease = 2_000;
+    let holder = pg::open(&url, lease);
+    let other = pg::open(&url, lease);
+    let n = 20;
+    let batch = (0..n)
+      .map(|i| enqueue(v8_string(&format!("m{i}")), 0, vec![], None))
+      .collect();
+    commit(&holder, enqueues(batch)).await;
+    let tokens = claim_all(&holder, n).await;
+    // Another process listens all along, and sweeps lapsed leases: any
+    // message it gets is a second delivery.
+    let again = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = {
+      let (other, again) = (other.clone(), again.clone());
+      tokio::spawn(async move {
+        loop {
+          match other.dequeue(10).await {
+            Ok(got) if got.is_empty() => return,
+            Ok(got) => {
+              again.fetch_add(got.len(), std::sync::atomic::Ordering::SeqCst);
+              let done = got.iter().map(|m| (m.token, Outcome::Handled));
+              let _ = other.finish(done.collect()).await;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+          }
+        }
+      })
+    };
+    pg::ctl("stop");
+    // The handlers are done, but the server is gone: not recorded now.
+    let done = tokens.iter().map(|t| (*t, Outcome::Handled)).collect();
+    let finished = holder.finish(done).await;
+    assert!(finished.is_err(), "recorded with the server stopped");
+    // Every lease lapses while the server is down.
+    tokio::time::sleep(Duration::from_millis(lease + 1_000)).await;
+    let t = Instant::now();
+    pg::ctl("start");
+    eprintln!("started in {:?}", t.elapsed());
+    let left = left_in_queue(&url, Duration::from_secs(15)).await;
+    // Past the other store's grace and a retry's delay, in case it took
+    // a message back after all.
+    tokio::time::sleep(Duration::from_millis(lease + 1_500)).await;
+    let again = again.load(std::sync::atomic::Ordering::SeqCst);
+    other.close();
+    holder.close();
+    listener.await.expect("listener");
+    assert_eq!(left, "0", "outcomes not recorded");
+    assert_eq!(again, 0, "messages delivered again after the restart");
+  });
+}
+
+#[test]
+fn a_store_closed_while_the_server_is_down_records_its_outcomes_when_it_is_back(
+) {
+  let Some(url) = pg::url(
+    "a_store_closed_while_the_server_is_down_records_its_outcomes_when_it_is_back",
+  ) else {
+    return;
+  };
+  let _serial = serial();
+  let url = pg::fresh(&url);
+  kvq_tests::block_on(async {
+    // Long enough for a stop and a start while the lease holds.
+    let lease = 8_000;
+    let holder = pg::open(&url, lease);
+    let n = 20;
+    let batch = (0..n)
+      .map(|i| enqueue(v8_string(&format!("m{i}")), 0, vec![], None))
+      .collect();
+    commit(&holder, enqueues(batch)).await;
+    let tokens = claim_all(&holder, n).await;
+    pg::ctl("stop");
+    let done = tokens.iter().map(|t| (*t, Outcome::Handled)).collect();
+    assert!(holder.finish(done).await.is_err(), "recorded while stopped");
+    // Closed while the server is down: close waits a bounded time, the
+    // engine goes on trying while the leases hold.
+    let closing = std::thread::spawn(move || holder.close());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    pg::ctl("start");
+    let left = left_in_queue(&url, Duration::from_millis(lease)).await;
+    closing.join().expect("close");
+    assert_eq!(left, "0", "outcomes lost at close");
+  });
+}

@@ -161,6 +161,13 @@ impl LeaseConfig {
   fn ms(&self) -> i64 {
     self.lease.as_millis() as i64
   }
+  /// The longest pause between failed transactions while this process
+  /// knows outcomes it could not record or holds leases it could not
+  /// renew: several tries fit in a lease, so once the storage is back
+  /// (a server restart) they are recorded before the lease lapses.
+  fn retry_every(&self) -> Duration {
+    (self.lease / 8).clamp(Duration::from_millis(10), MAX_PAUSE)
+  }
 }
 
 /// A time stored in the backend, as far as the worker knows it.
@@ -324,9 +331,29 @@ impl Worker {
         self.turn(Gathered::default())?;
       }
       if close {
+        self.record_before_closing()?;
         return Ok(());
       }
     }
+  }
+
+  /// Closing while the storage fails (a server restarting): outcomes and
+  /// releases not yet recorded are tried again, with the usual pauses,
+  /// for as long as their leases hold; after that the messages come back
+  /// to others anyway. The caller's `close` waits a bounded time; the
+  /// rest goes on here.
+  fn record_before_closing(&mut self) -> Result<()> {
+    while self.failures > 0 && !self.unrecorded.is_empty() {
+      let now = now_ms();
+      let held = self.unrecorded.iter().any(|(l, _)| l.deadline > now);
+      if !held {
+        break;
+      }
+      let pause = self.paused_until.saturating_duration_since(Instant::now());
+      std::thread::sleep(pause);
+      self.turn(Gathered::default())?;
+    }
+    Ok(())
   }
 
   fn take(&mut self, req: Request, gathered: &mut Gathered) {
@@ -369,6 +396,11 @@ impl Worker {
     let now = Instant::now();
     let mut at = now + IDLE_TICK;
     if self.failures > 0 {
+      if self.lease_bound() {
+        // Outcomes or leases wait on the storage: try again when the
+        // pause (at most `retry_every`) is over, while the leases last.
+        return self.paused_until;
+      }
       // Only a new request wakes the worker before the pause is over.
       return at.max(self.paused_until);
     }
@@ -399,6 +431,14 @@ impl Worker {
     at.min(self.next_sweep)
   }
 
+  /// Whether something this process knows is bound to a lease: outcomes
+  /// not yet recorded, claimed messages to hand back, leases to renew.
+  fn lease_bound(&self) -> bool {
+    !self.unrecorded.is_empty()
+      || !self.orphaned.is_empty()
+      || !self.running.is_empty()
+  }
+
   fn turn(&mut self, gathered: Gathered) -> Result<()> {
     if !gathered.reads.is_empty() {
       self.answer_reads(gathered.reads);
@@ -409,16 +449,35 @@ impl Worker {
     self.poll_other_processes();
     let full = self.backlog.len() > MAX_TURN_WRITES;
     match self.write_turn(gathered.finishes, gathered.close) {
-      Ok(()) => self.failures = 0,
+      Ok(()) => {
+        if self.failures > 0 {
+          // The storage is back after an outage (a server restart) in
+          // which no process could renew or record anything. Other
+          // processes' leases may have lapsed meanwhile while their
+          // holders still know the outcomes: this process takes none
+          // back for one lease, time for every holder to record them
+          // (each retries at least every `retry_every`), so an outage
+          // costs no duplicate delivery. A dead process's messages come
+          // back one lease later than they would have.
+          let grace = Instant::now() + self.lease.lease;
+          self.next_sweep = self.next_sweep.max(grace);
+        }
+        self.failures = 0;
+      }
       Err(e) if e.is_fatal() => return Err(e),
       Err(_) => {
         // The replies already carry the error. Look at the queue again
         // rather than trust state, and back off (up to a second) so a full
-        // or read-only disk does not make this loop spin.
+        // or read-only disk does not make this loop spin; while outcomes
+        // or leases wait (see `lease_bound`), by at most `retry_every`.
         self.shared.stats.failed_turn();
         self.next_ready = Known::Stale;
         self.failures = (self.failures + 1).min(10);
-        let pause = Duration::from_millis(1 << self.failures).min(MAX_PAUSE);
+        let most = match self.lease_bound() {
+          true => self.lease.retry_every(),
+          false => MAX_PAUSE,
+        };
+        let pause = Duration::from_millis(1 << self.failures).min(most);
         self.paused_until = Instant::now() + pause;
       }
     }
@@ -645,7 +704,9 @@ impl Worker {
     if self.next_expiry == Known::Stale {
       self.next_expiry = Known::At(self.backend.earliest_expiry()?);
     }
-    if t < self.next_sweep {
+    // While transactions fail, and for a lease after they succeed again
+    // (see `turn`), no lapsed lease is taken back.
+    if t < self.next_sweep || self.failures > 0 {
       return Ok(Vec::new());
     }
     self.next_sweep = t + self.lease.sweep_every();
