@@ -52,6 +52,12 @@ export interface Lease {
    * kept in memory only; absent for a claimed lease.
    */
   chain?: number;
+  /**
+   * What the policy that handed this lease on knew then (named queues:
+   * its group's state as that commit wrote it, so that the
+   * acknowledgement need not read it), in memory only; read once.
+   */
+  carry?: unknown;
 }
 
 /** A claim: the move, and the lease it makes once committed. */

@@ -37,7 +37,7 @@ export interface GroupAdvance {
   /** Whether a message becomes ready. */
   wakes: boolean;
   /** The next message, when the writes lease it (see `leaseTo`). */
-  leased?: { id: string; key: KvKey; record: LeaseRecord };
+  leased?: { id: string; key: KvKey; record: LeaseRecord; state: GroupState };
 }
 
 /** Who a group's next message is leased to, and until when. */
@@ -54,6 +54,10 @@ const NONE: GroupAdvance = {
   mutations: 0,
   wakes: false,
 };
+
+function sameKey(a: KvKey, b: KvKey): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
+}
 
 /** Reads a list into an array. */
 export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -77,7 +81,10 @@ export function groupState(value: unknown): GroupState | null {
  * (`seq + 1`) are read through `reads` (gathered with other acks' reads);
  * when the next number is missing (cancelled or purged) the group's first
  * waiting message is listed instead. With `leaseTo`, a next message that
- * is due is leased to that holder rather than made ready.
+ * is due is leased to that holder rather than made ready. `known`: the
+ * group's state as the caller knows it (written by the commit that handed
+ * this message on), used instead of a read; the commit's check fails if it
+ * changed since.
  */
 export async function groupAdvance(
   kv: KvStore,
@@ -86,6 +93,7 @@ export async function groupAdvance(
   now: number,
   reads?: GatheredReads,
   leaseTo?: LeaseTo,
+  known?: KvEntry<GroupState>,
 ): Promise<GroupAdvance> {
   const group = record.named?.group;
   const seq = record.named?.seq;
@@ -94,7 +102,7 @@ export async function groupAdvance(
   const get = (key: KvKey) =>
     reads !== undefined ? reads.get(key) : kv.getMany([key]).then(([e]) => e);
   const [state, following] = await Promise.all([
-    get(stateKey),
+    known !== undefined && sameKey(known.key, stateKey) ? known : get(stateKey),
     get(layout.waiting(group, seq + 1)),
   ]);
   const checks: AtomicCheck[] = [{
@@ -145,7 +153,7 @@ export async function groupAdvance(
       },
       mutations: 3,
       wakes: false,
-      leased: { id: w.id, key, record },
+      leased: { id: w.id, key, record, state: moved },
     };
   }
   return {

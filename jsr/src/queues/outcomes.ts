@@ -17,7 +17,8 @@ import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
 import { errorText } from "./errors.ts";
 import { groupAdvance } from "./groups.ts";
 import { GatheredReads } from "./reads.ts";
-import type { DeadRecord, NamedLayout } from "./layout.ts";
+import type { KvEntry } from "../types.ts";
+import type { DeadRecord, GroupState, NamedLayout } from "./layout.ts";
 import type { QueueConfig } from "./options.ts";
 
 // Rough size of a record, for batching; exactness does not matter.
@@ -75,6 +76,10 @@ export function namedPolicy(
       const leaseTo = slot
         ? { owner: taker!.owner, expiresMs: now + taker!.leaseMs }
         : undefined;
+      // The group's state as the hand-on that led here wrote it: used
+      // once (a retry after a failed check reads it again).
+      const known = lease.carry as KvEntry<GroupState> | undefined;
+      lease.carry = undefined;
       let advance;
       try {
         advance = await groupAdvance(
@@ -84,6 +89,7 @@ export function namedPolicy(
           now,
           reads,
           leaseTo,
+          known,
         );
       } catch (error) {
         if (slot) taker!.give();
@@ -106,6 +112,11 @@ export function namedPolicy(
             expiresMs: leaseTo!.expiresMs,
             record: next.record,
             chain: (lease.chain ?? 0) + 1,
+            carry: {
+              key: layout.group(lease.record.named!.group!),
+              value: next.state,
+              versionstamp: result,
+            } satisfies KvEntry<GroupState>,
           }, body);
         };
       } else if (slot) {
