@@ -79,7 +79,7 @@ export function namedPolicy(
       // The group's state as the hand-on that led here wrote it: used
       // once (a retry after a failed check reads it again).
       const known = lease.carry as KvEntry<GroupState> | undefined;
-      lease.carry = undefined;
+      if (known !== undefined) lease.carry = undefined;
       let advance;
       try {
         advance = await groupAdvance(
