@@ -253,7 +253,16 @@ export class QueueListener {
         if (reply[0] !== 0 && !s.closed) checkReply(reply);
       },
     ).catch((error) => {
-      if (!s.closed) console.error("Failed to finish queue messages", error);
+      // Not lost: the engine keeps the outcomes and records them on its
+      // next turns (at least every eighth of the lease while the storage
+      // fails, also while closing) for as long as their leases hold. So
+      // nothing is sent again from here.
+      if (!s.closed) {
+        console.error(
+          "Failed to finish queue messages (kvq tries again while their leases hold)",
+          error,
+        );
+      }
     }).finally(() => this.#finishing.delete(p));
     this.#finishing.add(p);
   }
