@@ -208,3 +208,80 @@ export function shown(e: unknown): string {
   const code = (e as { code?: unknown }).code;
   return `${e.constructor.name}${code ? ` [${code}]` : ""}: ${e.message}`;
 }
+
+// deno-lint-ignore no-explicit-any
+type AnyKv = any;
+
+/**
+ * What a full-disk test wrote and enqueued and what came of it, and the
+ * checks every backend's test makes of that: the keys ["k", i] whose set
+ * resolved (`stored`) or rejected (`refused`), the messages { id } whose
+ * enqueue resolved or rejected, the ids the listener saw.
+ */
+export class Ledger {
+  stored = new Set<number>();
+  refused = new Set<number>();
+  enqueued = new Set<number>();
+  refusedMessages = new Set<number>();
+  delivered = new Set<number>();
+  /** Whether the listener's promise settled (it should not, until close). */
+  listenerEnded = false;
+
+  /** The size of each value, to fill a disk quickly. */
+  readonly valueBytes: number;
+
+  constructor(valueBytes: number) {
+    this.valueBytes = valueBytes;
+  }
+
+  /** The value written under ["k", i]. */
+  value(i: number): string {
+    return `${i}:`.padEnd(this.valueBytes, "v");
+  }
+
+  /** Listens on `kv`, recording every message's id; returns the promise. */
+  listen(kv: AnyKv): Promise<void> {
+    const listening: Promise<void> = kv.listenQueue((m: { id: number }) => {
+      this.delivered.add(m.id);
+    });
+    listening.then(
+      () => this.listenerEnded = true,
+      (e: unknown) => {
+        this.listenerEnded = true;
+        step(`the listener rejected: ${shown(e)}`);
+      },
+    );
+    return listening;
+  }
+
+  /**
+   * Reads every key back through `store`: each write that resolved is
+   * there with its value, none that rejected is.
+   */
+  async readBack(store: AnyKv, where: string): Promise<void> {
+    const ids = [...this.stored, ...this.refused].sort((a, b) => a - b);
+    const missing: number[] = [];
+    const phantom: number[] = [];
+    for (let at = 0; at < ids.length; at += 10) {
+      const chunk = ids.slice(at, at + 10);
+      const got = await store.getMany(chunk.map((i) => ["k", i]));
+      chunk.forEach((i, n) => {
+        const v = got[n].value;
+        if (this.stored.has(i) && v !== this.value(i)) missing.push(i);
+        if (this.refused.has(i) && v !== null) phantom.push(i);
+      });
+    }
+    check(
+      missing.length === 0,
+      `${where}: all ${this.stored.size} writes that resolved read back (missing: ${
+        missing.slice(0, 10)
+      })`,
+    );
+    check(
+      phantom.length === 0,
+      `${where}: none of the ${this.refused.size} rejected writes is there (present: ${
+        phantom.slice(0, 10)
+      })`,
+    );
+  }
+}

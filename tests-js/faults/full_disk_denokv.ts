@@ -26,7 +26,16 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { check, shown, sleep, step, theDisk, until, within } from "./disk.ts";
+import {
+  check,
+  Ledger,
+  shown,
+  sleep,
+  step,
+  theDisk,
+  until,
+  within,
+} from "./disk.ts";
 
 const disk = theDisk();
 const url = process.env.KVQ_DENOKV_URL ?? "";
@@ -46,25 +55,12 @@ const serverPid = () =>
 // deno-lint-ignore no-explicit-any
 type Kv = any;
 
-const value = (i: number) => `${i}:`.padEnd(2048, "v");
-const stored = new Set<number>();
-const refused = new Set<number>();
-const enqueued = new Set<number>();
-const refusedMessages = new Set<number>();
-const delivered = new Set<number>();
+const ledger = new Ledger(2048);
+const { stored, refused, enqueued, refusedMessages, delivered } = ledger;
+const value = (i: number) => ledger.value(i);
 
 const kv: Kv = await openKv(url);
-const listening = kv.listenQueue((m: { id: number }) => {
-  delivered.add(m.id);
-});
-let listenerEnded = false;
-listening.then(
-  () => listenerEnded = true,
-  (e: unknown) => {
-    listenerEnded = true;
-    step(`the listener rejected: ${shown(e)}`);
-  },
-);
+const listening = ledger.listen(kv);
 
 let next = 0;
 for (; next < 10; next++) {
@@ -145,33 +141,11 @@ const stuckEnqueue = track(
 );
 
 // Meanwhile reads work and see every resolved write.
-async function readBack(store: Kv, where: string): Promise<void> {
-  const ids = [...stored, ...refused].sort((a, b) => a - b);
-  const missing: number[] = [];
-  const phantom: number[] = [];
-  for (let at = 0; at < ids.length; at += 10) {
-    const chunk = ids.slice(at, at + 10);
-    const got = await store.getMany(chunk.map((i) => ["k", i]));
-    chunk.forEach((i, n) => {
-      const v = got[n].value;
-      if (stored.has(i) && v !== value(i)) missing.push(i);
-      if (refused.has(i) && v !== null) phantom.push(i);
-    });
-  }
-  check(
-    missing.length === 0,
-    `${where}: all ${stored.size} writes that resolved read back (missing: ${missing})`,
-  );
-  check(
-    phantom.length === 0,
-    `${where}: none of the ${refused.size} rejected writes is there (present: ${phantom})`,
-  );
-}
 // (Another handle: on this one a read waits for the writes made before it,
 // so that it sees them.)
 const reader: Kv = await openKv(url);
 await within(
-  readBack(reader, "while full, another handle"),
+  ledger.readBack(reader, "while full, another handle"),
   5000,
   "reads while full",
 );
@@ -211,7 +185,7 @@ check(
   "the enqueue on the full disk resolves or rejects as clearly",
 );
 check(waited >= 25_000, `it was retried for the 30 s first (${waited} ms)`);
-check(!listenerEnded, "the listener is still running");
+check(!ledger.listenerEnded, "the listener is still running");
 
 // A write made on the full disk and space freed within the 30 s: it lands.
 const late = next++;
@@ -254,12 +228,12 @@ check(
   ![...refusedMessages].some((id) => delivered.has(id)),
   `no rejected enqueue was delivered (${refusedMessages.size} rejected)`,
 );
-check(!listenerEnded, "the listener ran through it all, same handle");
-await readBack(kv, "after freeing");
+check(!ledger.listenerEnded, "the listener ran through it all, same handle");
+await ledger.readBack(kv, "after freeing");
 
 // The server restarted: its file holds it all and is not corrupt.
 execFileSync(ctl, ["restart"]);
-await readBack(kv, "after a server restart");
+await ledger.readBack(kv, "after a server restart");
 const integrity = execFileSync("sqlite3", [
   "-readonly",
   db,

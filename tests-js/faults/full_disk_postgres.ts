@@ -36,6 +36,7 @@ import { join } from "node:path";
 import process from "node:process";
 import {
   check,
+  Ledger,
   processTree,
   shown,
   sleep,
@@ -76,12 +77,9 @@ function sql(text: string): string {
 // deno-lint-ignore no-explicit-any
 type Kv = any;
 
-const value = (i: number) => `${i}:`.padEnd(4096, "v");
-const stored = new Set<number>();
-const refused = new Set<number>();
-const enqueued = new Set<number>();
-const refusedMessages = new Set<number>();
-const delivered = new Set<number>();
+const ledger = new Ledger(4096);
+const { stored, refused, enqueued, refusedMessages, delivered } = ledger;
+const value = (i: number) => ledger.value(i);
 const seen = new Map<string, number>(); // what callers saw, and how often
 
 function isClear(e: unknown): boolean {
@@ -96,17 +94,7 @@ function saw(e: unknown): void {
 }
 
 const kv: Kv = await openKv(url);
-const listening = kv.listenQueue((m: { id: number }) => {
-  delivered.add(m.id);
-});
-let listenerEnded = false;
-listening.then(
-  () => listenerEnded = true,
-  (e: unknown) => {
-    listenerEnded = true;
-    step(`the listener rejected: ${shown(e)}`);
-  },
-);
+const listening = ledger.listen(kv);
 
 let next = 0;
 async function writeRound(n: number): Promise<number> {
@@ -133,29 +121,6 @@ async function writeRound(n: number): Promise<number> {
   );
   await Promise.all([...writes, enqueue]);
   return failures;
-}
-
-async function readBack(where: string): Promise<void> {
-  const ids = [...stored, ...refused].sort((a, b) => a - b);
-  const missing: number[] = [];
-  const phantom: number[] = [];
-  for (let at = 0; at < ids.length; at += 10) {
-    const chunk = ids.slice(at, at + 10);
-    const got = await kv.getMany(chunk.map((i) => ["k", i]));
-    chunk.forEach((i, n) => {
-      const v = got[n].value;
-      if (stored.has(i) && v !== value(i)) missing.push(i);
-      if (refused.has(i) && v !== null) phantom.push(i);
-    });
-  }
-  check(
-    missing.length === 0,
-    `${where}: all ${stored.size} writes that resolved read back (missing: ${missing})`,
-  );
-  check(
-    phantom.length === 0,
-    `${where}: none of the ${refused.size} rejected writes is there (present: ${phantom})`,
-  );
 }
 
 for (let i = 0; i < 5; i++) await writeRound(4);
@@ -231,7 +196,10 @@ async function episode(
     ),
     `every error is Error [KVQ_POSTGRES] naming ${place} and database "kvq", never the password`,
   );
-  check(!listenerEnded, "the process and its listener are still running");
+  check(
+    !ledger.listenerEnded,
+    "the process and its listener are still running",
+  );
 
   disk.free();
   if (!serverUp()) {
@@ -275,8 +243,8 @@ async function episode(
     ![...refusedMessages].some((id) => delivered.has(id)),
     `no rejected enqueue was delivered (${refusedMessages.size} rejected)`,
   );
-  check(!listenerEnded, "the same listener runs on");
-  await readBack(name);
+  check(!ledger.listenerEnded, "the same listener runs on");
+  await ledger.readBack(kv, name);
 }
 
 if (disk.mode === "tmpfs") {
@@ -310,7 +278,7 @@ if (disk.mode === "tmpfs") {
 // The server restarted cleanly: everything is still there.
 execFileSync(ctl, ["restart"]);
 step("restarted the server");
-await readBack("after a clean restart");
+await ledger.readBack(kv, "after a clean restart");
 kv.close();
 await listening;
 console.log(`full disk, Postgres (${disk.mode}): passed`);

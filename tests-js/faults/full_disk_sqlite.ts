@@ -24,7 +24,16 @@ import { execFileSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { check, shown, sleep, step, theDisk, until, within } from "./disk.ts";
+import {
+  check,
+  Ledger,
+  shown,
+  sleep,
+  step,
+  theDisk,
+  until,
+  within,
+} from "./disk.ts";
 
 const disk = theDisk();
 const { openKv } = await import(
@@ -40,26 +49,13 @@ function integrity(): string {
     .toString().trim();
 }
 
-const value = (i: number) => `${i}:`.padEnd(4096, "v");
-const stored = new Set<number>(); // keys ["k", i] whose set resolved
-const refused = new Set<number>(); // keys whose set rejected
-const enqueued = new Set<number>(); // messages whose enqueue resolved
-const refusedMessages = new Set<number>();
-const delivered = new Set<number>();
+const ledger = new Ledger(4096);
+const { stored, refused, enqueued, refusedMessages, delivered } = ledger;
+const value = (i: number) => ledger.value(i);
 const errors: unknown[] = [];
 
 let kv: Kv = await openKv(path);
-const listening = kv.listenQueue((m: { id: number }) => {
-  delivered.add(m.id);
-});
-let listenerEnded = false;
-listening.then(
-  () => listenerEnded = true,
-  (e: unknown) => {
-    listenerEnded = true;
-    step(`the listener rejected: ${shown(e)}`);
-  },
-);
+const listening = ledger.listen(kv);
 
 // Some data and messages on a disk with room, delivered as usual.
 let next = 0;
@@ -157,35 +153,9 @@ check(
 check(refused.size >= 5, "writes keep failing while the disk is full");
 
 // Reads still work on the full disk and see exactly what resolved.
-async function readBack(store: Kv): Promise<void> {
-  const ids = [...stored, ...refused].sort((a, b) => a - b);
-  const missing: number[] = [];
-  const phantom: number[] = [];
-  for (let at = 0; at < ids.length; at += 10) {
-    const chunk = ids.slice(at, at + 10);
-    const got = await store.getMany(chunk.map((i) => ["k", i]));
-    chunk.forEach((i, n) => {
-      const v = got[n].value;
-      if (stored.has(i) && v !== value(i)) missing.push(i);
-      if (refused.has(i) && v !== null) phantom.push(i);
-    });
-  }
-  check(
-    missing.length === 0,
-    `all ${stored.size} writes that resolved read back (missing: ${
-      missing.slice(0, 10)
-    })`,
-  );
-  check(
-    phantom.length === 0,
-    `none of the ${refused.size} refused writes is there (present: ${
-      phantom.slice(0, 10)
-    })`,
-  );
-}
-await readBack(kv);
+await ledger.readBack(kv, "on the full disk");
 check(integrity() === "ok", "PRAGMA integrity_check on the full disk: ok");
-check(!listenerEnded, "the listener is still running");
+check(!ledger.listenerEnded, "the listener is still running");
 
 // Space comes back: the same handle writes again, the same listener
 // delivers every message whose enqueue resolved, and a new one.
@@ -222,12 +192,12 @@ check(
   ghosts.length === 0,
   `no refused enqueue was delivered (${refusedMessages.size} refused)`,
 );
-check(!listenerEnded, "the listener ran through it all");
+check(!ledger.listenerEnded, "the listener ran through it all");
 
 kv.close();
 await listening;
 kv = await openKv(path);
-await readBack(kv);
+await ledger.readBack(kv, "after freeing and reopening");
 kv.close();
 check(integrity() === "ok", "PRAGMA integrity_check after reopening: ok");
 console.log(`full disk, SQLite (${disk.mode}): passed`);
