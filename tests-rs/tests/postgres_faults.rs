@@ -255,6 +255,15 @@ async fn left_in_queue(url: &str, within: Duration) -> String {
   }
 }
 
+/// Enqueues `n` messages on `store` and claims them all.
+async fn enqueue_and_claim(store: &kvq_core::Store, n: usize) -> Vec<u64> {
+  let batch = (0..n)
+    .map(|i| enqueue(v8_string(&format!("m{i}")), 0, vec![], None))
+    .collect();
+  commit(store, enqueues(batch)).await;
+  claim_all(store, n).await
+}
+
 /// Claims `n` messages on `store`, waiting for them.
 async fn claim_all(store: &kvq_core::Store, n: usize) -> Vec<u64> {
   let mut tokens = Vec::new();
@@ -284,11 +293,7 @@ fn outcomes_sent_while_the_server_is_down_are_recorded_when_it_is_back() {
     let holder = pg::open(&url, lease);
     let other = pg::open(&url, lease);
     let n = 20;
-    let batch = (0..n)
-      .map(|i| enqueue(v8_string(&format!("m{i}")), 0, vec![], None))
-      .collect();
-    commit(&holder, enqueues(batch)).await;
-    let tokens = claim_all(&holder, n).await;
+    let tokens = enqueue_and_claim(&holder, n).await;
     // Another process listens all along, and sweeps lapsed leases: any
     // message it gets is a second delivery.
     let again = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -346,11 +351,7 @@ fn a_store_closed_while_the_server_is_down_records_its_outcomes_when_it_is_back(
     let lease = 8_000;
     let holder = pg::open(&url, lease);
     let n = 20;
-    let batch = (0..n)
-      .map(|i| enqueue(v8_string(&format!("m{i}")), 0, vec![], None))
-      .collect();
-    commit(&holder, enqueues(batch)).await;
-    let tokens = claim_all(&holder, n).await;
+    let tokens = enqueue_and_claim(&holder, n).await;
     pg::ctl("stop");
     let done = tokens.iter().map(|t| (*t, Outcome::Handled)).collect();
     assert!(holder.finish(done).await.is_err(), "recorded while stopped");
