@@ -35,12 +35,13 @@ function command(flavour: Flavour): [string, string[]] {
 function kvq(
   t: Target,
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; out: string; err: string }> {
   const [bin, pre] = command(asQueue(t).flavour);
   return new Promise((resolve) => {
     execFile(bin, [...pre, ...args], {
       cwd: ROOT,
-      env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" },
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", ...env },
     }, (error, out, err) => {
       const code = error === null ? 0 : (error as { code?: number }).code ?? 1;
       resolve({ code: typeof code === "number" ? code : 1, out, err });
@@ -142,6 +143,14 @@ export const cases: Case[] = [
           assertIs(r.code, 2);
           assert(r.err.includes("no database at"), r.err);
         }
+        // A store that cannot be opened is the operation's failure (1),
+        // not a usage error (2), and the token stays out of the message.
+        r = await kvq(t, ["queues", "list", "http://127.0.0.1:1/"], {
+          DENO_KV_ACCESS_TOKEN: "not-shown",
+        });
+        assertIs(r.code, 1, r.err);
+        assert(r.err.includes("Could not open Deno KV database"), r.err);
+        assert(!r.err.includes("not-shown"), r.err);
         release();
       }),
   },

@@ -95,11 +95,24 @@ export async function runCli(
   try {
     return await command.run(rest, ctx);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof TypeError) {
-      ctx.err(`kvq ${name}: ${error.message}`);
+    if (isUsage(error)) {
+      ctx.err(`kvq ${name}: ${(error as Error).message}`);
       return 2;
     }
     ctx.err(`kvq ${name}: ${(error as Error)?.message ?? String(error)}`);
     return 1;
   }
+}
+
+/**
+ * Whether `error` is the caller's mistake (exit code 2): a UsageError, or
+ * a TypeError kvq threw on a bad argument (a queue name, an option). A
+ * TypeError with a kvq code is the operation's failure (exit code 1):
+ * a store that cannot be opened (KVQ_CANNOT_OPEN: a wrong token, a server
+ * that does not answer) is not a usage error.
+ */
+function isUsage(error: unknown): boolean {
+  if (error instanceof UsageError) return true;
+  return error instanceof TypeError &&
+    (error as { code?: unknown }).code === undefined;
 }
