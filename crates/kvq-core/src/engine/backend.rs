@@ -173,6 +173,15 @@ pub trait Backend: Send {
   fn set_wake(&mut self, wake: Box<dyn Fn() + Send + Sync>) {
     drop(wake);
   }
+  /// Whether [`Backend::write_batch`] may commit the writes itself, at
+  /// once, before the turn's other jobs (Postgres sends writes that need
+  /// nothing from the database with their commit, in one round trip). The
+  /// engine then gives a turn with writes nothing else to do, so that no
+  /// later job's failure can reach writes already stored: they would be
+  /// answered as failed, and a retry would store them twice.
+  fn commits_writes_alone(&self) -> bool {
+    false
+  }
   /// Whether a claim that finds nothing costs no more than
   /// [`Backend::earliest_ready`] and makes no other process wait: then,
   /// when another process's commit is seen, the engine claims at once

@@ -67,6 +67,8 @@ pub struct Done {
   pub next_ready: Option<i64>,
   /// The earliest expiry after the turn, when `expiry_moved`.
   pub next_expiry: Option<i64>,
+  /// The expiry moved but was not asked (see [`run`]): ask again.
+  pub expiry_unknown: bool,
 }
 
 /// Runs every job inside the open transaction. A storage error fails the
@@ -89,6 +91,17 @@ pub fn run(b: &mut dyn Backend, jobs: &Jobs, now: i64) -> Result<Done> {
     done.changed_keys.extend(b.collect_expired(now)?);
     done.expiry_moved = true;
   }
+  // Before the claim: a backend may commit with the claim (Postgres), and
+  // nothing that can fail may follow claimed messages, or they would sit
+  // leased to nobody. Writes a backend committed on their own leave the
+  // earliest expiry to be asked again (no question may fail after them).
+  if done.expiry_moved {
+    if !jobs.writes.is_empty() && b.commits_writes_alone() {
+      done.expiry_unknown = true;
+    } else {
+      done.next_expiry = b.earliest_expiry()?;
+    }
+  }
   let until = now + jobs.lease_ms;
   if !jobs.renew.is_empty() {
     done.renewed = b.renew(&jobs.renew, until)?;
@@ -102,9 +115,6 @@ pub fn run(b: &mut dyn Backend, jobs: &Jobs, now: i64) -> Result<Done> {
   }
   if done.queue_moved {
     done.next_ready = b.earliest_ready()?;
-  }
-  if done.expiry_moved {
-    done.next_expiry = b.earliest_expiry()?;
   }
   Ok(done)
 }

@@ -229,6 +229,8 @@ pub(super) struct Worker {
   /// Failed write transactions in a row, and when to try again.
   failures: u32,
   paused_until: Instant,
+  /// When the first of those failed: how long the outage has lasted.
+  failing_since: Instant,
 }
 
 fn now_ms() -> i64 {
@@ -269,6 +271,7 @@ impl Worker {
       poll_every: CHANGE_POLL_MIN,
       deferred: false,
       failures: 0,
+      failing_since: now,
       paused_until: now,
     })
   }
@@ -455,12 +458,15 @@ impl Worker {
           // which no process could renew or record anything. Other
           // processes' leases may have lapsed meanwhile while their
           // holders still know the outcomes: this process takes none
-          // back for one lease, time for every holder to record them
-          // (each retries at least every `retry_every`), so an outage
-          // costs no duplicate delivery. A dead process's messages come
-          // back one lease later than they would have.
-          let grace = Instant::now() + self.lease.lease;
-          self.next_sweep = self.next_sweep.max(grace);
+          // back for as long as the outage lasted (at most one lease) and
+          // one retry more, time for every holder to record them (each
+          // retries at least every `retry_every`), so an outage costs no
+          // duplicate delivery. A dead process's messages come back that
+          // much later. Short outages give short graces, so failures that
+          // keep coming back cannot put the sweep off for ever.
+          let lasted = self.failing_since.elapsed();
+          let grace = (lasted + self.lease.retry_every()).min(self.lease.lease);
+          self.next_sweep = self.next_sweep.max(Instant::now() + grace);
         }
         self.failures = 0;
       }
@@ -472,6 +478,9 @@ impl Worker {
         // or leases wait (see `lease_bound`), by at most `retry_every`.
         self.shared.stats.failed_turn();
         self.next_ready = Known::Stale;
+        if self.failures == 0 {
+          self.failing_since = Instant::now();
+        }
         self.failures = (self.failures + 1).min(10);
         let most = match self.lease_bound() {
           true => self.lease.retry_every(),
@@ -601,7 +610,20 @@ impl Worker {
       lease_ms: self.lease.ms(),
       ..Jobs::default()
     };
-    let renew = !self.running.is_empty() && t >= self.next_renew;
+    // A backend that commits writes on their own gets a turn of writes
+    // alone (Backend::commits_writes_alone); the rest follows at once, in
+    // the next turn. Not while closing: the close turn is the last.
+    let alone = !closing
+      && !jobs.writes.is_empty()
+      && self.backend.commits_writes_alone();
+    if alone {
+      self.unrecorded = std::mem::take(&mut jobs.outcomes);
+      self.orphaned = std::mem::take(&mut jobs.orphaned);
+      // Found again by the next sweep.
+      jobs.lapsed.clear();
+      jobs.expire = false;
+    }
+    let renew = !alone && !self.running.is_empty() && t >= self.next_renew;
     let renewed: Vec<u64> = if renew {
       let (tokens, leases) =
         self.running.iter().map(|(t, l)| (*t, l.clone())).unzip();
@@ -610,7 +632,7 @@ impl Worker {
     } else {
       Vec::new()
     };
-    if !self.waiters.is_empty() {
+    if !alone && !self.waiters.is_empty() {
       let max = self.waiters.iter().map(|w| w.max).sum();
       jobs.claim = Some(max);
     }
@@ -756,7 +778,9 @@ impl Worker {
     if done.queue_moved {
       self.next_ready = Known::At(done.next_ready);
     }
-    if done.expiry_moved {
+    if done.expiry_unknown {
+      self.next_expiry = Known::Stale;
+    } else if done.expiry_moved {
       self.next_expiry = Known::At(done.next_expiry);
     }
     self.shared.stats.running(self.running.len());

@@ -773,6 +773,11 @@ impl Backend for PostgresBackend {
     true
   }
 
+  /// Blind writes go out with their commit ([`Self::write_blind`]).
+  fn commits_writes_alone(&self) -> bool {
+    true
+  }
+
   fn renew(&mut self, leases: &[LeaseKey], deadline: i64) -> Result<Vec<bool>> {
     let params = queue::renew_params(leases, deadline)?;
     let stmt = Stmt::new(&self.sql.renew, params);
