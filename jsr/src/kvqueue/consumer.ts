@@ -213,6 +213,12 @@ export class Consumer implements HandOn {
   adopt(lease: Lease, payload: Promise<Uint8Array | null>): void {
     payload.then((body) => {
       this.#reserved--;
+      if (!this.#active()) {
+        // Handed on as the listener stopped: no handler starts now (its
+        // outcome could not be recorded); the lease lapses and another
+        // listener takes the message back.
+        return;
+      }
       this.#leases.add(lease, body);
       this.#dispatch(lease, body);
     }, (error) => {
