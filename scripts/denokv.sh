@@ -47,7 +47,8 @@ install_denokv() {
     log "installing the denokv server into $CACHE (once; several minutes)"
     local started
     started=$(date +%s)
-    cargo install denokv --locked --root "$CACHE" >&2
+    # Not holding the lock in its children (9>&-).
+    cargo install denokv --locked --root "$CACHE" >&2 9>&-
     log "installed in $(($(date +%s) - started)) s"
   fi
   exec 9>&-

@@ -69,7 +69,6 @@ run "conformance: bun on postgres" scripts/pg.sh "$BUN" tests-js/run_postgres.ts
 run "conformance: deno-ffi on postgres" scripts/pg.sh "${DENO_KVQ[@]}" tests-js/run_postgres.ts
 run "many machines on postgres" scripts/pg.sh "$NODE24" tests-js/postgres/many_machines.ts
 run "kvq copy: file and postgres" scripts/pg.sh "$NODE24" tests-js/copy/copy_test.ts
-run "full disk on sqlite, postgres and denokv (a small tmpfs each)" tests-js/faults/full_disk.sh
 # Named queues (ordering groups, dedup, policy, management) on Postgres.
 run "named queues on postgres (node24)" scripts/pg.sh "$NODE24" tests-js/kvqueue/run_postgres.ts
 run "named queues on postgres (deno-ffi)" scripts/pg.sh "${DENO_NET[@]}" tests-js/kvqueue/run_postgres.ts
@@ -97,6 +96,9 @@ run "many workers on denokv" scripts/denokv.sh "$NODE24" tests-js/denokv/many_wo
 # kvq copy (npx kvq and the JSR cli): file <-> denokv, file <-> Postgres,
 # a SIGKILL mid-copy and a resume, the verify pass.
 run "kvq copy: file and denokv" scripts/denokv.sh "$NODE24" tests-js/copy/copy_test.ts
+# A real full disk under each backend; last, as its denokv part waits for
+# the background build of the server.
+run "full disk on sqlite, postgres and denokv (a small tmpfs each)" tests-js/faults/full_disk.sh
 # The packages as users install them: `make test-package` (tests-js/package).
 
 echo
