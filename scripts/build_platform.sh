@@ -94,7 +94,14 @@ if [ "$platform" = win32-x64-gnu ]; then
   cp "$out/kvq_node.dll" "$node"
   # Node-API comes from the process at run time: an import of node.exe or
   # libnode.dll would fail to load under any other name.
-  if objdump -p "$node" | grep -i 'DLL Name: .*node'; then
+  # Read the imports first: an objdump that cannot read PE files must not
+  # make the check pass unseen (every Windows DLL imports KERNEL32).
+  imports=$(objdump -p "$node" | grep -i 'DLL Name:' || true)
+  if ! grep -qi 'KERNEL32' <<<"$imports"; then
+    echo "build_platform.sh: cannot read the imports of $node (objdump -p)" >&2
+    exit 1
+  fi
+  if grep -i 'DLL Name: .*node' <<<"$imports"; then
     echo "build_platform.sh: $node imports from Node's executable" >&2
     exit 1
   fi
