@@ -116,14 +116,7 @@ pub trait Backend: Send {
     writes: &[&AtomicWrite],
     now: i64,
   ) -> Result<Vec<Result<Applied>>> {
-    let mut applied = Vec::with_capacity(writes.len());
-    for write in writes {
-      match self.write(write, now) {
-        Err(e) if e.fails_turn() => return Err(e),
-        outcome => applied.push(outcome),
-      }
-    }
-    Ok(applied)
+    write_each(self, writes, now)
   }
   /// Leases up to `max` messages due at `now`, oldest first then in
   /// enqueue order, until `deadline`.
@@ -215,6 +208,24 @@ pub trait Backend: Send {
   /// Releases the storage: after it returns, everything committed is in
   /// the database's files and nothing of this process holds them.
   fn close(&mut self) -> Result<()>;
+}
+
+/// Applies `writes` one after another with [`Backend::write`], inside the
+/// turn's transaction: what [`Backend::write_batch`] does by default, for
+/// backends that override it and fall back to it.
+pub fn write_each<B: Backend + ?Sized>(
+  backend: &mut B,
+  writes: &[&AtomicWrite],
+  now: i64,
+) -> Result<Vec<Result<Applied>>> {
+  let mut applied = Vec::with_capacity(writes.len());
+  for write in writes {
+    match backend.write(write, now) {
+      Err(e) if e.fails_turn() => return Err(e),
+      outcome => applied.push(outcome),
+    }
+  }
+  Ok(applied)
 }
 
 /// Reads answered on the caller's own thread, for backends that can do so

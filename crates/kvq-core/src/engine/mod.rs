@@ -12,6 +12,7 @@ mod turn;
 mod watch;
 mod worker;
 
+pub use backend::write_each;
 pub use backend::Applied;
 pub use backend::Backend;
 pub use backend::Claimed;

@@ -678,14 +678,7 @@ impl Backend for PostgresBackend {
     if fresh && writes.iter().all(|w| kv::is_blind(w)) {
       return self.write_blind(writes);
     }
-    let mut applied = Vec::with_capacity(writes.len());
-    for write in writes {
-      match self.write(write, now) {
-        Err(e) if e.fails_turn() => return Err(e),
-        outcome => applied.push(outcome),
-      }
-    }
-    Ok(applied)
+    crate::engine::write_each(self, writes, now)
   }
 
   fn write(&mut self, write: &AtomicWrite, now: i64) -> Result<Applied> {
