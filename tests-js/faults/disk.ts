@@ -255,6 +255,25 @@ export class Ledger {
   }
 
   /**
+   * On a disk with room: sets ["k", i] and enqueues { id: i } for i below
+   * `n`, then waits up to `ms` for every message. Returns `n`, the next id.
+   */
+  async fillWithRoom(kv: AnyKv, n: number, ms: number): Promise<number> {
+    for (let i = 0; i < n; i++) {
+      await kv.set(["k", i], this.value(i));
+      this.stored.add(i);
+      await kv.enqueue({ id: i });
+      this.enqueued.add(i);
+    }
+    await until(
+      () => this.delivered.size === n,
+      ms,
+      `the first ${n} messages delivered`,
+    );
+    return n;
+  }
+
+  /**
    * Reads every key back through `store`: each write that resolved is
    * there with its value, none that rejected is.
    */

@@ -62,18 +62,7 @@ const value = (i: number) => ledger.value(i);
 const kv: Kv = await openKv(url);
 const listening = ledger.listen(kv);
 
-let next = 0;
-for (; next < 10; next++) {
-  await kv.set(["k", next], value(next));
-  stored.add(next);
-  await kv.enqueue({ id: next });
-  enqueued.add(next);
-}
-await until(
-  () => delivered.size === 10,
-  10_000,
-  "the first 10 messages delivered",
-);
+let next = await ledger.fillWithRoom(kv, 10, 10_000);
 
 /** Settles `p` into the sets, or reports it still pending after `ms`. */
 function track(p: Promise<unknown>, ok: () => void, no: () => void) {

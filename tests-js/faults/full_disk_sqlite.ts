@@ -58,18 +58,7 @@ let kv: Kv = await openKv(path);
 const listening = ledger.listen(kv);
 
 // Some data and messages on a disk with room, delivered as usual.
-let next = 0;
-for (; next < 20; next++) {
-  await kv.set(["k", next], value(next));
-  stored.add(next);
-  await kv.enqueue({ id: next });
-  enqueued.add(next);
-}
-await until(
-  () => delivered.size === 20,
-  5000,
-  "the first 20 messages delivered",
-);
+let next = await ledger.fillWithRoom(kv, 20, 5000);
 
 // Fill: a filler leaves 256 KiB (or the file may grow 256 KiB more), then
 // rounds of writes made together (so several share one group commit) and
