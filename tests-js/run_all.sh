@@ -17,12 +17,14 @@ DENO_NET=("${DENO_KVQ[@]}" --allow-net)
 export DENO_NO_UPDATE_CHECK=1
 
 failures=()
+# Each suite's wall time is printed after it, to see where a run's time goes.
 run() {
-  local name=$1
+  local name=$1 started=$SECONDS
   shift
   echo
   echo "=== $name"
   if ! "$@"; then failures+=("$name"); fi
+  echo "--- $name: $((SECONDS - started)) s"
 }
 
 # Node 20 cannot strip types: bundle the runners it runs.
