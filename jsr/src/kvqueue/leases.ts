@@ -18,6 +18,7 @@ import {
   isBusy,
   isRefusal,
   type Move,
+  type MoveResult,
 } from "./commits.ts";
 import type { Layout } from "./layout.ts";
 import { type Lease, releaseMove, renewMove } from "./moves.ts";
@@ -153,7 +154,7 @@ export class LeaseTable {
       try {
         const move = this.#outcomeMove(held, now);
         if (!(move instanceof Promise)) last.push(move);
-        else move.then((m) => m.settled?.(null), () => {});
+        else move.then((m) => settle(m, null), () => {});
       } catch {
         // Left to its lease, as if the outcome had not been known.
       }
@@ -224,7 +225,7 @@ export class LeaseTable {
       else unprepared ??= { reason: p.reason };
     }
     if (unprepared !== null) {
-      for (const m of moves) m.settled?.(null);
+      for (const m of moves) settle(m, null);
       const { reason } = unprepared;
       console.error("kvq queue: failed to prepare updates, retrying:", reason);
       return reason instanceof Error && isBusy(reason) ? "busy" : "error";
@@ -235,7 +236,7 @@ export class LeaseTable {
       moves,
       this.#checks,
     );
-    for (let i = 0; i < moves.length; i++) moves[i].settled?.(results[i]);
+    for (let i = 0; i < moves.length; i++) settle(moves[i], results[i]);
     if (this.#stopped) return null;
     let failed: Failure = null;
     let errors = 0;
@@ -336,5 +337,18 @@ export class LeaseTable {
     this.#held.delete(id);
     this.dropped?.(id);
     held.recorded?.();
+  }
+}
+
+/**
+ * Tells a move its result. A callback that throws (a bug in a policy) is
+ * logged, and the moves after it still hear theirs: each hands a lease on
+ * or gives a slot back, and a skipped one would hold it for ever.
+ */
+function settle(move: Move, result: MoveResult): void {
+  try {
+    move.settled?.(result);
+  } catch (error) {
+    console.error("kvq queue: a settled move's callback failed:", error);
   }
 }
