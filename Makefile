@@ -86,8 +86,16 @@ $(NPM_DIST) &: $(TS_SOURCES) | deps
 	cp -r npm/dist/types npm/dist/types-cjs
 	echo '{ "type": "commonjs" }' >npm/dist/types-cjs/package.json
 
+# napi builds the addon for an explicit --target, into target/HOST/: the
+# FFI library and the benchmark's probe are built the same way, so that
+# the three share every compiled dependency (without --target, cargo keeps
+# a second copy of all of them in target/release/ and compiles it again:
+# minutes of a 2-core run). Each is then copied where it has always been.
+HOST := $(shell rustc -vV | sed -n 's/^host: //p')
+
 $(FFI_LIB): $(RUST_SOURCES)
-	cargo build --release -p kvq-deno
+	cargo build --release --target $(HOST) -p kvq-deno
+	cp target/$(HOST)/release/libkvq_deno.so $@
 
 # deno_bindgen's generated table must match the one jsr/ffi ships by hand.
 check-bindings: $(FFI_LIB) | deps
@@ -125,7 +133,9 @@ test-js: build
 FLOOR := target/release/examples/fsync_floor
 
 $(FLOOR): $(RUST_SOURCES)
-	cargo build --release -p kvq-core --example fsync_floor
+	cargo build --release --target $(HOST) -p kvq-core --example fsync_floor
+	mkdir -p $(dir $@)
+	cp target/$(HOST)/release/examples/fsync_floor $@
 
 # Under scripts/pg.sh and scripts/denokv.sh: a private Postgres for the
 # kvq-on-Postgres row and a private denokv server for the KV Connect row,
