@@ -20,8 +20,15 @@
 # Postgres 15 from /usr/lib/postgresql/15/bin (else any version there);
 # where none is installed and we are root, Debian's `postgresql` package is
 # installed first (initdb runs with --no-sync: a test cluster need not
-# survive a power cut; the server itself keeps fsync on). initdb refuses to run as root, so as root the server runs
-# as the `postgres` user. Nothing outside the temporary folder is touched.
+# survive a power cut; the server itself keeps fsync on). initdb refuses to
+# run as root, so as root the server runs as the `postgres` user. Nothing
+# outside the temporary folder is touched.
+#
+# KVQ_PG_NO_FSYNC=1 starts the server with fsync=off: suites that check
+# semantics, not durability, then spend no time waiting on the disk (each
+# case creates a schema, a dozen catalog commits). A process or server
+# crash still loses nothing (the OS holds the files); only a power cut
+# would. The benchmarks and the fault tests keep fsync on.
 set -euo pipefail
 
 log() { echo "pg.sh: $*" >&2; }
@@ -119,6 +126,9 @@ for _ in 1 2 3 4 5; do
   # conformance suite (each store: a small pool and one LISTEN session).
   OPTS="-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c max_connections=300"
   OPTS="$OPTS -c shared_buffers=128MB -c log_min_messages=warning $SSL_OPTS"
+  if [ -n "${KVQ_PG_NO_FSYNC:-}" ]; then
+    OPTS="$OPTS -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  fi
   echo "$OPTS" >"$DIR/options"
   if as_pg "$PGBIN/pg_ctl" -D "$DATA" -o "$OPTS" -l "$DIR/server.log" -w \
     -t 30 start >/dev/null 2>&1; then
@@ -162,7 +172,7 @@ EOF
 chmod 755 "$DIR/ctl"
 
 ms() { echo $((($2 - $1) / 1000000)); }
-log "Postgres $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT and $DIR" \
+log "Postgres $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT and $DIR${KVQ_PG_NO_FSYNC:+, fsync off}" \
   "(initdb $(ms "$started" "$initdb_done") ms, start $(ms "$initdb_done" "$server_up") ms," \
   "ready $(ms "$started" "$ready") ms in all)"
 
