@@ -4,7 +4,7 @@
 # Node 24, Bun and Deno (FFI), then interop and mixed-runtime tests. Each
 # suite runs even if an earlier one failed; the exit code reports them all.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 BIN=node_modules/.bin
 DENO="$BIN/deno"
@@ -25,6 +25,36 @@ run() {
   echo "=== $name"
   if ! "$@"; then failures+=("$name"); fi
   echo "--- $name: $((SECONDS - started)) s"
+}
+
+# Suites that spend most of their time waiting (on timers, on a server of
+# their own) run side by side: `start` launches one with its output kept
+# aside, `settle` waits for all of them and prints each one's output whole,
+# in the order they started, recording failures as `run` does.
+side_names=() side_pids=() side_logs=()
+side_started=$SECONDS
+start() {
+  local name=$1
+  shift
+  [ ${#side_names[@]} -gt 0 ] || side_started=$SECONDS
+  local log=$results/side.${#side_names[@]}.log
+  "$@" >"$log" 2>&1 &
+  side_pids+=($!)
+  side_names+=("$name")
+  side_logs+=("$log")
+}
+settle() {
+  local i status
+  for i in "${!side_names[@]}"; do
+    status=0
+    wait "${side_pids[$i]}" || status=$?
+    echo
+    echo "=== ${side_names[$i]} (side by side)"
+    cat "${side_logs[$i]}"
+    if [ "$status" -ne 0 ]; then failures+=("${side_names[$i]}"); fi
+    echo "--- ${side_names[$i]}: done within $((SECONDS - side_started)) s"
+  done
+  side_names=() side_pids=() side_logs=()
 }
 
 # Node 20 cannot strip types: bundle the runners it runs.
@@ -59,21 +89,29 @@ run "v8 vs Deno 2.9.6 kv rows" "${DENO_KVQ[@]}" tests-js/v8/deno_kv_test.ts
 run "v8 host objects vs Deno 2.9.6 kv rows" "${DENO_KVQ[@]}" tests-js/v8/deno_host_test.ts
 run "v8 host objects, portable path (deno)" "${DENO_KVQ[@]}" tests-js/v8/host_portable_test.ts
 
-run "conformance: deno-native" "${DENO_KVQ[@]}" tests-js/run_deno_native.ts
-run "conformance: node24" "$NODE24" tests-js/run_node.ts
+# The conformance suite on every runtime. Its cases mostly wait (on timers,
+# on other processes: a tenth of a run is CPU), so the runtimes run side
+# by side, here and below; each keeps its own files, schemas and servers.
 run "bundle the node20 runner" bundle tests-js/run_node.ts run_node.mjs
-run "conformance: node20" "$NODE20" "$cache/run_node.mjs"
-run "conformance: bun" "$BUN" tests-js/run_bun.ts
-run "conformance: deno-ffi" "${DENO_KVQ[@]}" tests-js/run_deno_ffi.ts
-# The same suite on Postgres: each run starts and stops a private server.
-run "conformance: node24 on postgres" scripts/pg.sh "$NODE24" tests-js/run_postgres.ts
-run "conformance: bun on postgres" scripts/pg.sh "$BUN" tests-js/run_postgres.ts
-run "conformance: deno-ffi on postgres" scripts/pg.sh "${DENO_KVQ[@]}" tests-js/run_postgres.ts
+start "conformance: deno-native" "${DENO_KVQ[@]}" tests-js/run_deno_native.ts
+start "conformance: node24" "$NODE24" tests-js/run_node.ts
+start "conformance: node20" "$NODE20" "$cache/run_node.mjs"
+start "conformance: bun" "$BUN" tests-js/run_bun.ts
+start "conformance: deno-ffi" "${DENO_KVQ[@]}" tests-js/run_deno_ffi.ts
+settle
+# The same suite on Postgres, and named queues (ordering groups, dedup,
+# policy, management) there: each run starts and stops a private server,
+# with fsync off, as these check semantics (scripts/pg.sh); the runs that
+# restart the server keep it on.
+PG_QUICK=(env KVQ_PG_NO_FSYNC=1 scripts/pg.sh)
+start "conformance: node24 on postgres" "${PG_QUICK[@]}" "$NODE24" tests-js/run_postgres.ts
+start "conformance: bun on postgres" "${PG_QUICK[@]}" "$BUN" tests-js/run_postgres.ts
+start "conformance: deno-ffi on postgres" "${PG_QUICK[@]}" "${DENO_KVQ[@]}" tests-js/run_postgres.ts
+start "named queues on postgres (node24)" "${PG_QUICK[@]}" "$NODE24" tests-js/kvqueue/run_postgres.ts
+start "named queues on postgres (deno-ffi)" "${PG_QUICK[@]}" "${DENO_NET[@]}" tests-js/kvqueue/run_postgres.ts
+settle
 run "many machines on postgres" scripts/pg.sh "$NODE24" tests-js/postgres/many_machines.ts
 run "kvq copy: file and postgres" scripts/pg.sh "$NODE24" tests-js/copy/copy_test.ts
-# Named queues (ordering groups, dedup, policy, management) on Postgres.
-run "named queues on postgres (node24)" scripts/pg.sh "$NODE24" tests-js/kvqueue/run_postgres.ts
-run "named queues on postgres (deno-ffi)" scripts/pg.sh "${DENO_NET[@]}" tests-js/kvqueue/run_postgres.ts
 
 # The FFI transport on its own, and beside Deno's own KV in one process.
 run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env --allow-run \
@@ -82,17 +120,27 @@ run "deno ffi transport" "$DENO" test --allow-read --allow-write --allow-env --a
 for t in tests-js/interop/*_test.ts; do
   run "interop $(basename "$t")" "${DENO_KVQ[@]}" "$t"
 done
-run "queues on any Deno.Kv (withQueues): Deno.openKv, node24, deno-ffi" tests-js/kvqueue/run_all.sh
+# Queues on any Deno.Kv (withQueues) and named queues, on a file: real
+# Deno's Deno.openKv, and kvq on Node 24, Bun and Deno (what
+# tests-js/kvqueue/run_all.sh runs one after another).
+KVQUEUE_DENO=("${DENO_KVQ[@]}" --allow-net=127.0.0.1)
+start "kvqueue: deno-native" env -u KVQ_RESULTS_DIR "${KVQUEUE_DENO[@]}" tests-js/kvqueue/run_deno_native.ts
+start "kvqueue: node24" env -u KVQ_RESULTS_DIR "$NODE24" tests-js/kvqueue/run_kvq.ts
+start "kvqueue: bun" env -u KVQ_RESULTS_DIR "$BUN" tests-js/kvqueue/run_kvq.ts
+start "kvqueue: deno-ffi" env -u KVQ_RESULTS_DIR "${KVQUEUE_DENO[@]}" tests-js/kvqueue/run_kvq.ts
+settle
 
-# The same suite over KV Connect on a private denokv server (scripts/denokv.sh
-# installs it once into .cache/), its KV cases on real Deno's own remote
-# client too, and the queue made of keys on Deno.openKv(url).
-run "conformance: node24 on denokv" scripts/denokv.sh "$NODE24" tests-js/run_denokv.ts
-run "conformance: bun on denokv" scripts/denokv.sh "$BUN" tests-js/run_denokv.ts
-run "conformance: deno-ffi on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/run_denokv.ts
-run "conformance: deno-native on denokv" scripts/denokv.sh "${DENO_NET[@]}" tests-js/run_denokv.ts --deno-native
-run "kvqueue on Deno.openKv(url)" scripts/denokv.sh "${DENO_NET[@]}" tests-js/kvqueue/run_denokv.ts
-run "named queues on denokv (node24)" scripts/denokv.sh "$NODE24" tests-js/kvqueue/run_denokv.ts
+# The same suite over KV Connect on a private denokv server each
+# (scripts/denokv.sh installs it once into .cache/; they wait for that),
+# its KV cases on real Deno's own remote client too, and the queue made of
+# keys on Deno.openKv(url).
+start "conformance: node24 on denokv" scripts/denokv.sh "$NODE24" tests-js/run_denokv.ts
+start "conformance: bun on denokv" scripts/denokv.sh "$BUN" tests-js/run_denokv.ts
+start "conformance: deno-ffi on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/run_denokv.ts
+start "conformance: deno-native on denokv" scripts/denokv.sh "${DENO_NET[@]}" tests-js/run_denokv.ts --deno-native
+start "kvqueue on Deno.openKv(url)" scripts/denokv.sh "${DENO_NET[@]}" tests-js/kvqueue/run_denokv.ts
+start "named queues on denokv (node24)" scripts/denokv.sh "$NODE24" tests-js/kvqueue/run_denokv.ts
+settle
 run "kvq and Deno on one denokv, and a restart" scripts/denokv.sh "${DENO_NET[@]}" tests-js/denokv/interop_test.ts
 run "many workers on denokv" scripts/denokv.sh "$NODE24" tests-js/denokv/many_workers.ts
 # kvq copy (npx kvq and the JSR cli): file <-> denokv, file <-> Postgres,
