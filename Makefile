@@ -33,7 +33,7 @@ NPM_DIST := npm/dist/index.js npm/dist/index.cjs
 RUST_SOURCES := Cargo.toml Cargo.lock $(shell find crates -name '*.rs' -o -name Cargo.toml)
 TS_SOURCES := $(shell find jsr npm/src -name '*.ts' 2>/dev/null)
 
-.PHONY: build deps demo test test-rust lint test-js test-package check-bindings bench bench-smoke dist test-dist clean
+.PHONY: build deps demo test test-background test-rust lint test-js test-package check-bindings bench bench-smoke dist test-dist clean
 
 # ---------------------------------------------------------------- set-up
 
@@ -109,7 +109,21 @@ demo: build
 
 # ---------------------------------------------------------------- test
 
-test: lint test-rust test-js test-package check-bindings bench-smoke
+test: test-background lint test-rust test-js test-package check-bindings bench-smoke
+
+# Two builds that `make test` needs late start first, one after the other,
+# in the background at the lowest priority: they use the CPU the steps
+# before them leave idle (a test run mostly waits; an LTO link uses one
+# core). The denokv server (for the KV Connect suites of test-js), then the
+# cross-built libraries of test-package. The steps that need them wait for
+# them (both scripts take a lock) and build them themselves if this failed;
+# the output is in .tmp/test-background.log. A `make test` that stops
+# early leaves this build to finish on its own.
+test-background: | deps
+	mkdir -p .tmp
+	(nice -n 19 scripts/denokv.sh --install; \
+	  $(foreach p,$(TEST_CROSS),nice -n 19 scripts/build_platform.sh $(p);)) \
+	  >.tmp/test-background.log 2>&1 </dev/null &
 
 lint: deps
 	cargo fmt --all --check

@@ -68,7 +68,14 @@ win32-x64-gnu)
   ;;
 esac
 
-scripts/dist_tools.sh build
+# One build of a platform at a time: `make test` starts one in the
+# background early (Makefile, test-background) and its own step waits for
+# that one here, then finds everything built.
+mkdir -p "$root/.tmp"
+exec 9>"$root/.tmp/build-$platform.lock"
+flock 9
+
+scripts/dist_tools.sh build 9>&-
 tools=$root/.tmp/cross
 # Debian's cargo and rustc, not rustup's; zig from the venv.
 export PATH="$tools/bin:$tools/venv/bin:/usr/local/bin:/usr/bin:/bin"
@@ -76,7 +83,7 @@ unset RUSTUP_TOOLCHAIN RUSTC RUSTDOC
 
 out=${CARGO_TARGET_DIR:-$root/target}/$triple/release
 cargo-zigbuild zigbuild --release --locked --target "$zig_target" \
-  "${build_std[@]}" "${crates[@]}"
+  "${build_std[@]}" "${crates[@]}" 9>&-
 
 # A library that asks for a newer glibc than 2.17 would fail to load on
 # the systems this build is for.
