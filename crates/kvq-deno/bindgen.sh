@@ -20,12 +20,17 @@ command -v deno_bindgen >/dev/null || {
 # deno_bindgen_cli 0.1 runs `cargo build --message-format=json` with stdout
 # piped but unread until cargo exits; a workspace's JSON (one message per
 # dependency) overflows the pipe and cargo blocks forever, holding the build
-# lock. A `cargo` shim first on PATH keeps only the cdylib's message.
+# lock. A `cargo` shim first on PATH keeps only the cdylib's message. It
+# also builds for the host's explicit --target, as the Makefile builds the
+# addon and the library, so that the build reuses theirs (without it,
+# cargo compiles every dependency again into target/release/: minutes).
 shim="$(mktemp -d)"
 trap 'rm -rf "$shim"' EXIT
 real_cargo="$(command -v cargo)"
+host="$(rustc -vV | sed -n 's/^host: //p')"
 cat >"$shim/cargo" <<SHIM
 #!/usr/bin/env bash
+if [ "\$1" = build ]; then set -- "\$@" --target "$host"; fi
 output="\$("$real_cargo" "\$@")"
 status=\$?
 printf '%s\n' "\$output" | grep -F '"cdylib"' || true
