@@ -50,6 +50,11 @@ export interface NamedQueueLike {
   readonly name: string;
   enqueue(value: unknown, options?: unknown): Promise<EnqueuedLike>;
   send(type: string, data?: unknown, options?: unknown): Promise<EnqueuedLike>;
+  enqueueIn(
+    atomic: unknown,
+    value: unknown,
+    options?: unknown,
+  ): Promise<{ id: string; duplicate: boolean }>;
   listen(handler: unknown, options?: unknown): Promise<void>;
   close(): void;
   counts(): Promise<Record<string, number>>;

@@ -17,6 +17,7 @@ import { cases as named } from "./queues.named.ts";
 import { cases as groups } from "./queues.groups.ts";
 import { cases as queueProcesses } from "./queues.processes.ts";
 import { cases as dedup } from "./queues.dedup.ts";
+import { cases as enqueueIn } from "./queues.atomic.ts";
 import { cases as typed } from "./queues.typed.ts";
 import { cases as admin } from "./queues.admin.ts";
 import { cases as http } from "./queues.http.ts";
@@ -31,6 +32,7 @@ export const allCases: Case[] = [
   ...named,
   ...groups,
   ...dedup,
+  ...enqueueIn,
   ...typed,
   ...admin,
   ...http,

@@ -4,15 +4,17 @@
  * also claims the dedup key, so of several enqueues with the same id (in
  * any number of processes) exactly one commits and the others return its
  * message id. Reads (the group's state, the dedup key) are checked in the
- * commit; a lost race reads again.
+ * commit; a lost race reads again. The same writes can join a caller's own
+ * atomic operation instead ({@link enqueueInto}); there a lost race fails
+ * the caller's commit.
  *
  * @module
  */
 
-import type { KvCommitResult, KvKey } from "../types.ts";
+import type { KvCommitResult, KvEntryMaybe, KvKey } from "../types.ts";
 import { newId, type ReadyRecord } from "../kvqueue/layout.ts";
 import { isBusy } from "../kvqueue/commits.ts";
-import type { KvStore } from "../kvqueue/types.ts";
+import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
 import { serializePayload } from "../value.ts";
 import { groupState } from "./groups.ts";
 import type { DedupRecord, NamedLayout } from "./layout.ts";
@@ -82,6 +84,118 @@ export function payloadOf(value: unknown): Uint8Array {
   return payload;
 }
 
+/** What an enqueue reads before it writes: the dedup entry, the group state. */
+interface Reads {
+  /** The dedup key's entry, with a dedup id. */
+  dedup?: KvEntryMaybe<unknown>;
+  /** The group's state entry, with a group. */
+  group?: KvEntryMaybe<unknown>;
+}
+
+/** Reads what an enqueue with `dedupId` and `group` depends on, in one snapshot. */
+async function readFirst(
+  kv: KvStore,
+  layout: NamedLayout,
+  dedupId: string | undefined,
+  group: string | undefined,
+): Promise<Reads> {
+  const keys = [];
+  if (dedupId !== undefined) keys.push(layout.dedup(dedupId));
+  if (group !== undefined) keys.push(layout.group(group));
+  const read = keys.length > 0 ? await kv.getMany(keys) : [];
+  return {
+    dedup: dedupId !== undefined ? read[0] : undefined,
+    group: group !== undefined ? read[read.length - 1] : undefined,
+  };
+}
+
+/**
+ * The first message's id and versionstamp when `reads` found `dedupId`
+ * live: the enqueue is a duplicate and adds nothing.
+ */
+function duplicateOf(
+  reads: Reads,
+  now: number,
+): { id: string; versionstamp: string } | null {
+  const first = reads.dedup?.value as DedupRecord | null | undefined;
+  if (first == null || first.until <= now) return null;
+  return { id: first.id, versionstamp: reads.dedup!.versionstamp! };
+}
+
+/**
+ * Adds one message to `op`: checks on what `reads` found (a concurrent
+ * enqueue on the same group or dedup id fails the commit) and the writes
+ * (body, a ready key or a waiting one behind its group's head, the group's
+ * state, the dedup key, the counter, the wake-up).
+ */
+function addMessage(
+  op: KvStoreAtomic,
+  layout: NamedLayout,
+  config: QueueConfig,
+  message: {
+    id: string;
+    payload: Uint8Array;
+    delay: number;
+    enqueuedAt: number;
+    group?: string;
+    dedupId?: string;
+  },
+  reads: Reads,
+  now: number,
+): void {
+  const { id, group, dedupId } = message;
+  const record: ReadyRecord = {
+    attempts: 0,
+    backoffSchedule: [],
+    keysIfUndelivered: [],
+    named: { enqueuedAt: message.enqueuedAt },
+  };
+  if (dedupId !== undefined) record.named!.dedupId = dedupId;
+  for (const e of [reads.dedup, reads.group]) {
+    if (e !== undefined) {
+      op.check({ key: e.key, versionstamp: e.versionstamp });
+    }
+  }
+  op.set(layout.payload(id), message.payload);
+  const dueMs = now + message.delay;
+  let wakes = true;
+  if (group !== undefined && reads.group !== undefined) {
+    const state = groupState(reads.group.value);
+    const seq = (state?.last ?? 0) + 1;
+    record.named!.group = group;
+    record.named!.seq = seq;
+    if (state !== null) {
+      op.set(layout.waiting(group, seq), { id, dueMs, record });
+      op.set(reads.group.key, { last: seq, head: state.head });
+      wakes = false;
+    } else {
+      op.set(layout.ready(dueMs, id), record);
+      op.set(reads.group.key, { last: seq, head: seq });
+    }
+  } else {
+    op.set(layout.ready(dueMs, id), record);
+  }
+  if (dedupId !== undefined) {
+    const until = now + config.dedupWindowMs;
+    op.set(layout.dedup(dedupId), { id, until } satisfies DedupRecord, {
+      expireIn: config.dedupWindowMs,
+    });
+  }
+  op.sum(layout.counter("enqueued"), 1n);
+  if (wakes) op.sum(layout.wakeKey, 1n);
+}
+
+/** The dedup id an enqueue uses: its own, or the payload's hash when the queue deduplicates. */
+async function dedupIdOf(
+  config: QueueConfig,
+  request: { dedupId?: string; noDedup?: boolean },
+  payload: Uint8Array,
+): Promise<string | undefined> {
+  if (request.noDedup) return undefined;
+  return request.dedupId ??
+    (config.deduplicate ? await payloadHash(payload) : undefined);
+}
+
 /**
  * Enqueues one message on `layout`'s queue. Resolves null only when
  * `request.replaces` changed meanwhile (nothing was written).
@@ -93,69 +207,34 @@ export async function enqueueNamed(
   request: EnqueueRequest,
   payload: Uint8Array,
 ): Promise<QueueEnqueueResult | null> {
-  const dedupId = request.noDedup ? undefined : request.dedupId ??
-    (config.deduplicate ? await payloadHash(payload) : undefined);
+  const dedupId = await dedupIdOf(config, request, payload);
   const group = request.group;
   for (let tries = 0;; tries++) {
-    const keys = [];
-    if (dedupId !== undefined) keys.push(layout.dedup(dedupId));
-    if (group !== undefined) keys.push(layout.group(group));
-    const read = keys.length > 0 ? await kv.getMany(keys) : [];
+    const reads = await readFirst(kv, layout, dedupId, group);
     const now = Date.now();
-    const dedupEntry = dedupId !== undefined ? read[0] : undefined;
-    const first = dedupEntry?.value as DedupRecord | null | undefined;
-    if (dedupEntry !== undefined && first != null && first.until > now) {
-      return {
-        ok: true,
-        versionstamp: dedupEntry.versionstamp!,
-        id: first.id,
-        duplicate: true,
-      };
-    }
+    const first = duplicateOf(reads, now);
+    if (first !== null) return { ok: true, ...first, duplicate: true };
     const id = request.id ?? newId();
-    const record: ReadyRecord = {
-      attempts: 0,
-      backoffSchedule: [],
-      keysIfUndelivered: [],
-      named: { enqueuedAt: request.enqueuedAt ?? now },
-    };
-    if (dedupId !== undefined) record.named!.dedupId = dedupId;
     const op = kv.atomic();
-    for (const e of read) {
-      op.check({ key: e.key, versionstamp: e.versionstamp });
-    }
     if (request.replaces !== undefined) {
       op.check(request.replaces);
       op.delete(request.replaces.key);
     }
-    op.set(layout.payload(id), payload);
-    const dueMs = now + request.delay;
-    let wakes = true;
-    if (group !== undefined) {
-      const stateEntry = read[read.length - 1];
-      const state = groupState(stateEntry.value);
-      const seq = (state?.last ?? 0) + 1;
-      record.named!.group = group;
-      record.named!.seq = seq;
-      if (state !== null) {
-        op.set(layout.waiting(group, seq), { id, dueMs, record });
-        op.set(stateEntry.key, { last: seq, head: state.head });
-        wakes = false;
-      } else {
-        op.set(layout.ready(dueMs, id), record);
-        op.set(stateEntry.key, { last: seq, head: seq });
-      }
-    } else {
-      op.set(layout.ready(dueMs, id), record);
-    }
-    if (dedupId !== undefined) {
-      const until = now + config.dedupWindowMs;
-      op.set(layout.dedup(dedupId), { id, until } satisfies DedupRecord, {
-        expireIn: config.dedupWindowMs,
-      });
-    }
-    op.sum(layout.counter("enqueued"), 1n);
-    if (wakes) op.sum(layout.wakeKey, 1n);
+    addMessage(
+      op,
+      layout,
+      config,
+      {
+        id,
+        payload,
+        delay: request.delay,
+        enqueuedAt: request.enqueuedAt ?? now,
+        group,
+        dedupId,
+      },
+      reads,
+      now,
+    );
     let result;
     try {
       result = await op.commit();
@@ -193,4 +272,65 @@ export async function enqueueNamed(
       );
     }
   }
+}
+
+/** Whether `op` has the methods of an atomic operation an enqueue uses. */
+export function isAtomic(op: unknown): op is KvStoreAtomic {
+  if (typeof op !== "object" || op === null) return false;
+  const o = op as Record<string, unknown>;
+  return ["check", "set", "delete", "sum", "commit"].every((m) =>
+    typeof o[m] === "function"
+  );
+}
+
+/** What {@link enqueueInto} added to an atomic operation. */
+export interface QueueEnqueueInResult {
+  /**
+   * The message id, once the operation commits; for a duplicate, the
+   * first message's.
+   */
+  id: string;
+  /** True when the dedup id was seen within the window: nothing was added. */
+  duplicate: boolean;
+}
+
+/**
+ * Adds an enqueue of `payload` to the caller's atomic operation `op` (of
+ * the store `kv`): the message is stored, and delivered, if and only if
+ * `op` commits. What the enqueue read (its group's state, its dedup id)
+ * is checked in `op`, so a concurrent enqueue on the same group or dedup
+ * id makes the commit fail (`ok: false`), as any check does; the caller
+ * tries again, and a retried enqueue whose dedup id has meanwhile been
+ * taken adds nothing.
+ */
+export async function enqueueInto(
+  kv: KvStore,
+  op: KvStoreAtomic,
+  layout: NamedLayout,
+  config: QueueConfig,
+  request: { delay: number; group?: string; dedupId?: string },
+  payload: Uint8Array,
+): Promise<QueueEnqueueInResult> {
+  const dedupId = await dedupIdOf(config, request, payload);
+  const reads = await readFirst(kv, layout, dedupId, request.group);
+  const now = Date.now();
+  const first = duplicateOf(reads, now);
+  if (first !== null) return { id: first.id, duplicate: true };
+  const id = newId();
+  addMessage(
+    op,
+    layout,
+    config,
+    {
+      id,
+      payload,
+      delay: request.delay,
+      enqueuedAt: now,
+      group: request.group,
+      dedupId,
+    },
+    reads,
+    now,
+  );
+  return { id, duplicate: false };
 }

@@ -28,7 +28,7 @@ export type {
   QueueListenOptions,
   QueueOptions,
 } from "./options.ts";
-export type { QueueEnqueueResult } from "./enqueue.ts";
+export type { QueueEnqueueInResult, QueueEnqueueResult } from "./enqueue.ts";
 export { QueueTimeoutError } from "./errors.ts";
 export { isTypedMessage, typed } from "./dispatch.ts";
 export type { TypedHandlers, TypedMessage } from "./dispatch.ts";

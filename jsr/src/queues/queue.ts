@@ -15,7 +15,7 @@ import {
 import { newOwnerId } from "../kvqueue/layout.ts";
 import { LeaseTable } from "../kvqueue/leases.ts";
 import { type Config, resolveOptions } from "../kvqueue/options.ts";
-import type { KvStore } from "../kvqueue/types.ts";
+import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
 import { deserializePayload } from "../value.ts";
 import * as admin from "./admin.ts";
 import * as repair from "./repair.ts";
@@ -24,7 +24,14 @@ import {
   dispatchTyped,
   type TypedHandlers,
 } from "./dispatch.ts";
-import { enqueueNamed, payloadOf, type QueueEnqueueResult } from "./enqueue.ts";
+import {
+  enqueueInto,
+  enqueueNamed,
+  isAtomic,
+  payloadOf,
+  type QueueEnqueueInResult,
+  type QueueEnqueueResult,
+} from "./enqueue.ts";
 import { errorText, QueueTimeoutError } from "./errors.ts";
 import { idTime, NamedLayout } from "./layout.ts";
 import {
@@ -36,6 +43,7 @@ import {
   resolveEnqueueOptions,
   resolveListenOptions,
   resolveQueueOptions,
+  show,
 } from "./options.ts";
 import { namedPolicy } from "./outcomes.ts";
 
@@ -162,6 +170,42 @@ export class NamedQueue<T = unknown> {
       { value, ...o },
       payload,
     ))!;
+  }
+
+  /**
+   * Adds an enqueue of `value` to `atomic`, an atomic operation of the
+   * same store (`kv.atomic()`), and resolves to `{ id, duplicate }`: the
+   * message is stored, and delivered, if and only if `atomic` commits, with
+   * the caller's own checks and writes (the transactional outbox).
+   * Options as {@link enqueue}. A group's state and a dedup id are checked
+   * in `atomic`: another enqueue on the same group or dedup id before the
+   * commit makes it fail (`ok: false`), like any check; try again. A dedup
+   * id already taken adds nothing (`duplicate: true`, the first message's
+   * id). Throws TypeError for an `atomic` that is not an atomic operation,
+   * a bad option, or a value as {@link enqueue} does.
+   */
+  async enqueueIn(
+    atomic: KvStoreAtomic,
+    value: T,
+    options?: QueueEnqueueOptions,
+  ): Promise<QueueEnqueueInResult> {
+    if (!isAtomic(atomic)) {
+      throw new TypeError(
+        `enqueueIn: atomic must be an atomic operation (kv.atomic()): received ${
+          show(atomic)
+        }`,
+      );
+    }
+    const o = resolveEnqueueOptions(options);
+    const payload = payloadOf(value);
+    return await enqueueInto(
+      this.#kv,
+      atomic,
+      this.#layout,
+      this.#config,
+      o,
+      payload,
+    );
   }
 
   /**

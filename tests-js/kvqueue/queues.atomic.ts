@@ -1,0 +1,142 @@
+/**
+ * A named-queue enqueue inside the caller's atomic operation
+ * (`queue.enqueueIn(kv.atomic(), value)`): stored and delivered if and
+ * only if the operation commits; its group and dedup reads are checked in
+ * the operation.
+ *
+ * @module
+ */
+
+import {
+  assert,
+  assertEquals,
+  assertIs,
+  assertRejects,
+  sleep,
+  sleepUntil,
+} from "../harness/helpers.ts";
+import type { Case } from "../harness/types.ts";
+import { recordNamed, withNamed } from "./queues.helpers.ts";
+
+export const cases: Case[] = [
+  {
+    name:
+      "queue enqueueIn: the message commits with the caller's writes, and is delivered under the id it returned",
+    run: (t) =>
+      withNamed(t, async ({ kv, q }) => {
+        const jobs = q("jobs");
+        const op = kv.atomic().check({ key: ["order", 7], versionstamp: null })
+          .set(["order", 7], { total: 12 });
+        const { id, duplicate } = await jobs.enqueueIn(op, { order: 7 });
+        assertIs(duplicate, false);
+        assertEquals((await jobs.counts()).ready, 0, "nothing before commit");
+        const committed = await op.commit();
+        assertIs(committed.ok, true);
+        assertEquals((await kv.get(["order", 7])).value, { total: 12 });
+        const r = recordNamed(jobs);
+        await sleepUntil(() => r.got.length === 1, 3000, "the delivery");
+        assertEquals(r.got[0].value, { order: 7 });
+        assertIs(r.got[0].info.id, id);
+      }),
+  },
+  {
+    name: "queue enqueueIn: an operation whose check fails stores no message",
+    run: (t) =>
+      withNamed(t, async ({ kv, q }) => {
+        const jobs = q("jobs");
+        await kv.set(["order", 7], "taken");
+        const op = kv.atomic().check({ key: ["order", 7], versionstamp: null })
+          .set(["order", 7], "mine");
+        await jobs.enqueueIn(op, { order: 7 }, { group: "g" });
+        assertIs((await op.commit()).ok, false);
+        const r = recordNamed(jobs);
+        await sleep(300);
+        assertIs(r.got.length, 0, "delivered");
+        assertEquals(await jobs.counts(), {
+          ready: 0,
+          delayed: 0,
+          waiting: 0,
+          running: 0,
+          dead: 0,
+        });
+        // The group took no sequence number: the next message is its first.
+        await jobs.enqueue(1, { group: "g" });
+        assertEquals((await jobs.peek()).map((m) => m.seq), [1]);
+      }),
+  },
+  {
+    name:
+      "queue enqueueIn: groups keep their order; an enqueue on the group before the commit fails it",
+    run: (t) =>
+      withNamed(t, async ({ kv, q }) => {
+        const jobs = q("jobs");
+        const a = kv.atomic();
+        await jobs.enqueueIn(a, "first", { group: "g" });
+        assertIs((await a.commit()).ok, true);
+        const b = kv.atomic();
+        await jobs.enqueueIn(b, "lost", { group: "g" });
+        await jobs.enqueue("second", { group: "g" });
+        assertIs((await b.commit()).ok, false, "b's read of the group moved");
+        const c = kv.atomic();
+        await jobs.enqueueIn(c, "third", { group: "g" });
+        assertIs((await c.commit()).ok, true);
+        const r = recordNamed(jobs);
+        await sleepUntil(() => r.got.length === 3, 3000, "three deliveries");
+        await sleep(100);
+        assertEquals(r.got.map((g) => [g.value, g.info.seq]), [
+          ["first", 1],
+          ["second", 2],
+          ["third", 3],
+        ]);
+      }),
+  },
+  {
+    name:
+      "queue enqueueIn: a dedup id already taken adds nothing and returns the first id; the caller's writes still commit",
+    run: (t) =>
+      withNamed(t, async ({ kv, q }) => {
+        const jobs = q("jobs");
+        const first = await jobs.enqueue("a", { dedupId: "order-1" });
+        const op = kv.atomic().set(["seen"], true);
+        const again = await jobs.enqueueIn(op, "b", { dedupId: "order-1" });
+        assertIs(again.duplicate, true);
+        assertIs(again.id, first.id);
+        assertIs((await op.commit()).ok, true);
+        assertIs((await kv.get(["seen"])).value, true);
+        // Two operations that both read the id as free: one commits.
+        const x = kv.atomic();
+        const y = kv.atomic();
+        const ex = await jobs.enqueueIn(x, "x", { dedupId: "order-2" });
+        const ey = await jobs.enqueueIn(y, "y", { dedupId: "order-2" });
+        assert(!ex.duplicate && !ey.duplicate, "both saw it free");
+        assertEquals(
+          [(await x.commit()).ok, (await y.commit()).ok],
+          [true, false],
+        );
+        assertEquals((await jobs.counts()).ready, 2);
+      }),
+  },
+  {
+    name:
+      "queue enqueueIn: an atomic that is not an atomic operation, a bad option or a payload too large throws TypeError",
+    run: (t) =>
+      withNamed(t, async ({ kv, q }) => {
+        const jobs = q("jobs");
+        await assertRejects(
+          () => jobs.enqueueIn({}, 1),
+          TypeError,
+          "enqueueIn: atomic must be an atomic operation (kv.atomic()): received an object",
+        );
+        await assertRejects(
+          () => jobs.enqueueIn(kv.atomic(), 1, { group: 3 }),
+          TypeError,
+          "enqueue: group must be a non-empty string of at most 256 characters: received 3",
+        );
+        await assertRejects(
+          () => jobs.enqueueIn(kv.atomic(), "x".repeat(70000)),
+          TypeError,
+          "enqueue payload too large (max 65536 bytes)",
+        );
+      }),
+  },
+];
