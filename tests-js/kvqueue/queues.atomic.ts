@@ -92,6 +92,36 @@ export const cases: Case[] = [
   },
   {
     name:
+      "queue enqueueIn: several messages of one group in one operation keep their order; a repeated dedup id in it is a duplicate",
+    run: (t) =>
+      withNamed(t, async ({ kv, q }) => {
+        const jobs = q("jobs");
+        const op = kv.atomic();
+        const a = await jobs.enqueueIn(op, "a", { group: "g" });
+        const b = await jobs.enqueueIn(op, "b", { group: "g" });
+        // Not awaited one by one: they still follow each other.
+        const [c, d, e] = await Promise.all([
+          jobs.enqueueIn(op, "c", { group: "g" }),
+          jobs.enqueueIn(op, "d", { group: "g", dedupId: "x" }),
+          jobs.enqueueIn(op, "e", { group: "g", dedupId: "x" }),
+        ]);
+        assertIs(e.duplicate, true);
+        assertIs(e.id, d.id);
+        assertIs(new Set([a.id, b.id, c.id, d.id]).size, 4, "distinct ids");
+        assertIs((await op.commit()).ok, true);
+        const r = recordNamed(jobs);
+        await sleepUntil(() => r.got.length === 4, 3000, "four deliveries");
+        await sleep(100);
+        assertEquals(r.got.map((g) => [g.value, g.info.seq]), [
+          ["a", 1],
+          ["b", 2],
+          ["c", 3],
+          ["d", 4],
+        ]);
+      }),
+  },
+  {
+    name:
       "queue enqueueIn: a dedup id already taken adds nothing and returns the first id; the caller's writes still commit",
     run: (t) =>
       withNamed(t, async ({ kv, q }) => {

@@ -17,7 +17,7 @@ import { isBusy } from "../kvqueue/commits.ts";
 import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
 import { serializePayload } from "../value.ts";
 import { groupState } from "./groups.ts";
-import type { DedupRecord, NamedLayout } from "./layout.ts";
+import type { DedupRecord, GroupState, NamedLayout } from "./layout.ts";
 import type { QueueConfig } from "./options.ts";
 
 /** Deno's payload limit, V8 header included. */
@@ -126,7 +126,9 @@ function duplicateOf(
  * Adds one message to `op`: checks on what `reads` found (a concurrent
  * enqueue on the same group or dedup id fails the commit) and the writes
  * (body, a ready key or a waiting one behind its group's head, the group's
- * state, the dedup key, the counter, the wake-up).
+ * state, the dedup key, the counter, the wake-up). `pending`: the group's
+ * state as an earlier message of the same `op` left it (not yet stored).
+ * Returns the group's state after this message (null without a group).
  */
 function addMessage(
   op: KvStoreAtomic,
@@ -142,7 +144,8 @@ function addMessage(
   },
   reads: Reads,
   now: number,
-): void {
+  pending?: GroupState,
+): GroupState | null {
   const { id, group, dedupId } = message;
   const record: ReadyRecord = {
     attempts: 0,
@@ -159,19 +162,21 @@ function addMessage(
   op.set(layout.payload(id), message.payload);
   const dueMs = now + message.delay;
   let wakes = true;
+  let after: GroupState | null = null;
   if (group !== undefined && reads.group !== undefined) {
-    const state = groupState(reads.group.value);
+    const state = pending ?? groupState(reads.group.value);
     const seq = (state?.last ?? 0) + 1;
     record.named!.group = group;
     record.named!.seq = seq;
     if (state !== null) {
       op.set(layout.waiting(group, seq), { id, dueMs, record });
-      op.set(reads.group.key, { last: seq, head: state.head });
+      after = { last: seq, head: state.head };
       wakes = false;
     } else {
       op.set(layout.ready(dueMs, id), record);
-      op.set(reads.group.key, { last: seq, head: seq });
+      after = { last: seq, head: seq };
     }
+    op.set(reads.group.key, after);
   } else {
     op.set(layout.ready(dueMs, id), record);
   }
@@ -183,6 +188,7 @@ function addMessage(
   }
   op.sum(layout.counter("enqueued"), 1n);
   if (wakes) op.sum(layout.wakeKey, 1n);
+  return after;
 }
 
 /** The dedup id an enqueue uses: its own, or the payload's hash when the queue deduplicates. */
@@ -274,6 +280,30 @@ export async function enqueueNamed(
   }
 }
 
+/**
+ * What the messages already added to one caller's operation (not yet
+ * committed) did to their groups and dedup ids, so that a second message
+ * of the same group in the same operation comes after the first, and a
+ * second with the same dedup id is its duplicate. Keyed by queue name and
+ * group or dedup id; forgotten with the operation.
+ */
+interface Added {
+  groups: Map<string, GroupState>;
+  dedupIds: Map<string, string>;
+  /** The last enqueue on the operation: the next waits for it. */
+  tail: Promise<unknown>;
+}
+const addedTo = new WeakMap<KvStoreAtomic, Added>();
+
+function addedOf(op: KvStoreAtomic): Added {
+  let added = addedTo.get(op);
+  if (added === undefined) {
+    added = { groups: new Map(), dedupIds: new Map(), tail: Promise.resolve() };
+    addedTo.set(op, added);
+  }
+  return added;
+}
+
 /** Whether `op` has the methods of an atomic operation an enqueue uses. */
 export function isAtomic(op: unknown): op is KvStoreAtomic {
   if (typeof op !== "object" || op === null) return false;
@@ -311,26 +341,56 @@ export async function enqueueInto(
   request: { delay: number; group?: string; dedupId?: string },
   payload: Uint8Array,
 ): Promise<QueueEnqueueInResult> {
+  // Enqueues on one operation run one after another, also when the caller
+  // does not await each: each builds on what the one before added.
+  const added = addedOf(op);
+  const run = added.tail.then(() =>
+    addOne(kv, op, added, layout, config, request, payload)
+  );
+  added.tail = run.catch(() => {});
+  return await run;
+}
+
+async function addOne(
+  kv: KvStore,
+  op: KvStoreAtomic,
+  added: Added,
+  layout: NamedLayout,
+  config: QueueConfig,
+  request: { delay: number; group?: string; dedupId?: string },
+  payload: Uint8Array,
+): Promise<QueueEnqueueInResult> {
   const dedupId = await dedupIdOf(config, request, payload);
-  const reads = await readFirst(kv, layout, dedupId, request.group);
+  const group = request.group;
+  // One map per operation, across its queues: keyed by queue name and
+  // group or dedup id.
+  const dedupKey = dedupId === undefined
+    ? undefined
+    : JSON.stringify([layout.name, dedupId]);
+  const groupKey = group === undefined
+    ? undefined
+    : JSON.stringify([layout.name, group]);
+  const earlier = dedupKey === undefined
+    ? undefined
+    : added.dedupIds.get(dedupKey);
+  if (earlier !== undefined) return { id: earlier, duplicate: true };
+  const reads = await readFirst(kv, layout, dedupId, group);
   const now = Date.now();
   const first = duplicateOf(reads, now);
   if (first !== null) return { id: first.id, duplicate: true };
   const id = newId();
-  addMessage(
+  const after = addMessage(
     op,
     layout,
     config,
-    {
-      id,
-      payload,
-      delay: request.delay,
-      enqueuedAt: now,
-      group: request.group,
-      dedupId,
-    },
+    { id, payload, delay: request.delay, enqueuedAt: now, group, dedupId },
     reads,
     now,
+    groupKey === undefined ? undefined : added.groups.get(groupKey),
   );
+  if (groupKey !== undefined && after !== null) {
+    added.groups.set(groupKey, after);
+  }
+  if (dedupKey !== undefined) added.dedupIds.set(dedupKey, id);
   return { id, duplicate: false };
 }
