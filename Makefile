@@ -91,11 +91,11 @@ $(NPM_DIST) &: $(TS_SOURCES) | deps
 # the three share every compiled dependency (without --target, cargo keeps
 # a second copy of all of them in target/release/ and compiles it again:
 # minutes of a 2-core run). Each is then copied where it has always been.
-HOST := $(shell rustc -vV | sed -n 's/^host: //p')
+HOST := $(or $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p'),$(error rustc -vV names no host: is Rust installed?))
 
 $(FFI_LIB): $(RUST_SOURCES)
 	cargo build --release --target $(HOST) -p kvq-deno
-	cp target/$(HOST)/release/libkvq_deno.so $@
+	cp target/$(HOST)/release/libkvq_deno.so $@.tmp && mv -f $@.tmp $@
 
 # deno_bindgen's generated table must match the one jsr/ffi ships by hand.
 check-bindings: $(FFI_LIB) | deps
@@ -117,11 +117,12 @@ test: test-background lint test-rust test-js test-package check-bindings bench-s
 # core). The denokv server (for the KV Connect suites of test-js), then the
 # cross-built libraries of test-package. The steps that need them wait for
 # them (both scripts take a lock) and build them themselves if this failed;
-# the output is in .tmp/test-background.log. A `make test` that stops
-# early leaves this build to finish on its own.
+# the output is in .tmp/test-background.log; one that fails does not stop
+# the next. A `make test` that stops early leaves this build to finish on
+# its own.
 test-background: | deps
 	mkdir -p .tmp
-	(nice -n 19 scripts/denokv.sh --install; \
+	(set +e; nice -n 19 scripts/denokv.sh --install; \
 	  $(foreach p,$(TEST_CROSS),nice -n 19 scripts/build_platform.sh $(p);)) \
 	  >.tmp/test-background.log 2>&1 </dev/null &
 
@@ -149,7 +150,7 @@ FLOOR := target/release/examples/fsync_floor
 $(FLOOR): $(RUST_SOURCES)
 	cargo build --release --target $(HOST) -p kvq-core --example fsync_floor
 	mkdir -p $(dir $@)
-	cp target/$(HOST)/release/examples/fsync_floor $@
+	cp target/$(HOST)/release/examples/fsync_floor $@.tmp && mv -f $@.tmp $@
 
 # Under scripts/pg.sh and scripts/denokv.sh: a private Postgres for the
 # kvq-on-Postgres row and a private denokv server for the KV Connect row,

@@ -96,14 +96,21 @@ glibc_floor() {
   fi
 }
 
+# Each library is copied beside its place, checked, and only then moved in:
+# a failed check (or a build stopped midway) never leaves a library that
+# make would take for built.
+place() { mv -f "$1.tmp" "$1"; }
+trap 'rm -f npm/npm/{,deno-}"$platform"/*.tmp' EXIT
+
 node=npm/npm/$platform/kvq.$platform.node
 if [ "$platform" = win32-x64-gnu ]; then
-  cp "$out/kvq_node.dll" "$node"
+  cp "$out/kvq_node.dll" "$node.tmp"
+  node_check=$node.tmp
   # Node-API comes from the process at run time: an import of node.exe or
   # libnode.dll would fail to load under any other name.
   # Read the imports first: an objdump that cannot read PE files must not
   # make the check pass unseen (every Windows DLL imports KERNEL32).
-  imports=$(objdump -p "$node" | grep -i 'DLL Name:' || true)
+  imports=$(objdump -p "$node_check" | grep -i 'DLL Name:' || true)
   if ! grep -qi 'KERNEL32' <<<"$imports"; then
     echo "build_platform.sh: cannot read the imports of $node (objdump -p)" >&2
     exit 1
@@ -112,15 +119,18 @@ if [ "$platform" = win32-x64-gnu ]; then
     echo "build_platform.sh: $node imports from Node's executable" >&2
     exit 1
   fi
+  place "$node"
   echo "built $node"
   exit 0
 fi
-cp "$out/libkvq_node.so" "$node"
-echo "built $node"
+cp "$out/libkvq_node.so" "$node.tmp"
 if [ "${#crates[@]}" -gt 2 ]; then
-  glibc_floor "$node"
+  glibc_floor "$node.tmp"
   deno=npm/npm/deno-$platform/libkvq_deno.so
-  cp "$out/libkvq_deno.so" "$deno"
-  glibc_floor "$deno"
+  cp "$out/libkvq_deno.so" "$deno.tmp"
+  glibc_floor "$deno.tmp"
+  place "$deno"
   echo "built $deno"
 fi
+place "$node"
+echo "built $node"
