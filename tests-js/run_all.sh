@@ -31,11 +31,24 @@ run() {
 # their own) run side by side: `start` launches one with its output kept
 # aside, `settle` waits for all of them and prints each one's output whole,
 # in the order they started, recording failures as `run` does.
+# KVQ_SERIAL=1 runs them one after another instead (a slower machine, or
+# a timing-sensitive case to rule out). Ctrl-C stops the ones running: a
+# background job ignores SIGINT, so they are sent TERM (pg.sh and
+# denokv.sh stop their servers on it).
 side_names=() side_pids=() side_logs=()
 side_started=$SECONDS
+stop_side() {
+  [ ${#side_pids[@]} -eq 0 ] || kill -TERM "${side_pids[@]}" 2>/dev/null
+  exit 130
+}
+trap stop_side INT TERM
 start() {
   local name=$1
   shift
+  if [ -n "${KVQ_SERIAL:-}" ]; then
+    run "$name" "$@"
+    return
+  fi
   [ ${#side_names[@]} -gt 0 ] || side_started=$SECONDS
   local log=$results/side.${#side_names[@]}.log
   "$@" >"$log" 2>&1 &
@@ -133,12 +146,12 @@ settle
 # The same suite over KV Connect on a private denokv server each
 # (scripts/denokv.sh installs it once into .cache/; they wait for that),
 # its KV cases on real Deno's own remote client too, and the queue made of
-# keys on Deno.openKv(url).
+# keys there.
 start "conformance: node24 on denokv" scripts/denokv.sh "$NODE24" tests-js/run_denokv.ts
 start "conformance: bun on denokv" scripts/denokv.sh "$BUN" tests-js/run_denokv.ts
 start "conformance: deno-ffi on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/run_denokv.ts
 start "conformance: deno-native on denokv" scripts/denokv.sh "${DENO_NET[@]}" tests-js/run_denokv.ts --deno-native
-start "kvqueue on Deno.openKv(url)" scripts/denokv.sh "${DENO_NET[@]}" tests-js/kvqueue/run_denokv.ts
+start "kvqueue over KV Connect (deno-ffi)" scripts/denokv.sh "${DENO_NET[@]}" tests-js/kvqueue/run_denokv.ts
 start "named queues on denokv (node24)" scripts/denokv.sh "$NODE24" tests-js/kvqueue/run_denokv.ts
 settle
 run "kvq and Deno on one denokv, and a restart" scripts/denokv.sh "${DENO_NET[@]}" tests-js/denokv/interop_test.ts
