@@ -9,8 +9,8 @@ if ! command -v redis-server >/dev/null 2>&1; then
   sudo=""
   if [ "$(id -u)" != "0" ]; then sudo="sudo"; fi
   echo "bench/setup.sh: installing redis-server (Debian package)" >&2
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq redis-server >/dev/null
 fi
 redis-server --version >&2
 

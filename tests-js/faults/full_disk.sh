@@ -21,8 +21,8 @@ if ! command -v sqlite3 >/dev/null; then
     echo "full disk: needs the sqlite3 command (Debian's sqlite3)" >&2
     exit 2
   fi
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >&2
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq sqlite3 >&2
 fi
 mode=${KVQ_FULL_DISK_MODE:-tmpfs}
 dirs=()
