@@ -154,7 +154,11 @@ function addMessage(
     named: { enqueuedAt: message.enqueuedAt },
   };
   if (dedupId !== undefined) record.named!.dedupId = dedupId;
-  for (const e of [reads.dedup, reads.group]) {
+  // A group already in `op` (pending) has its check there: a second one
+  // would only spend the operation's checks (a server allows few), and if
+  // the group moved since, the first fails the commit anyway.
+  const groupRead = pending === undefined ? reads.group : undefined;
+  for (const e of [reads.dedup, groupRead]) {
     if (e !== undefined) {
       op.check({ key: e.key, versionstamp: e.versionstamp });
     }
