@@ -93,7 +93,11 @@ start() {
   echo $! >"$DIR/pid"
   for _ in $(seq 200); do
     if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $port)))"; then
-      return 0
+      # The port answers; it is ours only if our server is still alive (one
+      # that lost the port to another process exits at once).
+      sleep 0.1
+      kill -0 "$(cat "$DIR/pid")" 2>/dev/null && return 0
+      break
     fi
     kill -0 "$(cat "$DIR/pid")" 2>/dev/null || break
     sleep 0.05
