@@ -14,7 +14,7 @@ import {
   sleepUntil,
 } from "../harness/helpers.ts";
 import type { Case } from "../harness/types.ts";
-import { recordNamed, withNamed } from "./queues.helpers.ts";
+import { NO_COUNTS, recordNamed, withNamed } from "./queues.helpers.ts";
 
 export const cases: Case[] = [
   {
@@ -97,13 +97,7 @@ export const cases: Case[] = [
         await sleepUntil(() => r.got.length === 1, 3000, "g2");
         assertIs(r.got[0].info.id, g2.id);
         await sleep(50);
-        assertEquals(await jobs.counts(), {
-          ready: 0,
-          delayed: 0,
-          waiting: 0,
-          running: 0,
-          dead: 0,
-        });
+        assertEquals(await jobs.counts(), NO_COUNTS);
       }),
   },
   {

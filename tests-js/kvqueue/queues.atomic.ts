@@ -16,7 +16,7 @@ import {
   sleepUntil,
 } from "../harness/helpers.ts";
 import type { Case } from "../harness/types.ts";
-import { recordNamed, withNamed } from "./queues.helpers.ts";
+import { NO_COUNTS, recordNamed, withNamed } from "./queues.helpers.ts";
 
 export const cases: Case[] = [
   {
@@ -52,13 +52,7 @@ export const cases: Case[] = [
         const r = recordNamed(jobs);
         await sleep(300);
         assertIs(r.got.length, 0, "delivered");
-        assertEquals(await jobs.counts(), {
-          ready: 0,
-          delayed: 0,
-          waiting: 0,
-          running: 0,
-          dead: 0,
-        });
+        assertEquals(await jobs.counts(), NO_COUNTS);
         // The group took no sequence number: the next message is its first.
         await jobs.enqueue(1, { group: "g" });
         assertEquals((await jobs.peek()).map((m) => m.seq), [1]);

@@ -16,7 +16,7 @@ import {
 } from "../harness/helpers.ts";
 import type { Case } from "../harness/types.ts";
 import type { InfoLike } from "./flavours.ts";
-import { withNamed } from "./queues.helpers.ts";
+import { NO_COUNTS, withNamed } from "./queues.helpers.ts";
 
 export const cases: Case[] = [
   {
@@ -156,13 +156,7 @@ export const cases: Case[] = [
         await sleepUntil(() => order.length === 3, 3000, "three deliveries");
         assertEquals(order, ["h1", "h3", "h4"]);
         await sleep(50);
-        assertEquals(await jobs.counts(), {
-          ready: 0,
-          delayed: 0,
-          waiting: 0,
-          running: 0,
-          dead: 0,
-        });
+        assertEquals(await jobs.counts(), NO_COUNTS);
       }),
   },
   {
@@ -195,13 +189,7 @@ export const cases: Case[] = [
         const at = order.indexOf("other");
         assert(at > 0 && at <= 17, `the other group waited until ${at}`);
         await sleep(50);
-        assertEquals(await jobs.counts(), {
-          ready: 0,
-          delayed: 0,
-          waiting: 0,
-          running: 0,
-          dead: 0,
-        });
+        assertEquals(await jobs.counts(), NO_COUNTS);
       }),
   },
 ];

@@ -17,6 +17,15 @@ export const QFAST = {
   retryJitter: 0,
 };
 
+/** `counts()` of a queue with nothing in it, in any state. */
+export const NO_COUNTS = Object.freeze({
+  ready: 0,
+  delayed: 0,
+  waiting: 0,
+  running: 0,
+  dead: 0,
+});
+
 /** What a case gets: the raw store, the API, and a queue maker. */
 export interface NamedCtx {
   /** The store (Deno.openKv or kvq's openKv), not wrapped. */
