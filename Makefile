@@ -109,7 +109,9 @@ demo: build
 
 # ---------------------------------------------------------------- test
 
-test: test-background lint test-rust test-js test-package check-bindings bench-smoke
+# bench-smoke before test-package: the smoke runs leave a core idle, which
+# the background arm64 build (below) uses before test-package needs it.
+test: test-background lint test-rust test-js check-bindings bench-smoke test-package
 
 # Two builds that `make test` needs late start first, one after the other,
 # in the background at the lowest priority: they use the CPU the steps
