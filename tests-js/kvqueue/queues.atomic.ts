@@ -16,7 +16,22 @@ import {
   sleepUntil,
 } from "../harness/helpers.ts";
 import type { Case } from "../harness/types.ts";
+import type { NamedQueueLike } from "./flavours.ts";
 import { NO_COUNTS, recordNamed, withNamed } from "./queues.helpers.ts";
+
+/**
+ * Listens on `jobs` until `n` messages came, waits a little for any more,
+ * and returns each delivery's value and group sequence number, in order.
+ */
+async function deliveredInOrder(
+  jobs: NamedQueueLike,
+  n: number,
+): Promise<unknown[][]> {
+  const r = recordNamed(jobs);
+  await sleepUntil(() => r.got.length === n, 3000, `${n} deliveries`);
+  await sleep(100);
+  return r.got.map((g) => [g.value, g.info.seq]);
+}
 
 export const cases: Case[] = [
   {
@@ -74,10 +89,7 @@ export const cases: Case[] = [
         const c = kv.atomic();
         await jobs.enqueueIn(c, "third", { group: "g" });
         assertIs((await c.commit()).ok, true);
-        const r = recordNamed(jobs);
-        await sleepUntil(() => r.got.length === 3, 3000, "three deliveries");
-        await sleep(100);
-        assertEquals(r.got.map((g) => [g.value, g.info.seq]), [
+        assertEquals(await deliveredInOrder(jobs, 3), [
           ["first", 1],
           ["second", 2],
           ["third", 3],
@@ -103,10 +115,7 @@ export const cases: Case[] = [
         assertIs(e.id, d.id);
         assertIs(new Set([a.id, b.id, c.id, d.id]).size, 4, "distinct ids");
         assertIs((await op.commit()).ok, true);
-        const r = recordNamed(jobs);
-        await sleepUntil(() => r.got.length === 4, 3000, "four deliveries");
-        await sleep(100);
-        assertEquals(r.got.map((g) => [g.value, g.info.seq]), [
+        assertEquals(await deliveredInOrder(jobs, 4), [
           ["a", 1],
           ["b", 2],
           ["c", 3],
