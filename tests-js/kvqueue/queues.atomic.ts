@@ -151,6 +151,24 @@ export const cases: Case[] = [
   },
   {
     name:
+      "queue enqueueIn: on a closed store a grouped message rejects, and an ungrouped one's commit does; nothing is stored",
+    run: (t) =>
+      withNamed(t, async ({ kv, q }) => {
+        const jobs = q("jobs");
+        const op = kv.atomic();
+        kv.close();
+        const BadResource = t.BadResource!;
+        await assertRejects(
+          () => jobs.enqueueIn(op, 1, { group: "g" }),
+          BadResource,
+          "Bad resource ID",
+        );
+        await jobs.enqueueIn(op, 2);
+        await assertRejects(() => op.commit(), BadResource, "Bad resource ID");
+      }),
+  },
+  {
+    name:
       "queue enqueueIn: an atomic that is not an atomic operation, a bad option or a payload too large throws TypeError",
     run: (t) =>
       withNamed(t, async ({ kv, q }) => {
