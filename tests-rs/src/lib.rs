@@ -6,6 +6,7 @@
 //! [`kvq_core::Store`] on a real file.
 
 pub mod hooked;
+pub mod named;
 
 use std::future::Future;
 use std::num::NonZeroU32;

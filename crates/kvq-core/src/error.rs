@@ -78,6 +78,15 @@ pub enum Error {
   /// An option of `openKv` that kvq does not accept.
   #[error("{0}")]
   InvalidOption(String),
+  /// Inside a backend only: a named enqueue promised as no duplicate met
+  /// one at commit; the write is undone as a failed check (never reaches
+  /// a caller).
+  #[error("a deduplication id was taken before the commit")]
+  DuplicateAtCommit,
+  /// A kvq feature this store's backend does not carry (the message says
+  /// which, and what to use instead).
+  #[error("{0}")]
+  Unsupported(String),
 
   // ----- state -----
   /// The database was closed while the operation was in flight.
@@ -162,6 +171,8 @@ impl Error {
       Error::UnknownValueEncoding(_) => "KVQ_UNKNOWN_ENCODING",
       Error::Malformed(_) => "KVQ_MALFORMED_REQUEST",
       Error::InvalidOption(_) => "KVQ_INVALID_OPTION",
+      Error::Unsupported(_) => "KVQ_UNSUPPORTED",
+      Error::DuplicateAtCommit => "KVQ_DUPLICATE",
       Error::Closed => "KVQ_CLOSED",
       Error::ReadOnly => "KVQ_READ_ONLY",
       Error::Failed(_) => "KVQ_FAILED",
@@ -214,6 +225,8 @@ impl Error {
       Error::UnknownValueEncoding(n) => Error::UnknownValueEncoding(*n),
       Error::Malformed(m) => Error::Malformed(m.clone()),
       Error::InvalidOption(m) => Error::InvalidOption(m.clone()),
+      Error::Unsupported(m) => Error::Unsupported(m.clone()),
+      Error::DuplicateAtCommit => Error::DuplicateAtCommit,
       Error::Closed => Error::Closed,
       Error::ReadOnly => Error::ReadOnly,
       Error::Failed(m) => Error::Failed(m.clone()),

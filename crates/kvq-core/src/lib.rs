@@ -22,6 +22,7 @@ pub mod sqlite;
 mod sum;
 pub mod wire;
 pub mod wire_inspect;
+pub mod wire_named;
 
 pub use denokv_proto::AtomicWrite;
 pub use denokv_proto::Check;

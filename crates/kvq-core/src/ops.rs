@@ -229,6 +229,43 @@ pub fn dequeue_then(store: &Store, max: u32, listener: u32, done: Done) {
   store.dequeue_then(listener as u64, max as usize, encoded(done, encode));
 }
 
+/// [`dequeue_then`] from named queue `queue` (UTF-8), claims lasting
+/// `lease_ms` (0: the store's lease): the messages carry their metadata
+/// (wire_named.rs).
+pub fn dequeue_named_then(
+  store: &Store,
+  max: u32,
+  listener: u32,
+  queue: &[u8],
+  lease_ms: u32,
+  done: Done,
+) {
+  let Ok(queue) = std::str::from_utf8(queue) else {
+    let e = Error::Malformed("a queue name is not UTF-8".into());
+    return done(wire::error_reply(&e));
+  };
+  let encode = |m: Vec<QueueMessage>| crate::wire_named::encode_messages(&m);
+  // 0: the store's own lease.
+  let lease_ms = (lease_ms > 0).then_some(lease_ms as i64);
+  store.dequeue_named_then(
+    listener as u64,
+    queue,
+    max as usize,
+    lease_ms,
+    encoded(done, encode),
+  );
+}
+
+/// Stores named-queue messages, inside an atomic write when the request
+/// carries one (wire_named.rs).
+pub fn write_named_then(store: &Store, request: &[u8], done: Done) {
+  match guard(|| crate::wire_named::decode_write(request)) {
+    Err(e) => done(wire::error_reply(&e)),
+    Ok(write) => store
+      .write_named_then(write, encoded(done, crate::wire_named::encode_write)),
+  }
+}
+
 /// Ends a listener's waiting dequeue: it resolves with no messages.
 pub fn cancel_dequeue(store: &Store, listener: u32) {
   store.cancel_dequeue(listener as u64);

@@ -23,6 +23,7 @@ use denokv_proto::Versionstamp;
 
 use crate::engine::Outcome;
 use crate::engine::QueueMessage;
+use crate::engine::Verdict;
 use crate::error::Error;
 use crate::error::Result;
 
@@ -90,7 +91,7 @@ impl<'a> Reader<'a> {
 
   /// A count, refusing counts the rest of the buffer cannot hold (so a
   /// corrupt length cannot make us allocate gigabytes).
-  fn count(&mut self) -> Result<usize> {
+  pub fn count(&mut self) -> Result<usize> {
     let n = self.u32()? as usize;
     if n > self.buf.len() {
       return Err(Error::Malformed("count larger than the request".into()));
@@ -98,7 +99,8 @@ impl<'a> Reader<'a> {
     Ok(n)
   }
 
-  fn end(&self) -> Result<()> {
+  /// Fails unless the whole request was read.
+  pub fn end(&self) -> Result<()> {
     if self.buf.is_empty() {
       Ok(())
     } else {
@@ -117,6 +119,12 @@ impl Writer {
   /// A reply that starts with the OK status byte.
   pub fn ok() -> Self {
     Writer { buf: vec![0] }
+  }
+  /// [`Writer::ok`] with room for `n` bytes.
+  pub fn ok_with_capacity(n: usize) -> Self {
+    let mut buf = Vec::with_capacity(n);
+    buf.push(0);
+    Writer { buf }
   }
   /// One byte.
   pub fn u8(&mut self, v: u8) -> &mut Self {
@@ -375,8 +383,13 @@ pub fn encode_messages(messages: &[QueueMessage]) -> Vec<u8> {
   w.finish()
 }
 
+fn error_text(r: &mut Reader) -> Result<String> {
+  Ok(String::from_utf8_lossy(r.bytes()?).into_owned())
+}
+
 /// Decodes a batch of handler outcomes: (token, outcome), the outcome a
-/// byte: 0 failed, 1 handled, 2 released.
+/// byte: 0 failed, 1 handled, 2 released; for a named message 3 retry
+/// (f64 due ms, the error's text) or 4 dead (the error's text).
 pub fn decode_finish(buf: &[u8]) -> Result<Vec<(u64, Outcome)>> {
   let mut r = Reader::new(buf);
   let n = r.count()?;
@@ -387,6 +400,14 @@ pub fn decode_finish(buf: &[u8]) -> Result<Vec<(u64, Outcome)>> {
       0 => Outcome::Failed,
       1 => Outcome::Handled,
       2 => Outcome::Released,
+      3 => {
+        let at = r.f64()? as i64;
+        let error = error_text(&mut r)?;
+        Outcome::Settled(Verdict::Retry { at, error })
+      }
+      4 => Outcome::Settled(Verdict::Dead {
+        error: error_text(&mut r)?,
+      }),
       other => {
         return Err(Error::Malformed(format!("unknown outcome {other}")))
       }

@@ -3,7 +3,9 @@
 //! is not on any hot path. Bytes travel as lowercase hex.
 //!
 //! Requests: `{"expiries": ["<key hex>", ...]}` or
-//! `{"pending": {"cursor": null | "<cursor>", "limit": n}}`.
+//! `{"pending": {"cursor": null | "<cursor>", "limit": n}}`, or a named
+//! queue's management request `{"named": {"op", "queue", ...}}` (see
+//! [`decode_named`]), answered `{"named": ...}` (see [`encode_named`]).
 //!
 //! Replies (after the OK status byte, docs/wire.md): `{"expiries": null |
 //! [ms | null, ...]}`; `{"pending": null | {"messages": [{"dueMs",
@@ -16,6 +18,8 @@ use serde_json::Value;
 
 use crate::engine::Inspect;
 use crate::engine::Inspected;
+use crate::engine::NamedAdmin;
+use crate::engine::NamedAnswer;
 use crate::error::Error;
 use crate::error::Result;
 use crate::wire::Writer;
@@ -59,13 +63,123 @@ pub fn decode(request: &[u8]) -> Result<Inspect> {
       limit: limit as usize,
     });
   }
-  Err(bad("neither expiries nor pending"))
+  if let Some(named) = value.get("named") {
+    return Ok(Inspect::Named(decode_named(named)?));
+  }
+  Err(bad("neither expiries, pending nor named"))
+}
+
+/// A named queue's management request: `op` one of counts, peek, dead,
+/// cancel, redrive, purge, totals, queues; `queue` (all but queues);
+/// `limit` (peek, dead); `id` (cancel); `ids` (redrive: null for all);
+/// `dead` (purge).
+fn decode_named(v: &Value) -> Result<NamedAdmin> {
+  let bad = |what: &str| Error::Malformed(format!("named request: {what}"));
+  let op = v
+    .get("op")
+    .and_then(Value::as_str)
+    .ok_or_else(|| bad("op"))?;
+  if op == "queues" {
+    return Ok(NamedAdmin::Queues);
+  }
+  let queue = v
+    .get("queue")
+    .and_then(Value::as_str)
+    .filter(|q| !q.is_empty())
+    .ok_or_else(|| bad("queue"))?
+    .to_string();
+  let limit = || {
+    v.get("limit")
+      .and_then(Value::as_u64)
+      .filter(|n| (1..=100_000).contains(n))
+      .map(|n| n as usize)
+      .ok_or_else(|| bad("limit"))
+  };
+  Ok(match op {
+    "counts" => NamedAdmin::Counts(queue),
+    "peek" => NamedAdmin::Peek(queue, limit()?),
+    "dead" => NamedAdmin::DeadLetters(queue, limit()?),
+    "cancel" => {
+      let id = v
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("id"))?;
+      NamedAdmin::Cancel(queue, id.to_string())
+    }
+    "redrive" => {
+      let ids = match v.get("ids") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(ids)) => Some(
+          ids
+            .iter()
+            .map(|id| id.as_str().map(str::to_string).ok_or_else(|| bad("ids")))
+            .collect::<Result<Vec<_>>>()?,
+        ),
+        Some(_) => return Err(bad("ids")),
+      };
+      NamedAdmin::Redrive(queue, ids)
+    }
+    "purge" => {
+      let dead = v.get("dead").and_then(Value::as_bool).unwrap_or(false);
+      NamedAdmin::Purge(queue, dead)
+    }
+    "totals" => NamedAdmin::Totals(queue),
+    "dedup" => {
+      let id = v
+        .get("dedupId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("dedupId"))?;
+      NamedAdmin::DedupOf(queue, id.to_string())
+    }
+    other => return Err(bad(&format!("unknown op {other}"))),
+  })
+}
+
+/// A named queue's management answer: `{"counts": [ready, delayed,
+/// waiting, running, dead]}`, `{"messages": [{"id", "state", "due",
+/// "enqueuedAt", "attempts", "group", "seq", "lastError", "payload":
+/// "<hex>"}, ...]}`, `{"changed": n}`, `{"totals": [enqueued, acked,
+/// retried, dead], "oldestDue": ms | null}` or `{"queues": [...]}`.
+fn encode_named(answer: NamedAnswer) -> Value {
+  match answer {
+    NamedAnswer::Counts(c) => json!({ "counts": c }),
+    NamedAnswer::Messages(rows) => {
+      let rows: Vec<Value> = rows
+        .into_iter()
+        .map(|m| {
+          let (group, seq) = match m.group {
+            Some((g, s)) => (json!(g), json!(s)),
+            None => (Value::Null, Value::Null),
+          };
+          json!({
+            "id": m.id,
+            "state": m.state,
+            "due": m.due,
+            "enqueuedAt": m.enqueued_at,
+            "attempts": m.attempts,
+            "group": group,
+            "seq": seq,
+            "lastError": m.last_error,
+            "payload": hex::encode(&m.payload),
+          })
+        })
+        .collect();
+      json!({ "messages": rows })
+    }
+    NamedAnswer::Changed(n) => json!({ "changed": n }),
+    NamedAnswer::Totals(t, oldest) => {
+      json!({ "totals": t, "oldestDue": oldest })
+    }
+    NamedAnswer::Queues(q) => json!({ "queues": q }),
+    NamedAnswer::Dedup(id) => json!({ "dedup": id }),
+  }
 }
 
 /// Encodes an inspect reply.
 pub fn encode(answer: Inspected) -> Vec<u8> {
   let value = match answer {
     Inspected::Expiries(e) => json!({ "expiries": e }),
+    Inspected::Named(answer) => json!({ "named": encode_named(answer) }),
     Inspected::Pending(None) => json!({ "pending": null }),
     Inspected::Pending(Some(page)) => {
       let messages: Vec<Value> = page

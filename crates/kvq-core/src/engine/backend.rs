@@ -13,22 +13,45 @@
 //! [`Backend::begin`] and [`Backend::commit`] (or [`Backend::rollback`]),
 //! so one turn of work is one transaction however many jobs it holds.
 
+use std::sync::Arc;
+
 use denokv_proto::AtomicWrite;
 use denokv_proto::ReadRange;
 use denokv_proto::ReadRangeOutput;
 use denokv_proto::Versionstamp;
 
 use super::inspect::PendingPage;
+use super::named::NamedAdmin;
+use super::named::NamedAnswer;
+use super::named::NamedApplied;
+use super::named::NamedMeta;
+use super::named::NamedWrite;
+use super::named::Verdict;
+use crate::error::Error;
 use crate::error::Result;
 
 /// Where a leased message lives, as the backend identifies it: the lease's
-/// end and the message id.
+/// end, the message id, and the named queue it belongs to (`None`: Deno's
+/// anonymous queue).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LeaseKey {
   /// The lease's end, in epoch milliseconds.
   pub deadline: i64,
   /// The backend's row id for the running message.
   pub id: String,
+  /// The named queue, or `None` for the anonymous one.
+  pub queue: Option<Arc<str>>,
+}
+
+impl LeaseKey {
+  /// A lease on a message of the anonymous queue.
+  pub fn anonymous(deadline: i64, id: String) -> LeaseKey {
+    LeaseKey {
+      deadline,
+      id,
+      queue: None,
+    }
+  }
 }
 
 /// A message claimed under a lease.
@@ -38,6 +61,8 @@ pub struct Claimed {
   pub lease: LeaseKey,
   /// The V8 payload.
   pub payload: Vec<u8>,
+  /// A named message's metadata (`None` for the anonymous queue).
+  pub named: Option<NamedMeta>,
 }
 
 /// What one applied atomic write did.
@@ -139,6 +164,60 @@ pub trait Backend: Send {
   /// Deletes every entry expired at `now`; returns their keys.
   fn collect_expired(&mut self, now: i64) -> Result<Vec<Vec<u8>>>;
 
+  /// Stores named-queue messages (engine/named.rs), inside the user's
+  /// atomic write when they ride in one: all or nothing with it. The
+  /// leases of named messages go through [`Backend::renew`],
+  /// [`Backend::acknowledge`], [`Backend::release`], [`Backend::fail`]
+  /// (a lapsed lease) and [`Backend::lapsed`] like the anonymous queue's,
+  /// told apart by [`LeaseKey::queue`]. The default: no named queues of
+  /// its own (KV Connect, where they are stored as keys).
+  fn write_named(
+    &mut self,
+    write: &NamedWrite,
+    now: i64,
+  ) -> Result<NamedApplied> {
+    let _ = (write, now);
+    Err(no_named_queues())
+  }
+  /// Leases up to `max` messages of named queue `queue` due at `now`
+  /// (group heads only), oldest first, until `deadline`.
+  fn claim_named(
+    &mut self,
+    queue: &str,
+    now: i64,
+    deadline: i64,
+    max: usize,
+  ) -> Result<Vec<Claimed>> {
+    let _ = (queue, now, deadline, max);
+    Err(no_named_queues())
+  }
+  /// The earliest due time of a ready message of named queue `queue`.
+  fn earliest_named(&mut self, queue: &str) -> Result<Option<i64>> {
+    let _ = queue;
+    Err(no_named_queues())
+  }
+  /// Answers the management API of named queues (engine/named.rs,
+  /// [`NamedAdmin`]), outside any turn: a change runs in a transaction
+  /// of its own.
+  fn named_admin(
+    &mut self,
+    what: &NamedAdmin,
+    now: i64,
+  ) -> Result<NamedAnswer> {
+    let _ = (what, now);
+    Err(no_named_queues())
+  }
+  /// Records a listener's verdict on a failed attempt of a named message.
+  fn settle_named(
+    &mut self,
+    lease: &LeaseKey,
+    verdict: &Verdict,
+    now: i64,
+  ) -> Result<Failed> {
+    let _ = (lease, verdict, now);
+    Err(no_named_queues())
+  }
+
   /// Leases that lapsed by `now` and may be taken back: any process's
   /// dead kvq lease, or a foreign (Deno) claim once Deno itself would
   /// have taken it back. A page at a time. Outside a transaction.
@@ -208,6 +287,13 @@ pub trait Backend: Send {
   /// Releases the storage: after it returns, everything committed is in
   /// the database's files and nothing of this process holds them.
   fn close(&mut self) -> Result<()>;
+}
+
+/// The error of a backend without named queues of its own.
+pub fn no_named_queues() -> Error {
+  Error::Unsupported(
+    "this store keeps named queues as keys, not in the engine".into(),
+  )
 }
 
 /// Applies `writes` one after another with [`Backend::write`], inside the

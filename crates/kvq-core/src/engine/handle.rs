@@ -18,9 +18,14 @@ use super::backend::DirectReader;
 use super::backend::Durability;
 use super::inspect::Inspect;
 use super::inspect::Inspected;
+use super::named::NamedAdmin;
+use super::named::NamedAnswer;
+use super::named::NamedCommitted;
+use super::named::NamedWrite;
 use super::reply::Reply;
 use super::stats::StatsSnapshot;
 use super::watch::WatchSlot;
+use super::worker::Dequeue;
 use super::worker::LeaseConfig;
 use super::worker::Outcome;
 use super::worker::QueueMessage;
@@ -291,14 +296,107 @@ impl Store {
     max: usize,
     reply: Reply<Vec<QueueMessage>>,
   ) {
-    if max == 0 {
+    let d = Dequeue {
+      listener,
+      queue: None,
+      max,
+      lease_ms: None,
+    };
+    self.dequeue_from(d, reply)
+  }
+
+  /// [`Store::dequeue_then`] from named queue `queue`: its messages carry
+  /// their metadata ([`QueueMessage::named`]); claims last `lease_ms`
+  /// (`None`: the store's lease; at least 30 ms).
+  pub fn dequeue_named_then(
+    &self,
+    listener: u64,
+    queue: &str,
+    max: usize,
+    lease_ms: Option<i64>,
+    reply: Reply<Vec<QueueMessage>>,
+  ) {
+    if let Err(e) = check_queue_name(queue) {
+      return drop(reply.send(Err(e)));
+    }
+    if lease_ms.is_some_and(|ms| !(30..=86_400_000).contains(&ms)) {
+      let e = Error::InvalidOption(
+        "leaseMs must be between 30 and 86400000 milliseconds".into(),
+      );
+      return drop(reply.send(Err(e)));
+    }
+    let d = Dequeue {
+      listener,
+      queue: Some(Arc::from(queue)),
+      max,
+      lease_ms,
+    };
+    self.dequeue_from(d, reply)
+  }
+
+  /// [`Store::dequeue_named_then`] as a future.
+  pub async fn dequeue_named(
+    &self,
+    listener: u64,
+    queue: &str,
+    max: usize,
+  ) -> Result<Vec<QueueMessage>> {
+    let (reply, answer) = oneshot::channel();
+    self.dequeue_named_then(listener, queue, max, None, Reply::channel(reply));
+    match answer.await.map_err(|_| Error::Closed)? {
+      Err(Error::Closed) => Ok(Vec::new()),
+      other => other,
+    }
+  }
+
+  fn dequeue_from(&self, mut d: Dequeue, reply: Reply<Vec<QueueMessage>>) {
+    if d.max == 0 {
       let e = Error::InvalidOption("dequeue needs max >= 1".into());
       return drop(reply.send(Err(e)));
     }
     // One claim holds at most this many messages, whatever the listener's
     // concurrency: a transaction and a renewal stay small.
-    let max = max.min(MAX_DEQUEUE);
-    self.submit(Request::Dequeue(listener, max, reply));
+    d.max = d.max.min(MAX_DEQUEUE);
+    self.submit(Request::Dequeue(d, reply));
+  }
+
+  /// Stores named-queue messages, inside `write.atomic` when given (all
+  /// or nothing with it): `Some` with the versionstamp and each message's
+  /// fate once committed, `None` when a check failed.
+  pub async fn write_named(
+    &self,
+    write: NamedWrite,
+  ) -> Result<Option<NamedCommitted>> {
+    let (reply, answer) = oneshot::channel();
+    self.write_named_then(write, Reply::channel(reply));
+    answer.await.map_err(|_| Error::Closed)?
+  }
+
+  /// [`Store::write_named`], answered through `reply`.
+  pub fn write_named_then(
+    &self,
+    write: NamedWrite,
+    reply: Reply<Option<NamedCommitted>>,
+  ) {
+    match self.check_named(&write) {
+      Ok(()) => self.submit(Request::WriteNamed(write, reply)),
+      Err(e) => drop(reply.send(Err(e))),
+    }
+  }
+
+  fn check_named(&self, write: &NamedWrite) -> Result<()> {
+    if let Some(atomic) = &write.atomic {
+      self.limits.check_atomic(atomic)?;
+    }
+    for e in &write.enqueues {
+      check_queue_name(&e.queue)?;
+      if e.payload.len() > self.limits.max_value_size_bytes {
+        return Err(Error::EnqueuePayloadTooLarge(
+          self.limits.max_value_size_bytes,
+        ));
+      }
+    }
+    Ok(())
   }
 
   /// Ends `listener`'s waiting dequeue with an empty batch, so a listener
@@ -327,6 +425,17 @@ impl Store {
   /// messages not yet handled), answered by the worker between turns.
   pub fn inspect_then(&self, what: Inspect, reply: Reply<Inspected>) {
     self.submit(Request::Inspect(what, reply));
+  }
+
+  /// A named queue's management request (engine/named.rs), answered by
+  /// the worker between turns.
+  pub async fn named_admin(&self, what: NamedAdmin) -> Result<NamedAnswer> {
+    let (reply, answer) = oneshot::channel();
+    self.inspect_then(Inspect::Named(what), Reply::channel(reply));
+    match answer.await.map_err(|_| Error::Closed)?? {
+      Inspected::Named(answer) => Ok(answer),
+      _ => Err(Error::Internal("a named request got another answer".into())),
+    }
   }
 
   /// Watches up to 10 keys. `raw` reports every write to them, even one
@@ -394,6 +503,18 @@ struct WorkerThread {
   id: std::thread::ThreadId,
   /// Receives once the worker has closed the backend and ended.
   ended: mpsc::Receiver<()>,
+}
+
+/// The longest queue name, in bytes.
+pub const MAX_QUEUE_NAME: usize = 256;
+
+fn check_queue_name(queue: &str) -> Result<()> {
+  if queue.is_empty() || queue.len() > MAX_QUEUE_NAME {
+    return Err(Error::InvalidOption(format!(
+      "queue: name must be a non-empty string of at most {MAX_QUEUE_NAME} bytes"
+    )));
+  }
+  Ok(())
 }
 
 fn check_lease(options: &OpenOptions) -> Result<()> {

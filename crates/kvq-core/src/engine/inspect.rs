@@ -15,6 +15,8 @@
 pub enum Inspect {
   /// The expiry of each key (encoded keys, as the wire carries them).
   Expiries(Vec<Vec<u8>>),
+  /// A named queue's management request.
+  Named(super::named::NamedAdmin),
   /// Up to `limit` queue messages after `cursor` (from the last page).
   Pending {
     /// Where the last page ended; `None` for the first page.
@@ -33,6 +35,8 @@ pub enum Inspected {
   /// A page of messages and the cursor of the next page (`None`: this was
   /// the last). The outer `None`: the backend has no queue of its own.
   Pending(Option<PendingPage>),
+  /// A named queue's management answer.
+  Named(super::named::NamedAnswer),
 }
 
 /// One page of [`Inspect::Pending`].
@@ -71,6 +75,10 @@ pub(super) fn answer(
 ) -> crate::Result<Inspected> {
   Ok(match what {
     Inspect::Expiries(keys) => Inspected::Expiries(backend.expiries(&keys)?),
+    Inspect::Named(what) => {
+      let now = chrono::Utc::now().timestamp_millis();
+      Inspected::Named(backend.named_admin(&what, now)?)
+    }
     Inspect::Pending { cursor, limit } => {
       Inspected::Pending(backend.pending(cursor.as_deref(), limit)?)
     }

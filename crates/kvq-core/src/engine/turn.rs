@@ -10,6 +10,9 @@
 //! nothing after a claim changes anything, so a backend may send its
 //! commit with the claim, as Postgres does).
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use denokv_proto::AtomicWrite;
 
 use super::backend::Applied;
@@ -17,6 +20,8 @@ use super::backend::Backend;
 use super::backend::Claimed;
 use super::backend::Failed;
 use super::backend::LeaseKey;
+use super::named::NamedApplied;
+use super::named::NamedWrite;
 use super::Outcome;
 use crate::error::Error;
 use crate::error::Result;
@@ -26,6 +31,8 @@ use crate::error::Result;
 pub struct Jobs<'a> {
   /// Users' atomic writes, each all-or-nothing.
   pub writes: Vec<&'a AtomicWrite>,
+  /// Named enqueues, each batch all-or-nothing (with its atomic write).
+  pub named_writes: Vec<&'a NamedWrite>,
   /// Handler outcomes, by lease.
   pub outcomes: Vec<(LeaseKey, Outcome)>,
   /// Leases that lapsed and are taken back as failed attempts.
@@ -34,10 +41,14 @@ pub struct Jobs<'a> {
   pub orphaned: Vec<LeaseKey>,
   /// Whether to delete expired entries.
   pub expire: bool,
-  /// Leases to extend by a lease's length.
-  pub renew: Vec<LeaseKey>,
+  /// Leases to extend, each by its length in ms.
+  pub renew: Vec<(LeaseKey, i64)>,
   /// How many due messages to claim, if any listener waits.
   pub claim: Option<usize>,
+  /// Per named queue a listener waits on: how many to claim, and whether
+  /// one is known to be due (else only if the turn moved the queue).
+  /// And how long those claims last, in ms.
+  pub claim_named: Vec<(Arc<str>, usize, bool, i64)>,
   /// How long a claim or a renewal lasts, from the turn's clock.
   pub lease_ms: i64,
   /// Whether a message is known to be due now.
@@ -49,16 +60,24 @@ pub struct Jobs<'a> {
 pub struct Done {
   /// Per write: its outcome (an error here undid that write alone).
   pub writes: Vec<Result<Applied>>,
+  /// Per named write: its outcome.
+  pub named_writes: Vec<Result<NamedApplied>>,
   /// Keys written, for watchers.
   pub changed_keys: Vec<Vec<u8>>,
   /// Messages moved aside because they could not be read.
   pub set_aside: u64,
   /// Per renewed lease, whether it was still ours.
   pub renewed: Vec<bool>,
-  /// The new end of renewed leases.
-  pub renewed_until: i64,
+  /// Per renewed lease, its new end.
+  pub renewed_until: Vec<i64>,
   /// Messages now leased.
   pub claimed: Vec<Claimed>,
+  /// Named messages now leased, by queue.
+  pub claimed_named: Vec<(Arc<str>, Vec<Claimed>)>,
+  /// Named queues whose earliest due time may have moved.
+  pub named_moved: HashSet<Arc<str>>,
+  /// The earliest due time of each named queue claimed from.
+  pub next_named: Vec<(Arc<str>, Option<i64>)>,
   /// Whether the queue's earliest due time may have moved.
   pub queue_moved: bool,
   /// Whether the earliest expiry may have moved.
@@ -76,16 +95,18 @@ pub struct Done {
 pub fn run(b: &mut dyn Backend, jobs: &Jobs, now: i64) -> Result<Done> {
   let mut done = Done::default();
   apply_writes(b, &jobs.writes, now, &mut done)?;
+  apply_named(b, &jobs.named_writes, now, &mut done)?;
   for (lease, outcome) in &jobs.outcomes {
-    record_outcome(b, lease, *outcome, now, &mut done)?;
+    record_outcome(b, lease, outcome, now, &mut done)?;
   }
   for lease in &jobs.lapsed {
     let failed = b.fail(lease, now)?;
     note_failure(failed, &mut done);
+    moved(lease, &mut done);
   }
   for lease in &jobs.orphaned {
     b.release(lease, now)?;
-    done.queue_moved = true;
+    moved(lease, &mut done);
   }
   if jobs.expire {
     done.changed_keys.extend(b.collect_expired(now)?);
@@ -104,8 +125,22 @@ pub fn run(b: &mut dyn Backend, jobs: &Jobs, now: i64) -> Result<Done> {
   }
   let until = now + jobs.lease_ms;
   if !jobs.renew.is_empty() {
-    done.renewed = b.renew(&jobs.renew, until)?;
-    done.renewed_until = until;
+    renew(b, &jobs.renew, now, &mut done)?;
+  }
+  // Named queues first: the anonymous queue's claim is the last job, which
+  // a backend may send with its commit (see the module comment).
+  for (queue, max, due, lease_ms) in &jobs.claim_named {
+    if *due || done.named_moved.contains(queue) {
+      let claimed = b.claim_named(queue, now, now + lease_ms, *max)?;
+      done.claimed_named.push((queue.clone(), claimed));
+      done.named_moved.insert(queue.clone());
+    }
+  }
+  for (queue, ..) in &jobs.claim_named {
+    if done.named_moved.contains(queue) {
+      let at = b.earliest_named(queue)?;
+      done.next_named.push((queue.clone(), at));
+    }
   }
   if let Some(max) = jobs.claim {
     if jobs.due || done.queue_moved {
@@ -117,6 +152,69 @@ pub fn run(b: &mut dyn Backend, jobs: &Jobs, now: i64) -> Result<Done> {
     done.next_ready = b.earliest_ready()?;
   }
   Ok(done)
+}
+
+/// Extends each lease by its own length, one backend call per length.
+fn renew(
+  b: &mut dyn Backend,
+  leases: &[(LeaseKey, i64)],
+  now: i64,
+  done: &mut Done,
+) -> Result<()> {
+  done.renewed = vec![false; leases.len()];
+  done.renewed_until = vec![0; leases.len()];
+  let mut lengths: Vec<i64> = leases.iter().map(|(_, ms)| *ms).collect();
+  lengths.sort_unstable();
+  lengths.dedup();
+  for ms in lengths {
+    let (at, group): (Vec<usize>, Vec<LeaseKey>) = leases
+      .iter()
+      .enumerate()
+      .filter(|(_, (_, m))| *m == ms)
+      .map(|(i, (l, _))| (i, l.clone()))
+      .unzip();
+    let ours = b.renew(&group, now + ms)?;
+    for (i, still) in at.into_iter().zip(ours) {
+      done.renewed[i] = still;
+      done.renewed_until[i] = now + ms;
+    }
+  }
+  Ok(())
+}
+
+/// Notes that the queue of `lease` may have a new earliest due time.
+fn moved(lease: &LeaseKey, done: &mut Done) {
+  match &lease.queue {
+    None => done.queue_moved = true,
+    Some(queue) => {
+      done.named_moved.insert(queue.clone());
+    }
+  }
+}
+
+fn apply_named(
+  b: &mut dyn Backend,
+  writes: &[&NamedWrite],
+  now: i64,
+  done: &mut Done,
+) -> Result<()> {
+  for write in writes {
+    match b.write_named(write, now) {
+      Err(e) if e.fails_turn() => return Err(e),
+      Err(e) => done.named_writes.push(Err(e)),
+      Ok(mut applied) => {
+        if applied.committed.is_some() {
+          let a = &mut applied.applied;
+          done.changed_keys.append(&mut a.changed_keys);
+          done.queue_moved |= a.earliest_enqueue.is_some();
+          done.expiry_moved |= a.earliest_expiry.is_some();
+          done.named_moved.extend(applied.woken.iter().cloned());
+        }
+        done.named_writes.push(Ok(applied));
+      }
+    }
+  }
+  Ok(())
 }
 
 fn apply_writes(
@@ -152,21 +250,31 @@ fn apply_writes(
 fn record_outcome(
   b: &mut dyn Backend,
   lease: &LeaseKey,
-  outcome: Outcome,
+  outcome: &Outcome,
   now: i64,
   done: &mut Done,
 ) -> Result<()> {
   match outcome {
     Outcome::Handled => {
       b.acknowledge(lease)?;
+      // A named message's group may have a next message ready now.
+      if lease.queue.is_some() {
+        moved(lease, done);
+      }
     }
     Outcome::Failed => {
       let failed = b.fail(lease, now)?;
       note_failure(failed, done);
+      moved(lease, done);
     }
     Outcome::Released => {
       b.release(lease, now)?;
-      done.queue_moved = true;
+      moved(lease, done);
+    }
+    Outcome::Settled(verdict) => {
+      let failed = b.settle_named(lease, verdict, now)?;
+      note_failure(failed, done);
+      moved(lease, done);
     }
   }
   Ok(())
@@ -174,7 +282,8 @@ fn record_outcome(
 
 fn note_failure(failed: Failed, done: &mut Done) {
   match failed {
-    Failed::Requeued => done.queue_moved = true,
+    // The caller notes the queue as moved.
+    Failed::Requeued => {}
     Failed::Undelivered(keys) => done.changed_keys.extend(keys),
     Failed::SetAside => done.set_aside += 1,
     Failed::Gone => {}

@@ -37,6 +37,10 @@ use super::backend::LeaseKey;
 use super::inspect;
 use super::inspect::Inspect;
 use super::inspect::Inspected;
+use super::named::NamedCommitted;
+use super::named::NamedMeta;
+use super::named::NamedWrite;
+use super::named::Verdict;
 use super::reply::Reply;
 use super::turn;
 use super::turn::Jobs;
@@ -67,7 +71,7 @@ const BACKLOG_PAUSE: Duration = Duration::from_micros(500);
 const MAX_PAUSE: Duration = Duration::from_secs(1);
 
 /// What a listener reports for a message it was given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
   /// The handler threw or rejected: retry along the schedule, or
   /// dead-letter.
@@ -77,6 +81,8 @@ pub enum Outcome {
   /// The handler never ran (the listener stopped): back to the queue now,
   /// the attempt not counted.
   Released,
+  /// A named message's failed attempt, and what the listener decided.
+  Settled(Verdict),
 }
 
 /// A message handed to a listener.
@@ -86,10 +92,28 @@ pub struct QueueMessage {
   pub token: u64,
   /// The V8 payload.
   pub payload: Vec<u8>,
+  /// A named message's metadata.
+  pub named: Option<NamedMeta>,
+}
+
+/// What a listener's dequeue asks for.
+#[derive(Clone, Debug)]
+pub struct Dequeue {
+  /// The listener (0: anonymous), whose wait a cancel ends.
+  pub listener: u64,
+  /// The named queue, or `None` for the anonymous one.
+  pub queue: Option<Arc<str>>,
+  /// The most messages to hand out.
+  pub max: usize,
+  /// How long the claims last without renewal, in ms; `None`: the
+  /// store's lease.
+  pub lease_ms: Option<i64>,
 }
 
 /// One atomic write waiting for its turn, and where its answer goes.
 type PendingWrite = (AtomicWrite, Reply<Option<Versionstamp>>);
+/// Named enqueues waiting for their turn, and where their answer goes.
+type PendingNamed = (NamedWrite, Reply<Option<NamedCommitted>>);
 /// Handler outcomes from one listener, with the reply to send once stored.
 type FinishRequest = (Vec<(u64, Outcome)>, Reply<()>);
 
@@ -101,9 +125,13 @@ pub enum Request {
   Write(AtomicWrite, Reply<Option<Versionstamp>>),
   /// Several atomic writes, handed over together.
   Writes(Vec<PendingWrite>),
-  /// Wait for up to `max` messages for a listener (0: anonymous); an
-  /// empty reply means closed or cancelled.
-  Dequeue(u64, usize, Reply<Vec<QueueMessage>>),
+  /// Named enqueues, maybe inside an atomic write; `None` in the reply
+  /// means a check failed.
+  WriteNamed(NamedWrite, Reply<Option<NamedCommitted>>),
+  /// Wait for up to `max` messages of a queue (`None`: the anonymous
+  /// one) for a listener (0: anonymous); an empty reply means closed or
+  /// cancelled.
+  Dequeue(Dequeue, Reply<Vec<QueueMessage>>),
   /// Answer the listener's waiting dequeue with nothing (it stopped).
   CancelDequeue(u64),
   /// Results of handled messages, by token.
@@ -133,7 +161,8 @@ impl Request {
           let _ = r.send(err!());
         }
       }
-      Request::Dequeue(_, _, r) => match error {
+      Request::WriteNamed(_, r) => drop(r.send(err!())),
+      Request::Dequeue(_, r) => match error {
         Error::Closed => drop(r.send(Ok(Vec::new()))),
         _ => drop(r.send(err!())),
       },
@@ -187,7 +216,11 @@ impl Known {
 
 struct Waiter {
   listener: u64,
+  /// The named queue it waits on; `None`: the anonymous queue.
+  queue: Option<Arc<str>>,
   max: usize,
+  /// Its claims' lease, in ms.
+  lease_ms: i64,
   reply: Reply<Vec<QueueMessage>>,
 }
 
@@ -207,8 +240,13 @@ pub(super) struct Worker {
   waiters: VecDeque<Waiter>,
   /// Writes waiting for a turn, in arrival order.
   backlog: VecDeque<PendingWrite>,
+  /// Named enqueues waiting for a turn, in arrival order.
+  named_backlog: VecDeque<PendingNamed>,
   /// Messages this process's listeners hold, by token.
   running: HashMap<u64, LeaseKey>,
+  /// The lease of each held message whose lease is not the store's
+  /// (a named queue's `leaseMs`), by token.
+  lease_of: HashMap<u64, i64>,
   /// Outcomes whose transaction failed: tried again each turn, never
   /// renewed, so if they can never be recorded the lease lapses and the
   /// message comes back.
@@ -217,6 +255,9 @@ pub(super) struct Worker {
   orphaned: Vec<LeaseKey>,
   next_token: u64,
   next_ready: Known,
+  /// Per named queue a listener waits on, its earliest due time; a queue
+  /// missing here is [`Known::Stale`].
+  named_ready: HashMap<Arc<str>, Known>,
   next_expiry: Known,
   change_token: i64,
   next_renew: Instant,
@@ -231,6 +272,11 @@ pub(super) struct Worker {
   paused_until: Instant,
   /// When the first of those failed: how long the outage has lasted.
   failing_since: Instant,
+}
+
+/// A third of a lease of `ms` milliseconds: how often it is renewed.
+fn waiter_renew(ms: i64) -> Duration {
+  Duration::from_millis((ms.max(3) / 3) as u64)
 }
 
 fn now_ms() -> i64 {
@@ -258,11 +304,14 @@ impl Worker {
       lease,
       waiters: VecDeque::new(),
       backlog: VecDeque::new(),
+      named_backlog: VecDeque::new(),
       running: HashMap::new(),
+      lease_of: HashMap::new(),
       unrecorded: Vec::new(),
       orphaned: Vec::new(),
       next_token: 1,
       next_ready: Known::Stale,
+      named_ready: HashMap::new(),
       next_expiry: Known::Stale,
       change_token,
       next_renew: now + lease.renew_every(),
@@ -319,7 +368,8 @@ impl Worker {
       }
       answered = !gathered.reads.is_empty()
         || !gathered.finishes.is_empty()
-        || !self.backlog.is_empty();
+        || !self.backlog.is_empty()
+        || !self.named_backlog.is_empty();
       let close = gathered.close;
       if close {
         // Closing: listeners get nothing more, so no message is claimed
@@ -330,7 +380,7 @@ impl Worker {
       }
       self.turn(gathered)?;
       // What a close leaves behind in the backlog still gets its turns.
-      while close && !self.backlog.is_empty() {
+      while close && self.has_backlog() {
         self.turn(Gathered::default())?;
       }
       if close {
@@ -364,17 +414,23 @@ impl Worker {
       Request::Read(r, reply) => gathered.reads.push((r, reply)),
       Request::Write(w, reply) => self.backlog.push_back((w, reply)),
       Request::Writes(w) => self.backlog.extend(w),
+      Request::WriteNamed(w, reply) => self.named_backlog.push_back((w, reply)),
       Request::Finish(f, reply) => gathered.finishes.push((f, reply)),
       Request::Inspect(what, reply) => {
+        // A named queue's repair (cancel, redrive, purge) commits on this
+        // process's own connection, which no change token reports.
+        if let Inspect::Named(_) = what {
+          self.named_ready.clear();
+        }
         let _ = reply.send(inspect::answer(&mut *self.backend, what));
       }
-      Request::Dequeue(listener, max, reply) => {
-        self.waiters.push_back(Waiter {
-          listener,
-          max,
-          reply,
-        })
-      }
+      Request::Dequeue(d, reply) => self.waiters.push_back(Waiter {
+        listener: d.listener,
+        queue: d.queue,
+        max: d.max,
+        lease_ms: d.lease_ms.unwrap_or_else(|| self.lease.ms()),
+        reply,
+      }),
       Request::CancelDequeue(listener) => {
         // Answer before any claim of this turn can reach it, so a stopped
         // listener never takes a message it will not run.
@@ -395,6 +451,42 @@ impl Worker {
     !self.waiters.is_empty() || !self.shared.watches.is_empty()
   }
 
+  /// How often held leases are renewed: a third of the shortest lease
+  /// held (the store's, or a named queue's own).
+  fn renew_every(&self) -> Duration {
+    let shortest = self.lease_of.values().copied().min();
+    match shortest {
+      Some(ms) if ms < self.lease.ms() => waiter_renew(ms),
+      _ => self.lease.renew_every(),
+    }
+  }
+
+  fn has_backlog(&self) -> bool {
+    !self.backlog.is_empty() || !self.named_backlog.is_empty()
+  }
+
+  /// The named queues listeners wait on, each once.
+  fn waited_queues(&self) -> Vec<Arc<str>> {
+    let mut queues: Vec<Arc<str>> = Vec::new();
+    for w in &self.waiters {
+      if let Some(q) = &w.queue {
+        if !queues.contains(q) {
+          queues.push(q.clone());
+        }
+      }
+    }
+    queues
+  }
+
+  /// Whether a listener waits on the anonymous queue.
+  fn waits_anonymous(&self) -> bool {
+    self.waiters.iter().any(|w| w.queue.is_none())
+  }
+
+  fn named_known(&self, queue: &Arc<str>) -> Known {
+    self.named_ready.get(queue).copied().unwrap_or(Known::Stale)
+  }
+
   fn next_wake(&self) -> Instant {
     let now = Instant::now();
     let mut at = now + IDLE_TICK;
@@ -407,14 +499,22 @@ impl Worker {
       // Only a new request wakes the worker before the pause is over.
       return at.max(self.paused_until);
     }
-    if !self.backlog.is_empty() {
+    if self.has_backlog() {
       return now;
     }
     if self.listening() {
       at = at.min(self.next_poll);
     }
-    if !self.waiters.is_empty() {
-      match self.next_ready {
+    let mut waited: Vec<Known> = self
+      .waited_queues()
+      .iter()
+      .map(|q| self.named_known(q))
+      .collect();
+    if self.waits_anonymous() {
+      waited.push(self.next_ready);
+    }
+    for known in waited {
+      match known {
         Known::Stale => return now,
         Known::At(Some(ts)) => at = at.min(instant_at(ts)),
         Known::At(None) => {}
@@ -478,6 +578,7 @@ impl Worker {
         // or leases wait (see `lease_bound`), by at most `retry_every`.
         self.shared.stats.failed_turn();
         self.next_ready = Known::Stale;
+        self.named_ready.clear();
         if self.failures == 0 {
           self.failing_since = Instant::now();
         }
@@ -546,6 +647,7 @@ impl Worker {
       Ok(v) if v != self.change_token => {
         self.change_token = v;
         self.next_ready = Known::Stale;
+        self.named_ready.clear();
         self.next_expiry = Known::Stale;
         self.shared.watches.all_changed();
         self.poll_every = CHANGE_POLL_MIN;
@@ -572,8 +674,9 @@ impl Worker {
     // them they wait in `unrecorded`.
     for (results, _) in &finishes {
       for (token, outcome) in results {
+        self.lease_of.remove(token);
         if let Some(lease) = self.running.remove(token) {
-          self.unrecorded.push((lease, *outcome));
+          self.unrecorded.push((lease, outcome.clone()));
         }
       }
     }
@@ -581,6 +684,7 @@ impl Worker {
       // Every message still held goes back for others at once.
       let held = self.running.drain().map(|(_, l)| (l, Outcome::Released));
       self.unrecorded.extend(held);
+      self.lease_of.clear();
     }
     self.shared.stats.running(self.running.len());
     // A caller that stopped waiting (its dequeue future was dropped) must
@@ -589,7 +693,7 @@ impl Worker {
     let blind = self.claims_blind();
     // Writes wait on this turn too: what it would first ask (the earliest
     // expiry, lapsed leases) waits for the next one, right after.
-    let defer = blind || (!self.deferred && !self.backlog.is_empty());
+    let defer = blind || (!self.deferred && self.has_backlog());
     self.deferred = defer;
     let lapsed = match self.look_ahead(t, now, defer) {
       Ok(lapsed) => lapsed,
@@ -600,8 +704,16 @@ impl Worker {
     };
     let take = self.backlog.len().min(MAX_TURN_WRITES);
     let writes: Vec<PendingWrite> = self.backlog.drain(..take).collect();
+    // A backend that commits writes on their own (see below) takes named
+    // enqueues in a turn without plain writes.
+    let take = match writes.is_empty() || !self.backend.commits_writes_alone() {
+      true => self.named_backlog.len().min(MAX_TURN_WRITES - take),
+      false => 0,
+    };
+    let named: Vec<PendingNamed> = self.named_backlog.drain(..take).collect();
     let mut jobs = Jobs {
       writes: writes.iter().map(|(w, _)| w).collect(),
+      named_writes: named.iter().map(|(w, _)| w).collect(),
       outcomes: std::mem::take(&mut self.unrecorded),
       lapsed,
       orphaned: std::mem::take(&mut self.orphaned),
@@ -625,19 +737,42 @@ impl Worker {
     }
     let renew = !alone && !self.running.is_empty() && t >= self.next_renew;
     let renewed: Vec<u64> = if renew {
-      let (tokens, leases) =
-        self.running.iter().map(|(t, l)| (*t, l.clone())).unzip();
+      let store_lease = self.lease.ms();
+      let (tokens, leases) = self
+        .running
+        .iter()
+        .map(|(t, l)| {
+          let ms = self.lease_of.get(t).copied().unwrap_or(store_lease);
+          (*t, (l.clone(), ms))
+        })
+        .unzip();
       jobs.renew = leases;
       tokens
     } else {
       Vec::new()
     };
-    if !alone && !self.waiters.is_empty() {
-      let max = self.waiters.iter().map(|w| w.max).sum();
-      jobs.claim = Some(max);
+    if !alone && self.waits_anonymous() {
+      let waiting = self.waiters.iter().filter(|w| w.queue.is_none());
+      jobs.claim = Some(waiting.map(|w| w.max).sum());
     }
-    let claim_now = jobs.claim.is_some() && (jobs.due || !writes.is_empty());
+    if !alone {
+      for queue in self.waited_queues() {
+        let waiting = self
+          .waiters
+          .iter()
+          .filter(|w| w.queue == Some(queue.clone()));
+        let (max, lease_ms) = waiting
+          .fold((0, i64::MAX), |(n, ms), w| (n + w.max, ms.min(w.lease_ms)));
+        let known = self.named_known(&queue);
+        let due = known.due_by(now) || (blind && known == Known::Stale);
+        jobs.claim_named.push((queue, max, due, lease_ms));
+      }
+    }
+    let claim_now = (jobs.claim.is_some() && (jobs.due || !writes.is_empty()))
+      || jobs.claim_named.iter().any(|(_, _, due, _)| *due)
+      || (!jobs.claim_named.is_empty() && !named.is_empty());
     let idle = jobs.writes.is_empty()
+      && jobs.named_writes.is_empty()
       && jobs.outcomes.is_empty()
       && jobs.lapsed.is_empty()
       && jobs.orphaned.is_empty()
@@ -652,7 +787,8 @@ impl Worker {
     // Claims, outcomes, renewals and sweeps ride along unsynced: the next
     // synced commit carries them, and losing them to a power cut only
     // means a message is delivered again (at-least-once).
-    let synced = !jobs.writes.is_empty() || jobs.expire;
+    let synced =
+      !jobs.writes.is_empty() || !jobs.named_writes.is_empty() || jobs.expire;
     let result = self.retry_busy(|b| {
       b.begin(synced)?;
       // The clock is read again once the write lock is held: waiting for
@@ -669,7 +805,9 @@ impl Worker {
     self.shared.stats.turn_took(t.elapsed().as_micros() as u64);
     match result {
       Ok(done) => {
-        self.after_commit(writes, finishes, done, renewed, t);
+        let waited: Vec<Arc<str>> =
+          jobs.claim_named.iter().map(|(q, ..)| q.clone()).collect();
+        self.after_commit(writes, named, finishes, done, renewed, &waited, t);
         Ok(())
       }
       Err(e) => {
@@ -678,6 +816,9 @@ impl Worker {
         self.unrecorded = jobs.outcomes;
         self.orphaned = jobs.orphaned;
         for (_, reply) in writes {
+          let _ = reply.send(Err(e.clone_for_reply()));
+        }
+        for (_, reply) in named {
           let _ = reply.send(Err(e.clone_for_reply()));
         }
         answer_finishes(finishes, Err(&e));
@@ -696,10 +837,12 @@ impl Worker {
   /// in a row: while other processes commit without pause, expiry and the
   /// sweep of lapsed leases still get every other turn.
   fn claims_blind(&self) -> bool {
-    self.next_ready == Known::Stale
-      && !self.deferred
-      && !self.waiters.is_empty()
-      && self.backend.claims_cheaply()
+    let stale = (self.waits_anonymous() && self.next_ready == Known::Stale)
+      || self
+        .waited_queues()
+        .iter()
+        .any(|q| self.named_known(q) == Known::Stale);
+    stale && !self.deferred && self.backend.claims_cheaply()
   }
 
   /// Refreshes what the worker must know before deciding a turn, and
@@ -720,8 +863,14 @@ impl Worker {
     if defer {
       return Ok(Vec::new());
     }
-    if self.next_ready == Known::Stale && !self.waiters.is_empty() {
+    if self.next_ready == Known::Stale && self.waits_anonymous() {
       self.next_ready = Known::At(self.backend.earliest_ready()?);
+    }
+    for queue in self.waited_queues() {
+      if self.named_known(&queue) == Known::Stale {
+        let at = self.backend.earliest_named(&queue)?;
+        self.named_ready.insert(queue, Known::At(at));
+      }
     }
     if self.next_expiry == Known::Stale {
       self.next_expiry = Known::At(self.backend.earliest_expiry()?);
@@ -738,12 +887,15 @@ impl Worker {
     Ok(lapsed.into_iter().filter(|l| !mine.contains(l)).collect())
   }
 
+  #[allow(clippy::too_many_arguments)]
   fn after_commit(
     &mut self,
     writes: Vec<PendingWrite>,
+    named: Vec<PendingNamed>,
     finishes: Vec<FinishRequest>,
     mut done: turn::Done,
     renewed: Vec<u64>,
+    waited: &[Arc<str>],
     t: Instant,
   ) {
     let committed = done
@@ -758,20 +910,38 @@ impl Worker {
     // Messages first: a listener's handler is what waits on this turn (a
     // binding that delivers replies one at a time, as Deno FFI does, would
     // otherwise start it a round trip after the enqueue's answer).
-    self.hand_out(std::mem::take(&mut done.claimed));
+    self.hand_out(None, std::mem::take(&mut done.claimed));
+    for (queue, claimed) in std::mem::take(&mut done.claimed_named) {
+      self.hand_out(Some(&queue), claimed);
+    }
     for ((_, reply), result) in writes.into_iter().zip(done.writes) {
       let _ = reply.send(result.map(|a| a.versionstamp));
     }
+    for ((_, reply), result) in named.into_iter().zip(done.named_writes) {
+      let _ = reply.send(result.map(|a| a.committed));
+    }
+    // What moved in a queue no listener here waits on is asked again when
+    // one does; what moved where one waits was asked in the turn.
+    for queue in &done.named_moved {
+      if !waited.contains(queue) {
+        self.named_ready.remove(queue);
+      }
+    }
+    for (queue, at) in done.next_named.drain(..) {
+      self.named_ready.insert(queue, Known::At(at));
+    }
     answer_finishes(finishes, Ok(()));
     if !renewed.is_empty() {
-      self.next_renew = t + self.lease.renew_every();
-      for (token, still_ours) in renewed.into_iter().zip(done.renewed) {
-        if still_ours {
+      self.next_renew = t + self.renew_every();
+      let outcomes = done.renewed.iter().zip(&done.renewed_until);
+      for (token, (still_ours, until)) in renewed.into_iter().zip(outcomes) {
+        if *still_ours {
           if let Some(l) = self.running.get_mut(&token) {
-            l.deadline = done.renewed_until;
+            l.deadline = *until;
           }
         } else {
           self.running.remove(&token);
+          self.lease_of.remove(&token);
         }
       }
     }
@@ -787,25 +957,36 @@ impl Worker {
     self.shared.watches.keys_changed(&done.changed_keys);
   }
 
-  fn hand_out(&mut self, claimed: Vec<Claimed>) {
+  fn hand_out(&mut self, queue: Option<&Arc<str>>, claimed: Vec<Claimed>) {
     self.shared.stats.claimed(claimed.len() as u64);
     let mut claimed = claimed.into_iter();
     while claimed.len() > 0 {
-      let Some(waiter) = self.waiters.pop_front() else {
+      let next = self.waiters.iter().position(|w| w.queue.as_ref() == queue);
+      let Some(waiter) = next.and_then(|i| self.waiters.remove(i)) else {
         // More claimed than asked for cannot happen; if it did, the rest
         // go back next turn.
         self.orphaned.extend(claimed.map(|c| c.lease));
         break;
       };
       let mut batch = Vec::with_capacity(waiter.max.min(claimed.len()));
+      let shorter = self.renew_every() > waiter_renew(waiter.lease_ms);
       for c in claimed.by_ref().take(waiter.max) {
         let token = self.next_token;
         self.next_token += 1;
         self.running.insert(token, c.lease);
+        if waiter.lease_ms != self.lease.ms() {
+          self.lease_of.insert(token, waiter.lease_ms);
+        }
         batch.push(QueueMessage {
           token,
           payload: c.payload,
+          named: c.named,
         });
+      }
+      if shorter {
+        // Leases shorter than any held before: renew in time for them.
+        self.next_renew =
+          self.next_renew.min(Instant::now() + self.renew_every());
       }
       if let Err(Ok(batch)) = waiter.reply.send(Ok(batch)) {
         // The listener went away before it got them: the next turn gives
@@ -830,6 +1011,9 @@ impl Worker {
       let _ = waiter.reply.send(answer);
     }
     for (_, reply) in self.backlog.drain(..) {
+      let _ = reply.send(Err(error.clone_for_reply()));
+    }
+    for (_, reply) in self.named_backlog.drain(..) {
       let _ = reply.send(Err(error.clone_for_reply()));
     }
     self.shared.watches.close();

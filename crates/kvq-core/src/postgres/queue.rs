@@ -169,11 +169,9 @@ pub fn claimed(rows: &[Row], deadline: i64) -> Result<Vec<Claimed>> {
     out
       .into_iter()
       .map(|(_, id, payload)| Claimed {
-        lease: LeaseKey {
-          deadline,
-          id: id.to_string(),
-        },
+        lease: LeaseKey::anonymous(deadline, id.to_string()),
         payload,
+        named: None,
       })
       .collect(),
   )
@@ -203,10 +201,10 @@ pub fn leases(rows: &[Row]) -> Result<Vec<LeaseKey>> {
   rows
     .iter()
     .map(|r| {
-      Ok(LeaseKey {
-        id: r.try_get::<_, i64>(0).map_err(column)?.to_string(),
-        deadline: r.try_get(1).map_err(column)?,
-      })
+      Ok(LeaseKey::anonymous(
+        r.try_get(1).map_err(column)?,
+        r.try_get::<_, i64>(0).map_err(column)?.to_string(),
+      ))
     })
     .collect()
 }

@@ -11,6 +11,8 @@ mod connection;
 mod ids;
 mod inspect;
 mod kv;
+mod named;
+mod named_admin;
 mod queue;
 mod schema;
 
@@ -31,8 +33,13 @@ use crate::engine::Backend;
 use crate::engine::Claimed;
 use crate::engine::DirectReader;
 use crate::engine::Durability;
+use crate::engine::Enqueued;
 use crate::engine::Failed;
 use crate::engine::LeaseKey;
+use crate::engine::NamedApplied;
+use crate::engine::NamedCommitted;
+use crate::engine::NamedWrite;
+use crate::engine::Verdict;
 use crate::error::Error;
 use crate::error::Result;
 
@@ -45,6 +52,10 @@ pub struct SqliteBackend {
   /// The file could only be opened for reading: every write fails with
   /// Deno's message and no queue work is done, as in Deno.
   readonly: bool,
+  /// Whether named queues' tables are known to exist (named.rs).
+  named_tables: bool,
+  /// Named queues' counter increments of the open turn.
+  counters: named::Counters,
 }
 
 /// Opens `path` (`None`: a private in-memory database): the backend, and
@@ -66,6 +77,8 @@ pub fn open(
     durability,
     synchronous: durability == Durability::Full,
     readonly: opened.readonly,
+    named_tables: false,
+    counters: named::Counters::default(),
   };
   Ok((backend, reader))
 }
@@ -84,6 +97,24 @@ impl SqliteBackend {
     let level = if synced { "full" } else { "normal" };
     self.conn()?.pragma_update(None, "synchronous", level)?;
     self.synchronous = synced;
+    Ok(())
+  }
+
+  /// Whether named queues' tables exist; a file without them has no named
+  /// message (another process may create them at any time).
+  fn has_named_tables(&mut self) -> Result<bool> {
+    if !self.named_tables {
+      self.named_tables = named::tables_exist(self.conn()?)?;
+    }
+    Ok(self.named_tables)
+  }
+
+  /// Creates named queues' tables if missing (inside a turn).
+  fn ensure_named_tables(&mut self) -> Result<()> {
+    if !self.named_tables {
+      named::create_tables(self.conn()?)?;
+      self.named_tables = true;
+    }
     Ok(())
   }
 
@@ -137,11 +168,16 @@ impl Backend for SqliteBackend {
     if self.readonly {
       return Ok(());
     }
-    self.conn()?.execute_batch("commit")?;
+    let conn = self.conn.as_ref().ok_or(Error::Closed)?;
+    self.counters.flush(conn)?;
+    conn.execute_batch("commit")?;
     Ok(())
   }
 
   fn rollback(&mut self) {
+    self.counters.clear();
+    // A rolled-back turn may have been the one that created the tables.
+    self.named_tables = false;
     if let Some(conn) = &self.conn {
       if !conn.is_autocommit() {
         let _ = conn.execute_batch("rollback");
@@ -169,19 +205,156 @@ impl Backend for SqliteBackend {
   }
 
   fn renew(&mut self, leases: &[LeaseKey], deadline: i64) -> Result<Vec<bool>> {
-    queue::renew(self.conn()?, leases, deadline)
+    let conn = self.conn()?;
+    let (named, anonymous): (Vec<_>, Vec<_>) = leases
+      .iter()
+      .enumerate()
+      .partition(|(_, l)| l.queue.is_some());
+    let mut out = vec![false; leases.len()];
+    let anonymous_leases: Vec<LeaseKey> =
+      anonymous.iter().map(|(_, l)| (*l).clone()).collect();
+    let renewed = queue::renew(conn, &anonymous_leases, deadline)?;
+    for ((i, _), ok) in anonymous.iter().zip(renewed) {
+      out[*i] = ok;
+    }
+    for (i, lease) in named {
+      out[i] = named::renew(conn, lease, deadline)?;
+    }
+    Ok(out)
   }
 
   fn acknowledge(&mut self, lease: &LeaseKey) -> Result<bool> {
-    queue::acknowledge(self.conn()?, lease)
+    let conn = self.conn.as_ref().ok_or(Error::Closed)?;
+    match lease.queue {
+      None => queue::acknowledge(conn, lease),
+      Some(_) => {
+        let now = chrono::Utc::now().timestamp_millis();
+        named::acknowledge(conn, lease, now, &mut self.counters)
+      }
+    }
   }
 
   fn release(&mut self, lease: &LeaseKey, now: i64) -> Result<bool> {
-    queue::release(self.conn()?, lease, now)
+    match lease.queue {
+      None => queue::release(self.conn()?, lease, now),
+      Some(_) => named::release(self.conn()?, lease, now),
+    }
   }
 
   fn fail(&mut self, lease: &LeaseKey, now: i64) -> Result<Failed> {
+    if lease.queue.is_some() {
+      let conn = self.conn.as_ref().ok_or(Error::Closed)?;
+      return named::fail_lapsed(conn, lease, now, &mut self.counters);
+    }
     self.savepoint(|conn| queue::fail(conn, lease, now))
+  }
+
+  fn write_named(
+    &mut self,
+    write: &NamedWrite,
+    now: i64,
+  ) -> Result<NamedApplied> {
+    if self.readonly {
+      return Err(Error::ReadOnly);
+    }
+    self.ensure_named_tables()?;
+    let mut counters = named::Counters::default();
+    let applied = self.savepoint(|conn| {
+      let mut out = NamedApplied::default();
+      let versionstamp = match &write.atomic {
+        Some(atomic) => {
+          out.applied = kv::apply_atomic(conn, atomic, now)?;
+          match out.applied.versionstamp {
+            Some(vs) => vs,
+            None => return Ok(out),
+          }
+        }
+        None => crate::encoding::versionstamp(kv::bump_version(
+          conn,
+          crate::encoding::version_step(),
+        )?),
+      };
+      let mut enqueued = Vec::with_capacity(write.enqueues.len());
+      for e in &write.enqueues {
+        let (outcome, ready) =
+          named::enqueue(conn, e, &versionstamp, now, &mut counters)?;
+        if e.unique && outcome != Enqueued::Added {
+          // Undo the write as a failed check does (see NamedEnqueue).
+          return Err(Error::DuplicateAtCommit);
+        }
+        if ready && !out.woken.contains(&e.queue) {
+          out.woken.push(e.queue.clone());
+        }
+        enqueued.push(outcome);
+      }
+      out.committed = Some(NamedCommitted {
+        versionstamp,
+        enqueued,
+      });
+      Ok(out)
+    });
+    let applied = match applied {
+      Err(Error::DuplicateAtCommit) => return Ok(NamedApplied::default()),
+      other => other?,
+    };
+    // Counted only once the write's savepoint held.
+    for ((queue, counter), n) in counters.drain() {
+      self.counters.add(&queue, counter, n);
+    }
+    Ok(applied)
+  }
+
+  fn claim_named(
+    &mut self,
+    queue: &str,
+    now: i64,
+    deadline: i64,
+    max: usize,
+  ) -> Result<Vec<Claimed>> {
+    if self.readonly || !self.has_named_tables()? {
+      return Ok(Vec::new());
+    }
+    named::claim(
+      self.conn()?,
+      &std::sync::Arc::from(queue),
+      now,
+      deadline,
+      max,
+    )
+  }
+
+  fn earliest_named(&mut self, queue: &str) -> Result<Option<i64>> {
+    if self.readonly || !self.has_named_tables()? {
+      return Ok(None);
+    }
+    named::earliest(self.conn()?, queue)
+  }
+
+  fn named_admin(
+    &mut self,
+    what: &crate::engine::NamedAdmin,
+    now: i64,
+  ) -> Result<crate::engine::NamedAnswer> {
+    if self.readonly {
+      if let crate::engine::NamedAdmin::Cancel(..)
+      | crate::engine::NamedAdmin::Redrive(..)
+      | crate::engine::NamedAdmin::Purge(..) = what
+      {
+        return Err(Error::ReadOnly);
+      }
+    }
+    let exists = self.has_named_tables()?;
+    named_admin::answer(self.conn()?, exists, what, now)
+  }
+
+  fn settle_named(
+    &mut self,
+    lease: &LeaseKey,
+    verdict: &Verdict,
+    now: i64,
+  ) -> Result<Failed> {
+    let conn = self.conn.as_ref().ok_or(Error::Closed)?;
+    named::settle(conn, lease, verdict, now, &mut self.counters)
   }
 
   fn collect_expired(&mut self, now: i64) -> Result<Vec<Vec<u8>>> {
@@ -195,7 +368,11 @@ impl Backend for SqliteBackend {
     if self.readonly {
       return Ok(Vec::new());
     }
-    queue::lapsed(self.conn()?, now)
+    let mut lapsed = queue::lapsed(self.conn()?, now)?;
+    if self.has_named_tables()? {
+      lapsed.extend(named::lapsed(self.conn()?, now)?);
+    }
+    Ok(lapsed)
   }
 
   fn earliest_ready(&mut self) -> Result<Option<i64>> {

@@ -125,11 +125,9 @@ pub fn claim(
     move_stmt.execute(params![deadline, marked, ts, id])?;
     remove_stmt.execute(params![ts, id])?;
     claimed.push(Claimed {
-      lease: LeaseKey {
-        deadline,
-        id: marked,
-      },
+      lease: LeaseKey::anonymous(deadline, marked),
       payload,
+      named: None,
     });
   }
   Ok(claimed)
@@ -272,12 +270,8 @@ pub fn lapsed(conn: &Connection, now: i64) -> Result<Vec<LeaseKey>> {
     ),
   ] {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map([at], |r| {
-      Ok(LeaseKey {
-        deadline: r.get(0)?,
-        id: r.get(1)?,
-      })
-    })?;
+    let rows = stmt
+      .query_map([at], |r| Ok(LeaseKey::anonymous(r.get(0)?, r.get(1)?)))?;
     for row in rows {
       out.push(row?);
     }
