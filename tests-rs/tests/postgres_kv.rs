@@ -261,9 +261,14 @@ fn many_processes_may_create_a_new_schema_at_once() {
   }
   let schema = pg::schema_of(&url);
   let versions = pg::admin(&format!(
-    "select string_agg(version::text, ',') from {schema}.kvq_migrations"
+    "select string_agg(version::text, ',' order by version) \
+     from {schema}.kvq_migrations"
   ));
-  assert_eq!(versions, kvq_core::postgres::SCHEMA_VERSION.to_string());
+  // Each migration applied exactly once.
+  let all: Vec<String> = (1..=kvq_core::postgres::SCHEMA_VERSION)
+    .map(|v| v.to_string())
+    .collect();
+  assert_eq!(versions, all.join(","));
 }
 
 #[test]

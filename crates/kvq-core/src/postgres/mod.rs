@@ -5,8 +5,9 @@
 //! current-thread tokio runtime that the backend owns: the engine's worker
 //! thread blocks on each call, as it does on SQLite. `config.rs` reads the
 //! URL, `schema.rs` holds the tables and every statement, `kv.rs` and
-//! `queue.rs` the two halves, `pipeline.rs` sends statements in bulk,
-//! `listen.rs` hears other processes' commits.
+//! `queue.rs` the two halves, `named.rs` and `named_admin.rs` kvq's named
+//! queues, `pipeline.rs` sends statements in bulk, `listen.rs` hears other
+//! processes' commits.
 //!
 //! A turn is one transaction on one pooled connection, begun lazily with
 //! its first statement. Work that needs no answer (acknowledgements,
@@ -28,10 +29,13 @@ mod config;
 mod inspect;
 mod kv;
 mod listen;
+mod named;
+mod named_admin;
 mod pipeline;
 mod queue;
 mod schema;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +60,9 @@ pub use schema::CURRENT as SCHEMA_VERSION;
 
 use self::kv::KvBuffer;
 use self::listen::Listener;
+use self::named::HeldChanges;
+use self::named::HeldGroups;
+use self::named::NamedBuffer;
 use self::pipeline::Param;
 use self::pipeline::Stmt;
 use self::queue::QueueBuffer;
@@ -64,10 +71,17 @@ use crate::engine::Applied;
 use crate::engine::Backend;
 use crate::engine::Claimed;
 use crate::engine::Durability;
+use crate::engine::Enqueued;
 use crate::engine::Failed;
 use crate::engine::LeaseKey;
+use crate::engine::NamedAdmin;
+use crate::engine::NamedAnswer;
+use crate::engine::NamedApplied;
+use crate::engine::NamedCommitted;
+use crate::engine::NamedWrite;
 use crate::engine::OpenOptions;
 use crate::engine::Store;
+use crate::engine::Verdict;
 use crate::error::Error;
 use crate::error::Result;
 
@@ -115,6 +129,15 @@ pub struct PostgresBackend {
   conflict: bool,
   /// Whether the last error was the connection's, not the statement's.
   lost: bool,
+  /// The groups of the named messages this store holds (named.rs).
+  held: HeldGroups,
+}
+
+/// What a turn knew when it set its savepoint ([`PostgresBackend::undo`]).
+#[derive(Clone, Copy)]
+struct Savepoint {
+  version: Option<i64>,
+  ready: Option<Option<i64>>,
 }
 
 /// One turn's transaction and what it has buffered.
@@ -130,6 +153,18 @@ struct Turn {
   version_dirty: bool,
   kv: KvBuffer,
   queue: QueueBuffer,
+  named: NamedBuffer,
+  /// This turn's stripe of named queues' counters (named.rs).
+  stripe: i16,
+  /// Named enqueues are in the open transaction: it must not commit
+  /// before the turn's last job (see `claim`).
+  named_writes: bool,
+  /// What the turn changes in [`PostgresBackend::held`], once committed.
+  held: HeldChanges,
+  /// Per named queue claimed from in this turn, its earliest ready time
+  /// as the claim's round trip saw it (nothing changes a queue after its
+  /// claim in a turn): the engine asks right after.
+  named_earliest: HashMap<String, Option<i64>>,
   /// The commit must wake other processes.
   notify: bool,
   /// The earliest due time of a ready message as this transaction sees
@@ -236,6 +271,7 @@ impl PostgresBackend {
       turn: None,
       conflict: false,
       lost: false,
+      held: HeldGroups::default(),
     })
   }
 
@@ -323,6 +359,12 @@ impl PostgresBackend {
     }
     all.extend(turn.kv.drain(&sql));
     all.extend(turn.queue.drain(&sql));
+    let ctx = named::Ctx {
+      channel: self.channel.clone(),
+      me: self.me.clone(),
+      stripe: turn.stripe,
+    };
+    all.extend(turn.named.drain(&sql.named, &ctx));
     if commit && turn.notify {
       let params: Vec<Param> =
         vec![Box::new(self.channel.clone()), Box::new(self.me.clone())];
@@ -476,6 +518,78 @@ impl PostgresBackend {
     Ok(outcomes)
   }
 
+  /// Sends everything buffered, then a savepoint, in one round trip:
+  /// what follows can be undone alone ([`Self::undo`]). Returns what the
+  /// turn knew then, for the undo to restore.
+  fn savepoint(&mut self) -> Result<Savepoint> {
+    let stmt = Stmt::simple("savepoint kvq_named_write");
+    self.run_in_turn(vec![stmt], false)?;
+    let turn = self.turn_mut()?;
+    Ok(Savepoint {
+      version: turn.version,
+      ready: turn.ready,
+    })
+  }
+
+  /// Undoes everything since [`Self::savepoint`], in one round trip. A
+  /// lock taken since is released by the undo: the version counter's, if
+  /// the turn did not hold it before, must be taken again.
+  fn undo(&mut self, before: Savepoint) -> Result<()> {
+    let stmt = Stmt::simple(
+      "rollback to savepoint kvq_named_write; release savepoint kvq_named_write",
+    );
+    let turn = self.turn_mut()?;
+    // Anything buffered since belongs to what is undone.
+    turn.kv = KvBuffer::default();
+    turn.queue = QueueBuffer::default();
+    turn.named = NamedBuffer::default();
+    turn.version = before.version;
+    turn.version_dirty = false;
+    turn.ready = before.ready;
+    self.run_in_turn(vec![stmt], false)?;
+    Ok(())
+  }
+
+  /// What the turn's buffered named statements need: where to notify,
+  /// and the turn's counter stripe.
+  fn named_ctx(&mut self) -> Result<named::Ctx> {
+    let stripe = self.turn_mut()?.stripe;
+    Ok(named::Ctx {
+      channel: self.channel.clone(),
+      me: self.me.clone(),
+      stripe,
+    })
+  }
+
+  /// A named message's lapsed lease: a failed attempt with
+  /// [`crate::engine::LAPSED`], retried at once, or dead past its
+  /// `max_attempts`. Which of the two is decided by the database (two
+  /// statements, each for one case), so it is buffered like an
+  /// acknowledgement and answered `Requeued` either way (the engine only
+  /// notes the answer). Its group is locked in case it dies: the lease
+  /// may be another process's, whose group this store does not know.
+  fn fail_named(
+    &mut self,
+    queue: &str,
+    lease: &LeaseKey,
+    now: i64,
+  ) -> Result<Failed> {
+    let sql = self.sql.clone();
+    let ctx = self.named_ctx()?;
+    let error = crate::engine::LAPSED;
+    let turn = self.turn_mut()?;
+    turn.named.lock_group_of(queue, &lease.id);
+    let bury = named::bury_stmt(&sql.named, lease, error, now, false, &ctx);
+    turn.named.push(bury);
+    let retry =
+      named::retry_stmt(&sql.named, lease, now, error, false, ctx.stripe);
+    turn.named.push(retry);
+    turn.held.left(lease);
+    turn.named_earliest.clear();
+    turn.notify = true;
+    Ok(Failed::Requeued)
+  }
+
   /// The version a `bump_version` statement returned, first of `rows`.
   fn version_of(&self, rows: &[Vec<Row>]) -> Result<i64> {
     rows
@@ -503,14 +617,14 @@ impl PostgresBackend {
   /// under way; otherwise on the turn's connection outside any (a question
   /// alone does not begin one: it would cost a commit's round trip), or
   /// on any pooled connection between turns.
-  fn earliest(&mut self, sql: String) -> Result<Option<i64>> {
-    let stmt = Stmt::new(&sql, Vec::new());
+  fn earliest(&mut self, stmt: Stmt) -> Result<Option<i64>> {
     let rows = match self.turn.as_ref() {
       Some(t)
         if t.begun
           || t.version_dirty
           || !t.kv.is_empty()
-          || !t.queue.is_empty() =>
+          || !t.queue.is_empty()
+          || !t.named.is_empty() =>
       {
         self.run_in_turn(vec![stmt], false)?
       }
@@ -615,6 +729,11 @@ impl Backend for PostgresBackend {
       version_dirty: false,
       kv: KvBuffer::default(),
       queue: QueueBuffer::default(),
+      named: NamedBuffer::default(),
+      stripe: rand::random::<i16>().rem_euclid(named::STRIPES),
+      named_writes: false,
+      held: HeldChanges::default(),
+      named_earliest: HashMap::new(),
       notify: false,
       ready: None,
     });
@@ -628,6 +747,7 @@ impl Backend for PostgresBackend {
     let idle = !turn.begun
       && turn.kv.is_empty()
       && turn.queue.is_empty()
+      && turn.named.is_empty()
       && !turn.version_dirty;
     if idle {
       self.turn = None;
@@ -636,7 +756,9 @@ impl Backend for PostgresBackend {
     let committed = self.run_in_turn(Vec::new(), true);
     match committed {
       Ok(_) => {
-        self.turn = None;
+        if let Some(turn) = self.turn.take() {
+          self.held.apply(turn.held);
+        }
         Ok(())
       }
       Err(e) => {
@@ -673,7 +795,11 @@ impl Backend for PostgresBackend {
     now: i64,
   ) -> Result<Vec<Result<Applied>>> {
     let fresh = self.turn.as_ref().is_some_and(|t| {
-      !t.begun && t.version.is_none() && t.kv.is_empty() && t.queue.is_empty()
+      !t.begun
+        && t.version.is_none()
+        && t.kv.is_empty()
+        && t.queue.is_empty()
+        && t.named.is_empty()
     });
     if fresh && writes.iter().all(|w| kv::is_blind(w)) {
       return self.write_blind(writes);
@@ -753,8 +879,14 @@ impl Backend for PostgresBackend {
     // the messages go to their handlers one round trip after the turn
     // starts, not two.
     let earliest = Stmt::new(&self.sql.earliest_ready, Vec::new());
-    let rows = self.run_in_turn(vec![claim, earliest], true)?;
-    self.committed_early();
+    // Not when named enqueues ride in the transaction: a later job of the
+    // turn (a named queue's claim) could still fail, and they would be
+    // answered as failed though stored.
+    let commit = !self.turn_mut()?.named_writes;
+    let rows = self.run_in_turn(vec![claim, earliest], commit)?;
+    if commit {
+      self.committed_early();
+    }
     let claimed =
       queue::claimed(rows.first().map_or(&[][..], |r| r), deadline)?;
     let ready = min_of(rows.get(1))?;
@@ -771,31 +903,101 @@ impl Backend for PostgresBackend {
     true
   }
 
+  /// The anonymous queue's leases and named queues' in one round trip.
   fn renew(&mut self, leases: &[LeaseKey], deadline: i64) -> Result<Vec<bool>> {
-    let params = queue::renew_params(leases, deadline)?;
-    let stmt = Stmt::new(&self.sql.renew, params);
-    let rows = self.run_in_turn(vec![stmt], false)?;
-    queue::renewed(leases, rows.first().map_or(&[][..], |r| r))
+    let (named_leases, anonymous): (Vec<&LeaseKey>, Vec<&LeaseKey>) =
+      leases.iter().partition(|l| l.queue.is_some());
+    let mut stmts = Vec::with_capacity(2);
+    if !anonymous.is_empty() {
+      let owned: Vec<LeaseKey> =
+        anonymous.iter().map(|l| (*l).clone()).collect();
+      let params = queue::renew_params(&owned, deadline)?;
+      stmts.push(Stmt::new(&self.sql.renew, params));
+    }
+    if !named_leases.is_empty() {
+      stmts.push(named::renew_stmt(&self.sql.named, &named_leases, deadline));
+    }
+    if stmts.is_empty() {
+      return Ok(Vec::new());
+    }
+    let rows = self.run_in_turn(stmts, false)?;
+    let mut rows = rows.iter();
+    let anonymous_held = match anonymous.is_empty() {
+      true => Vec::new(),
+      false => {
+        let owned: Vec<LeaseKey> =
+          anonymous.iter().map(|l| (*l).clone()).collect();
+        queue::renewed(&owned, rows.next().map_or(&[][..], |r| r))?
+      }
+    };
+    let named_held = match named_leases.is_empty() {
+      true => Vec::new(),
+      false => {
+        named::renewed(&named_leases, rows.next().map_or(&[][..], |r| r))?
+      }
+    };
+    let (mut a, mut n) = (anonymous_held.into_iter(), named_held.into_iter());
+    let turn = self.turn_mut()?;
+    let mut out = Vec::with_capacity(leases.len());
+    for lease in leases {
+      let held = match lease.queue {
+        None => a.next().unwrap_or(false),
+        Some(_) => n.next().unwrap_or(false),
+      };
+      if !held {
+        // Lost: the engine will not answer for it.
+        turn.held.left(lease);
+      }
+      out.push(held);
+    }
+    Ok(out)
   }
 
   /// Buffered until the turn's next statement or its commit; answers true
   /// (the engine does not act on the answer, and an acknowledgement of a
   /// lease that is no longer ours changes nothing).
   fn acknowledge(&mut self, lease: &LeaseKey) -> Result<bool> {
-    self.turn_mut()?.queue.acknowledge(lease)?;
+    let Some(queue) = lease.queue.as_deref() else {
+      self.turn_mut()?.queue.acknowledge(lease)?;
+      return Ok(true);
+    };
+    // Its group, if any, moves on: locked first (named.rs).
+    let group = self.held.group_of(lease).map(str::to_string);
+    let turn = self.turn_mut()?;
+    if let Some(group) = group {
+      turn.named.lock_group(queue, &group);
+    }
+    // A group's next message is due no earlier than this (named.rs).
+    turn
+      .named
+      .acknowledge(lease, chrono::Utc::now().timestamp_millis());
+    turn.held.left(lease);
+    turn.named_earliest.clear();
     Ok(true)
   }
 
   /// Buffered like [`Backend::acknowledge`], and answered true likewise.
   fn release(&mut self, lease: &LeaseKey, now: i64) -> Result<bool> {
     let turn = self.turn_mut()?;
-    turn.queue.release(lease, now)?;
-    turn.made_ready(now);
+    match lease.queue {
+      None => {
+        turn.queue.release(lease, now)?;
+        turn.made_ready(now);
+      }
+      Some(_) => {
+        turn.named.release(lease, now);
+        turn.held.left(lease);
+        turn.named_earliest.clear();
+      }
+    }
     turn.notify = true;
     Ok(true)
   }
 
   fn fail(&mut self, lease: &LeaseKey, now: i64) -> Result<Failed> {
+    if let Some(queue) = lease.queue.as_deref() {
+      return self.fail_named(queue, lease, now);
+    }
     let id = queue::lease_id(lease)?;
     // The counter's lock first, as every transaction that may write KV
     // rows (a dead letter) takes it before any row lock.
@@ -851,23 +1053,266 @@ impl Backend for PostgresBackend {
     Ok(keys)
   }
 
+  /// Both kinds of queue in one round trip. The periodic sweep also
+  /// deletes a page of dedup windows that ended (named.rs), with SKIP
+  /// LOCKED: nothing else looks for them, and a duplicate is decided by
+  /// its window's end, not by the row being there.
   fn lapsed(&mut self, now: i64) -> Result<Vec<LeaseKey>> {
-    let stmt = Stmt::new(&self.sql.lapsed, vec![Box::new(now)]);
-    let rows = self.run_alone(&[stmt])?;
-    queue::leases(rows.first().map_or(&[][..], |r| r))
+    let stmts = [
+      Stmt::new(&self.sql.lapsed, vec![Box::new(now)]),
+      Stmt::new(&self.sql.named.lapsed, vec![Box::new(now)]),
+      Stmt::new(&self.sql.named.dedup_expire, vec![Box::new(now)]),
+    ];
+    let rows = self.run_alone(&stmts)?;
+    let mut out = queue::leases(rows.first().map_or(&[][..], |r| r))?;
+    out.extend(named::leases(rows.get(1).map_or(&[][..], |r| r))?);
+    Ok(out)
   }
 
   fn earliest_ready(&mut self) -> Result<Option<i64>> {
     if let Some(known) = self.turn.as_ref().and_then(|t| t.ready) {
       return Ok(known);
     }
-    let sql = self.sql.earliest_ready.clone();
-    self.earliest(sql)
+    let stmt = Stmt::new(&self.sql.earliest_ready, Vec::new());
+    self.earliest(stmt)
   }
 
   fn earliest_expiry(&mut self) -> Result<Option<i64>> {
-    let sql = self.sql.earliest_expiry.clone();
-    self.earliest(sql)
+    let stmt = Stmt::new(&self.sql.earliest_expiry, Vec::new());
+    self.earliest(stmt)
+  }
+
+  /// Inside a normal turn (on Postgres the engine never puts named
+  /// enqueues in a turn with plain writes, which commit on their own).
+  /// The groups' locks go first, before the version counter's (named.rs),
+  /// then the atomic write as [`Backend::write`] does it, then one round
+  /// trip for the dedup windows (and the counter's lock when no atomic
+  /// write took it); the rows go out with the turn's next statement.
+  fn write_named(
+    &mut self,
+    write: &NamedWrite,
+    now: i64,
+  ) -> Result<NamedApplied> {
+    let sql = self.sql.clone();
+    let turn = self.turn_mut()?;
+    for e in &write.enqueues {
+      if let Some(group) = &e.group {
+        turn.named.lock_group(&e.queue, group);
+      }
+    }
+    // An enqueue already answered as no duplicate undoes the whole write
+    // if it meets one: everything of this write goes after a savepoint.
+    let undoable = write.enqueues.iter().any(|e| e.unique && e.dedup.is_some());
+    let before = match undoable {
+      true => Some(self.savepoint()?),
+      false => None,
+    };
+    let mut out = NamedApplied::default();
+    let atomic = match &write.atomic {
+      Some(atomic) => {
+        out.applied = self.write(atomic, now)?;
+        match out.applied.versionstamp {
+          Some(vs) => Some(vs),
+          // A check failed: nothing is stored (the group locks taken, if
+          // any, change nothing).
+          None => {
+            if before.is_some() {
+              let release = Stmt::simple("release savepoint kvq_named_write");
+              self.turn_mut()?.named.push(release);
+            }
+            return Ok(out);
+          }
+        }
+      }
+      None => None,
+    };
+    let lock = atomic.is_none() && self.turn_mut()?.version.is_none();
+    // The dedup windows record this commit's version: the counter's row
+    // holds the atomic write's by the time they run (its move is sent
+    // first); otherwise the version is one step past the row.
+    let step = match atomic {
+      Some(_) => 0,
+      None => crate::encoding::version_step(),
+    };
+    let mut stmts = Vec::new();
+    if lock {
+      stmts.push(Stmt::new(&sql.bump_version, vec![Box::new(0i64)]));
+    }
+    for e in &write.enqueues {
+      stmts.extend(named::dedup_stmts(&sql.named, e, now, step));
+    }
+    let rows = match stmts.is_empty() {
+      true => Vec::new(),
+      false => self.run_in_turn(stmts, false)?,
+    };
+    let mut rows = rows.iter();
+    if lock {
+      let v = self.version_of(rows.as_slice())?;
+      rows.next();
+      self.turn_mut()?.version = Some(v);
+    }
+    let versionstamp = match atomic {
+      Some(vs) => vs,
+      None => crate::encoding::versionstamp(self.next_version(step)?),
+    };
+    let mut enqueued = Vec::with_capacity(write.enqueues.len());
+    let mut added = named::NewRows::default();
+    let mut woken = Vec::new();
+    for e in &write.enqueues {
+      let duplicate = match e.dedup {
+        None => None,
+        Some(_) => {
+          let put = rows.next().map_or(&[][..], |r| r);
+          let get = rows.next().map_or(&[][..], |r| r);
+          named::duplicate_of(put, get)?
+        }
+      };
+      match duplicate {
+        Some((first, version)) => {
+          if e.unique {
+            if let Some(before) = before {
+              self.undo(before)?;
+            }
+            return Ok(NamedApplied::default());
+          }
+          let vs = crate::encoding::versionstamp(version);
+          enqueued.push(Enqueued::Duplicate(first, vs));
+        }
+        None => {
+          added.push_enqueue(e);
+          enqueued.push(Enqueued::Added);
+          // A message behind a group's head is not ready yet, but telling
+          // the queue's listeners costs them one claim that finds nothing,
+          // and knowing which would cost a round trip here.
+          if !woken.contains(&e.queue) {
+            woken.push(e.queue.clone());
+          }
+        }
+      }
+    }
+    out.woken = woken;
+    let turn = self.turn_mut()?;
+    if before.is_some() {
+      turn
+        .named
+        .push(Stmt::simple("release savepoint kvq_named_write"));
+    }
+    turn.named_writes = true;
+    turn.named_earliest.clear();
+    if !added.is_empty() {
+      let stmt = added.into_stmt(&sql.named, turn.stripe);
+      turn.named.push(stmt);
+      turn.notify = true;
+    }
+    out.committed = Some(NamedCommitted {
+      versionstamp,
+      enqueued,
+    });
+    Ok(out)
+  }
+
+  /// One statement for the batch, `FOR UPDATE SKIP LOCKED`, with the
+  /// queue's earliest ready time in the same round trip. Unlike the
+  /// anonymous queue's claim it does not commit: another named queue's
+  /// claim may follow in the turn, and if that failed, these messages
+  /// would sit leased to nobody until their lease lapsed (an attempt
+  /// counted against them) and the turn's enqueues would be answered as
+  /// failed though stored.
+  fn claim_named(
+    &mut self,
+    queue: &str,
+    now: i64,
+    deadline: i64,
+    max: usize,
+  ) -> Result<Vec<Claimed>> {
+    let stmts = named::claim_stmts(&self.sql.named, queue, now, deadline, max);
+    let rows = self.run_in_turn(stmts, false)?;
+    let queue_arc: Arc<str> = Arc::from(queue);
+    let claimed = named::claimed(
+      rows.first().map_or(&[][..], |r| r),
+      &queue_arc,
+      deadline,
+    )?;
+    let at = min_of(rows.get(1))?;
+    let turn = self.turn_mut()?;
+    turn.held.claimed(&claimed);
+    turn.named_earliest.insert(queue.to_string(), at);
+    Ok(claimed)
+  }
+
+  fn earliest_named(&mut self, queue: &str) -> Result<Option<i64>> {
+    let known = self
+      .turn
+      .as_ref()
+      .and_then(|t| t.named_earliest.get(queue).copied());
+    if let Some(known) = known {
+      return Ok(known);
+    }
+    self.earliest(named::earliest_stmt(&self.sql.named, queue))
+  }
+
+  /// Buffered, and answered as if the lease still held (the engine only
+  /// notes the answer; a verdict on a lease no longer ours changes
+  /// nothing).
+  fn settle_named(
+    &mut self,
+    lease: &LeaseKey,
+    verdict: &Verdict,
+    now: i64,
+  ) -> Result<Failed> {
+    let Some(queue) = lease.queue.as_deref() else {
+      return Ok(Failed::Gone);
+    };
+    let sql = self.sql.clone();
+    let ctx = self.named_ctx()?;
+    let group = self.held.group_of(lease).map(str::to_string);
+    let turn = self.turn_mut()?;
+    turn.held.left(lease);
+    turn.named_earliest.clear();
+    match verdict {
+      Verdict::Retry { at, error } => {
+        let stmt =
+          named::retry_stmt(&sql.named, lease, *at, error, true, ctx.stripe);
+        turn.named.push(stmt);
+        turn.notify = true;
+        Ok(Failed::Requeued)
+      }
+      Verdict::Dead { error } => {
+        if let Some(group) = group {
+          turn.named.lock_group(queue, &group);
+        }
+        let stmt = named::bury_stmt(&sql.named, lease, error, now, true, &ctx);
+        turn.named.push(stmt);
+        Ok(Failed::Undelivered(Vec::new()))
+      }
+    }
+  }
+
+  fn named_admin(
+    &mut self,
+    what: &NamedAdmin,
+    now: i64,
+  ) -> Result<NamedAnswer> {
+    let pool = self.pool.clone();
+    let sql = self.sql.clone();
+    // This store's own listener hears these too (named_admin.rs).
+    let ctx = named::Ctx {
+      channel: self.channel.clone(),
+      me: format!("{}:admin", self.me),
+      stripe: rand::random::<i16>().rem_euclid(named::STRIPES),
+    };
+    let result = self.rt()?.block_on(async {
+      let client = pool.get().await.map_err(Err)?;
+      named_admin::answer(&client, &sql.named, what, now, &ctx)
+        .await
+        .map_err(Ok)
+    });
+    match result {
+      Ok(answer) => Ok(answer),
+      Err(Err(e)) => Err(self.pool_error(&e)),
+      Err(Ok(named_admin::Failure::Pg(e))) => Err(self.error(&e, false)),
+      Err(Ok(named_admin::Failure::Other(e))) => Err(e),
+    }
   }
 
   fn expiries(&mut self, keys: &[Vec<u8>]) -> Result<Option<Vec<Option<i64>>>> {

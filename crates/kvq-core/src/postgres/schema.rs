@@ -17,6 +17,26 @@
 //!   orders messages due at the same time; `backoff_schedule` the retry
 //!   intervals left (ms), `keys_if_undelivered` the dead-letter keys (JSON
 //!   arrays of key bytes, Deno's shape); `attempts` counts deliveries.
+//! - `named`: kvq's named queues (engine/named.rs; migration 2), one row
+//!   per message not yet done, never seen by Deno's `queue`. `queue` and
+//!   `id` name it; `state` says where it is: 0 ready (due at `due`, epoch
+//!   ms), 1 waiting behind the head of its ordering group, 2 running
+//!   (leased to a listener until `due`). `grp` and `seq` are its group and
+//!   place in it (a group's head is its lowest `seq`, the only one ever
+//!   ready or running; numbering starts again at 1 once a group empties);
+//!   `attempts` counts failed attempts, `max_attempts` is where a lapsed
+//!   lease makes it dead, `last_error` the last attempt's error, `data`
+//!   the V8 payload, `enqueued_at` epoch ms.
+//! - `named_dead`: named queues' dead letters, the same columns without
+//!   `state` and `due`, with `failed_at` (epoch ms) instead.
+//! - `named_dedup`: per queue and deduplication id, the first message's
+//!   `id`, the `version` of the commit that stored it (its versionstamp,
+//!   as in `kv`) and the end of its window (`until`, epoch ms). Rows past
+//!   their window are deleted by the periodic sweep of lapsed leases.
+//! - `named_counters`: what happened per queue (`name`: enqueued, acked,
+//!   retried, dead), in `stripe`s: a queue's total is the sum of its
+//!   stripes (each transaction adds to one stripe picked at random, so
+//!   processes draining one queue do not wait on one row).
 //! - `kvq_migrations`: the versions applied.
 //!
 //! Migrations run in one transaction under an advisory lock on the
@@ -26,8 +46,8 @@
 use crate::error::Result;
 
 /// Migration i takes the schema from version i to i + 1. `{s}` stands for
-/// the quoted schema name.
-const MIGRATIONS: [&str; 1] = ["
+/// the quoted schema name. Never edit one that shipped: append.
+const MIGRATIONS: [&str; 2] = ["
 create table {s}.data_version (
   k integer primary key,
   version bigint not null
@@ -53,6 +73,53 @@ create table {s}.queue (
 );
 create index queue_ready_idx on {s}.queue (ts, id) where deadline is null;
 create index queue_running_idx on {s}.queue (deadline) where deadline is not null;
+", "
+create table {s}.named (
+  queue text not null,
+  id text not null,
+  state smallint not null,
+  due bigint not null,
+  grp text,
+  seq bigint,
+  attempts integer not null default 0,
+  max_attempts integer not null,
+  enqueued_at bigint not null,
+  last_error text,
+  data bytea not null,
+  primary key (queue, id)
+);
+create index named_by_due_idx on {s}.named (queue, state, due, id);
+create index named_by_group_idx on {s}.named (queue, grp, seq) where grp is not null;
+create index named_leases_idx on {s}.named (due) where state = 2;
+create table {s}.named_dead (
+  queue text not null,
+  id text not null,
+  grp text,
+  seq bigint,
+  attempts integer not null,
+  max_attempts integer not null,
+  enqueued_at bigint not null,
+  last_error text not null,
+  failed_at bigint not null,
+  data bytea not null,
+  primary key (queue, id)
+);
+create table {s}.named_dedup (
+  queue text not null,
+  dedup_id text not null,
+  id text not null,
+  version bigint not null,
+  until bigint not null,
+  primary key (queue, dedup_id)
+);
+create index named_dedup_until_idx on {s}.named_dedup (until);
+create table {s}.named_counters (
+  queue text not null,
+  name text not null,
+  stripe smallint not null,
+  value bigint not null,
+  primary key (queue, name, stripe)
+);
 "];
 
 /// The schema version this engine writes and reads.
@@ -174,6 +241,8 @@ pub struct Sql {
   pub lapsed: String,
   pub earliest_ready: String,
   pub notify: String,
+  /// Named queues' statements (named.rs).
+  pub named: super::named::NamedSql,
 }
 
 impl Sql {
@@ -268,6 +337,7 @@ impl Sql {
         "select min(ts) from {s}.queue where deadline is null"
       ),
       notify: "select pg_notify($1, $2)".to_string(),
+      named: super::named::NamedSql::new(schema),
     }
   }
 }
