@@ -27,6 +27,17 @@ export declare class NativeStore {
    * (a nonzero id; 0 or absent: anonymous).
    */
   dequeue(max: number, listener?: number | undefined | null): Promise<Uint8Array>
+  /**
+   * [`Self::dequeue`] from a named queue (its name as UTF-8 bytes),
+   * claims lasting `lease_ms` (0: the store's lease); the messages carry
+   * their metadata (kvq_core::wire_named).
+   */
+  dequeueNamed(max: number, listener: number, queue: Uint8Array, leaseMs: number): Promise<Uint8Array>
+  /**
+   * Stores named-queue messages, maybe inside an atomic write
+   * (kvq_core::wire_named).
+   */
+  writeNamed(request: Uint8Array): Promise<Uint8Array>
   /** Ends a listener's waiting dequeue: it resolves with no messages. */
   cancelDequeue(listener: number): void
   /** Reports handled messages. */

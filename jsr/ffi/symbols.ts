@@ -49,6 +49,25 @@ export const symbols = {
     result: "pointer",
     nonblocking: false,
   },
+  kvq_dequeue_named: {
+    parameters: [
+      "pointer",
+      "u32",
+      "u32",
+      "buffer",
+      "usize",
+      "u32",
+      "u32",
+      "pointer",
+    ],
+    result: "pointer",
+    nonblocking: false,
+  },
+  kvq_write_named: {
+    parameters: ["pointer", "buffer", "usize", "u32", "pointer"],
+    result: "pointer",
+    nonblocking: false,
+  },
   kvq_cancel_dequeue: {
     parameters: ["pointer", "u32"],
     result: "void",

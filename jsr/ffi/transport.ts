@@ -306,6 +306,33 @@ export const ffiTransport: Transport = {
       call(s, (l, id, cb) => l.kvq_dequeue(s.ptr, max, listener, id, cb)),
     );
   },
+  dequeueNamed(store, max, listener, queue, leaseMs) {
+    const s = store as FfiHandle;
+    const name = request(queue);
+    return Promise.resolve(
+      call(s, (l, id, cb) =>
+        l.kvq_dequeue_named(
+          s.ptr,
+          max,
+          listener,
+          name,
+          size(name),
+          leaseMs,
+          id,
+          cb,
+        )),
+    );
+  },
+  writeNamed(store, req) {
+    const s = store as FfiHandle;
+    const bytes = request(req);
+    return Promise.resolve(
+      call(
+        s,
+        (l, id, cb) => l.kvq_write_named(s.ptr, bytes, size(bytes), id, cb),
+      ),
+    );
+  },
   cancelDequeue(store, listener) {
     const s = store as FfiHandle;
     lib().kvq_cancel_dequeue(s.ptr, listener);

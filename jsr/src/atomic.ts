@@ -18,6 +18,7 @@ import { renderAtomic, type Show } from "./atomic_inspect.ts";
 import { badResource } from "./errors.ts";
 import { COMMIT_VERSIONSTAMP, KvState } from "./state.ts";
 import { checkReply } from "./transport.ts";
+import { encodeNamedWrite, sendNamedWrite, takeRiders } from "./named_write.ts";
 import type * as T from "./types.ts";
 import {
   ENC_LE64,
@@ -273,6 +274,19 @@ export class AtomicOperation implements T.AtomicOperation {
       } else if (n + nEnqueues > MAX_MUTATIONS) {
         pending = new TypeError(`Too many mutations (max ${MAX_MUTATIONS})`);
       }
+    }
+    const named = takeRiders(this);
+    if (named !== undefined) {
+      // Named-queue messages ride in this commit (queues/native.ts).
+      this.#s.ensureOpen();
+      if (pending !== null) throw pending;
+      const done = await sendNamedWrite(
+        this.#s,
+        encodeNamedWrite(request, named),
+      );
+      return done === null
+        ? { ok: false }
+        : { ok: true, versionstamp: done.versionstamp };
     }
     const versionstamp = await sendWrite(this.#s, request, pending);
     return versionstamp === null ? { ok: false } : { ok: true, versionstamp };

@@ -14,6 +14,11 @@
  * running, so that another listener gets it at once. Those handlers run on;
  * their outcomes cannot be recorded any more and are dropped.
  *
+ * The same loop serves a named queue kept in the engine
+ * (jsr/src/queues/native.ts): given a {@link NamedDispatch}, it dequeues
+ * from that queue, reads each message's metadata, and reports the
+ * dispatch's verdict on a failure (retry when, or dead).
+ *
  * @module
  */
 
@@ -21,7 +26,7 @@ import type { KvState } from "./state.ts";
 import { checkReply } from "./transport.ts";
 import type { QueueHandler } from "./types.ts";
 import { deserializePayload } from "./value.ts";
-import { encodeFinish, Outcome, Reply } from "./wire.ts";
+import { encodeFinish, Outcome, Reply, type Verdict } from "./wire.ts";
 import { later } from "./later.ts";
 
 const ABORTED: unique symbol = Symbol("aborted");
@@ -37,6 +42,42 @@ function nextListenerId(): number {
   return lastListenerId;
 }
 
+/** A named message's metadata, as the engine hands it out. */
+export interface NamedMeta {
+  /** The message id. */
+  id: string;
+  /** Attempts already made. */
+  attempts: number;
+  /** When it was enqueued (epoch ms). */
+  enqueuedAt: number;
+  /** Its ordering group, or null. */
+  group: string | null;
+  /** Its sequence number in the group, or null. */
+  seq: number | null;
+}
+
+/** How a listener of a named queue runs a message. */
+export interface NamedDispatch {
+  /** The queue's name, UTF-8. */
+  queue: Uint8Array;
+  /** How long its claims last, in ms (0: the store's lease). */
+  leaseMs: number;
+  /** Runs the handler: null when it succeeded, else the verdict. */
+  run(payload: Uint8Array, meta: NamedMeta): Promise<Verdict | null>;
+}
+
+const utf8 = new TextDecoder();
+
+function readMeta(r: Reply): NamedMeta {
+  const id = utf8.decode(r.bytes());
+  const attempts = r.u32();
+  const enqueuedAt = r.f64();
+  const grouped = r.u8() === 1;
+  const group = grouped ? utf8.decode(r.bytes()) : null;
+  const seq = grouped ? r.f64() : null;
+  return { id, attempts, enqueuedAt, group, seq };
+}
+
 /** One `listenQueue` call: its loop, its running handlers, its outcomes. */
 export class QueueListener {
   #s: KvState;
@@ -48,8 +89,10 @@ export class QueueListener {
   #stopped = false;
   #wake: (() => void) | null = null;
   #abort: ((v: typeof ABORTED) => void) | null = null;
+  #named: NamedDispatch | undefined;
   #tokens: number[] = [];
   #outcomes: Outcome[] = [];
+  #verdicts: (Verdict | null)[] = [];
   // Tokens of the messages whose handlers are running.
   #held = new Set<number>();
   // The batch being started: its reply, read up to the next message, and
@@ -93,7 +136,9 @@ export class QueueListener {
     handler: unknown,
     concurrency: number,
     signal: AbortSignal | undefined,
+    named?: NamedDispatch,
   ) {
+    this.#named = named;
     this.#s = s;
     this.#handler = handler;
     this.#concurrency = concurrency;
@@ -136,7 +181,16 @@ export class QueueListener {
       // The engine hands out at most MAX_DEQUEUE at a time anyway; asking
       // for more would only overflow the binding's u32.
       const max = Math.min(want, MAX_DEQUEUE);
-      const dequeued = s.transport.dequeue(s.store, max, this.#id);
+      const named = this.#named;
+      const dequeued = named === undefined
+        ? s.transport.dequeue(s.store, max, this.#id)
+        : s.transport.dequeueNamed!(
+          s.store,
+          max,
+          this.#id,
+          named.queue,
+          named.leaseMs,
+        );
       const reply = aborted === undefined
         ? await dequeued
         : await Promise.race([dequeued, aborted]);
@@ -160,6 +214,13 @@ export class QueueListener {
         this.#batchLeft--;
         const token = r.f64();
         const payload = r.bytes();
+        if (named !== undefined) {
+          const meta = readMeta(r);
+          this.#running++;
+          this.#held.add(token);
+          this.#dispatchNamed(named, token, payload, meta);
+          continue;
+        }
         let value: unknown;
         try {
           value = deserializePayload(payload);
@@ -194,15 +255,40 @@ export class QueueListener {
     this.#wakeLoop();
   }
 
+  async #dispatchNamed(
+    named: NamedDispatch,
+    token: number,
+    payload: Uint8Array,
+    meta: NamedMeta,
+  ): Promise<void> {
+    let verdict: Verdict | null;
+    try {
+      verdict = await named.run(payload, meta);
+    } catch (error) {
+      verdict = { at: Date.now(), error: String(error) };
+    }
+    this.#running--;
+    if (this.#held.delete(token)) {
+      this.#report(token, Outcome.Handled, verdict);
+    }
+    this.#wakeLoop();
+  }
+
+  /** Skips one message of a batch; its token. */
+  #skip(r: Reply): number {
+    const token = r.f64();
+    r.bytes();
+    if (this.#named !== undefined) readMeta(r);
+    return token;
+  }
+
   /** Releases the messages of the current batch not started yet. */
   #releaseBatch(): void {
     const r = this.#batch;
     if (r === null) return;
     this.#batch = null;
     for (; this.#batchLeft > 0; this.#batchLeft--) {
-      const token = r.f64();
-      r.bytes();
-      this.#report(token, Outcome.Released);
+      this.#report(this.#skip(r), Outcome.Released);
     }
   }
 
@@ -214,9 +300,14 @@ export class QueueListener {
     }
   }
 
-  #report(token: number, outcome: Outcome): void {
+  #report(
+    token: number,
+    outcome: Outcome,
+    verdict: Verdict | null = null,
+  ): void {
     this.#tokens.push(token);
     this.#outcomes.push(outcome);
+    this.#verdicts.push(verdict);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       later(this.#flushLater);
@@ -228,9 +319,7 @@ export class QueueListener {
     const r = new Reply(reply);
     const n = r.u32();
     for (let i = 0; i < n; i++) {
-      const token = r.f64();
-      r.bytes();
-      this.#report(token, Outcome.Released);
+      this.#report(this.#skip(r), Outcome.Released);
     }
   }
 
@@ -243,11 +332,14 @@ export class QueueListener {
     if (s.closed) {
       this.#tokens.length = 0;
       this.#outcomes.length = 0;
+      this.#verdicts.length = 0;
       return;
     }
-    const request = encodeFinish(this.#tokens, this.#outcomes, n);
+    const verdicts = this.#named === undefined ? undefined : this.#verdicts;
+    const request = encodeFinish(this.#tokens, this.#outcomes, n, verdicts);
     this.#tokens.length = 0;
     this.#outcomes.length = 0;
+    this.#verdicts.length = 0;
     const p = s.transport.finish(s.store, request).then(
       (reply) => {
         if (reply[0] !== 0 && !s.closed) checkReply(reply);

@@ -9,6 +9,12 @@ import { badResource } from "./errors.ts";
 import type { NativeStore, Transport } from "./transport.ts";
 import { WriteBatcher } from "./write_batch.ts";
 
+/**
+ * The method through which kvq's own `Kv` hands its state to code that
+ * is given the `Kv` as any store (named queues: queues/queue.ts).
+ */
+export const KV_STATE: unique symbol = Symbol("kvq.state");
+
 /** One open database: its transport, its native handle, whether closed. */
 export class KvState {
   /** The binding that carries requests. */

@@ -1,6 +1,6 @@
 /**
- * The seam between the shared TypeScript and a native binding: eight
- * operations of bytes in, bytes out (docs/wire.md), implemented by the
+ * The seam between the shared TypeScript and a native binding: operations
+ * of bytes in, bytes out (docs/wire.md), implemented by the
  * N-API addon on Node and Bun and by the FFI library on Deno. A transport
  * has no logic of its own; everything else lives in the shared code.
  *
@@ -64,6 +64,24 @@ export interface Transport {
     max: number,
     listener: number,
   ): Promise<Uint8Array>;
+  /**
+   * {@link Transport.dequeue} from the named queue `queue` (UTF-8), claims
+   * lasting `leaseMs` (0: the store's lease): the messages carry their
+   * metadata (kvq-core's wire_named.rs). Optional: without it, named
+   * queues are kept as keys.
+   */
+  dequeueNamed?(
+    store: NativeStore,
+    max: number,
+    listener: number,
+    queue: Uint8Array,
+    leaseMs: number,
+  ): Promise<Uint8Array>;
+  /**
+   * Stores named-queue messages, inside an atomic write when the request
+   * carries one (wire_named.rs). Optional, as {@link dequeueNamed}.
+   */
+  writeNamed?(store: NativeStore, request: Uint8Array): Promise<Uint8Array>;
   /**
    * Ends `listener`'s waiting dequeue: it resolves with no messages, so a
    * listener that stopped takes no message it would not run.

@@ -225,7 +225,21 @@ export const Outcome = {
   Handled: 1,
   /** The handler never ran: back to the queue, the attempt not counted. */
   Released: 2,
+  /** A named message failed: due again at a time, with its error. */
+  Retry: 3,
+  /** A named message failed for the last time: a dead letter. */
+  Dead: 4,
 } as const;
+
+/** What a named message's failed attempt becomes, with its error. */
+export interface Verdict {
+  /** Due again at this time (epoch ms); absent: a dead letter. */
+  at?: number;
+  /** The attempt's error, as text. */
+  error: string;
+}
+
+const utf8Out = new TextEncoder();
 
 /** One of {@link Outcome}'s values. */
 export type Outcome = typeof Outcome[keyof typeof Outcome];
@@ -235,12 +249,23 @@ export function encodeFinish(
   tokens: readonly number[],
   outcomes: readonly Outcome[],
   n: number,
+  verdicts?: readonly (Verdict | null)[],
 ): Uint8Array {
   req.start();
   req.u32(n);
   for (let i = 0; i < n; i++) {
     req.f64(tokens[i]);
-    req.u8(outcomes[i]);
+    const verdict = verdicts?.[i];
+    if (verdict === undefined || verdict === null) {
+      req.u8(outcomes[i]);
+    } else if (verdict.at !== undefined) {
+      req.u8(Outcome.Retry);
+      req.f64(verdict.at);
+      req.bytes(utf8Out.encode(verdict.error));
+    } else {
+      req.u8(Outcome.Dead);
+      req.bytes(utf8Out.encode(verdict.error));
+    }
   }
   return req.take();
 }

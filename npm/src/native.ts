@@ -15,6 +15,13 @@ export interface AddonStore {
   atomicWrite(request: Uint8Array): Promise<Uint8Array>;
   atomicWriteMany(request: Uint8Array): Promise<Uint8Array>;
   dequeue(max: number, listener?: number): Promise<Uint8Array>;
+  dequeueNamed(
+    max: number,
+    listener: number,
+    queue: Uint8Array,
+    leaseMs: number,
+  ): Promise<Uint8Array>;
+  writeNamed(request: Uint8Array): Promise<Uint8Array>;
   cancelDequeue(listener: number): void;
   finish(request: Uint8Array): Promise<Uint8Array>;
   inspect(request: Uint8Array): Promise<Uint8Array>;

@@ -33,6 +33,9 @@ export const napiTransport: Transport = {
     (store as AddonStore).atomicWriteMany(request),
   dequeue: (store, max, listener) =>
     (store as AddonStore).dequeue(max, listener),
+  dequeueNamed: (store, max, listener, queue, leaseMs) =>
+    (store as AddonStore).dequeueNamed(max, listener, queue, leaseMs),
+  writeNamed: (store, request) => (store as AddonStore).writeNamed(request),
   cancelDequeue: (store, listener) =>
     (store as AddonStore).cancelDequeue(listener),
   finish: (store, request) => (store as AddonStore).finish(request),

@@ -333,6 +333,41 @@ if (pgUrl0) {
   );
 }
 
+await check(
+  "a named queue kept in the engine's tables: the copy refuses and says which; after a purge it copies",
+  async () => {
+    const file = join(dir, "named-source.db");
+    const target = join(dir, "named-target.db");
+    const kv: Kv = await openKv(file);
+    try {
+      await kv.set(["k"], 1);
+      await kv.queue("mail").enqueue({ to: "ada" });
+      await kv.queue("mail").enqueue({ to: "bob" }, { delay: 600_000 });
+    } finally {
+      kv.close();
+    }
+    const refused = await kvq(node(), ["copy", file, target]);
+    assert(refused.code === 1, `exit ${refused.code}:\n${refused.out}`);
+    assert(
+      /does not move named queues kept in the engine's tables: "mail" \(2 messages\)/
+        .test(refused.out),
+      refused.out,
+    );
+    const purged = await kvq(node(), [
+      "queues",
+      "purge",
+      file,
+      "mail",
+      "--dead",
+      "--yes",
+    ]);
+    assert(purged.code === 0, purged.out);
+    const run = await kvq(deno(), ["copy", file, target]);
+    assert(run.code === 0, run.out);
+    assert(/copied 2 entries/.test(run.out), run.out);
+  },
+);
+
 rmSync(dir, { recursive: true, force: true });
 if (!denokvUrl && !pgUrl0) {
   console.log("copy_test: run it under scripts/denokv.sh or scripts/pg.sh");

@@ -48,6 +48,7 @@ export interface EnqueuedLike {
 /** A named queue handle, as the suite uses it. */
 export interface NamedQueueLike {
   readonly name: string;
+  storedIn(): Promise<"engine" | "keys">;
   enqueue(value: unknown, options?: unknown): Promise<EnqueuedLike>;
   send(type: string, data?: unknown, options?: unknown): Promise<EnqueuedLike>;
   enqueueIn(

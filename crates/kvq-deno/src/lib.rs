@@ -243,6 +243,38 @@ fn kvq_dequeue(
   })
 }
 
+/// [`kvq_dequeue`] from named queue `queue` (UTF-8), claims lasting
+/// `lease_ms` (0: the store's lease); the messages carry their metadata
+/// (kvq_core::wire_named).
+#[deno_bindgen]
+fn kvq_dequeue_named(
+  store: *const StoreHandle,
+  max: u32,
+  listener: u32,
+  queue: &[u8],
+  lease_ms: u32,
+  call: u32,
+  complete: *const c_void,
+) -> *const Reply {
+  later(store, call, complete, |s, done| {
+    ops::dequeue_named_then(s, max, listener, queue, lease_ms, done)
+  })
+}
+
+/// Starts storing named-queue messages, maybe inside an atomic write
+/// (kvq_core::wire_named).
+#[deno_bindgen]
+fn kvq_write_named(
+  store: *const StoreHandle,
+  request: &[u8],
+  call: u32,
+  complete: *const c_void,
+) -> *const Reply {
+  later(store, call, complete, |s, done| {
+    ops::write_named_then(s, request, done)
+  })
+}
+
 /// Ends `listener`'s waiting dequeue: it resolves with no messages.
 #[deno_bindgen]
 fn kvq_cancel_dequeue(store: *const StoreHandle, listener: u32) {

@@ -173,6 +173,36 @@ impl NativeStore {
     Ok(promise)
   }
 
+  /// [`Self::dequeue`] from a named queue (its name as UTF-8 bytes),
+  /// claims lasting `lease_ms` (0: the store's lease); the messages carry
+  /// their metadata (kvq_core::wire_named).
+  #[napi(ts_return_type = "Promise<Uint8Array>")]
+  pub fn dequeue_named<'env>(
+    &self,
+    env: &'env Env,
+    max: u32,
+    listener: u32,
+    queue: Uint8ArraySlice,
+    lease_ms: u32,
+  ) -> Result<Object<'env>> {
+    let (done, promise) = promise(env)?;
+    ops::dequeue_named_then(&self.store, max, listener, &queue, lease_ms, done);
+    Ok(promise)
+  }
+
+  /// Stores named-queue messages, maybe inside an atomic write
+  /// (kvq_core::wire_named).
+  #[napi(ts_return_type = "Promise<Uint8Array>")]
+  pub fn write_named<'env>(
+    &self,
+    env: &'env Env,
+    request: Uint8ArraySlice,
+  ) -> Result<Object<'env>> {
+    let (done, promise) = promise(env)?;
+    ops::write_named_then(&self.store, &request, done);
+    Ok(promise)
+  }
+
   /// Ends a listener's waiting dequeue: it resolves with no messages.
   #[napi]
   pub fn cancel_dequeue(&self, listener: u32) {

@@ -20,6 +20,7 @@ import {
 } from "./copy_checkpoint.ts";
 import { type BatchLimits, copyEntries } from "./copy_entries.ts";
 import { copyQueue } from "./copy_queue.ts";
+import { engineBacklog } from "../queues/native.ts";
 import {
   type CopyStore,
   shown,
@@ -194,6 +195,18 @@ export const copyCommand: CliCommand = async (args, ctx) => {
   const from = await open(ctx, o.from, o.fromToken, false);
   let to: CopyStore | undefined;
   try {
+    // Named queues the engine keeps in tables are not entries: refuse
+    // rather than copy the store without their messages.
+    const backlog = await engineBacklog(from);
+    if (backlog.length > 0) {
+      throw new Error(
+        `kvq copy does not move named queues kept in the engine's tables: ${
+          backlog.map((b) => `"${b.name}" (${b.messages} messages)`).join(", ")
+        }; drain or purge them first (kvq queues purge ${
+          shown(o.from)
+        } <name> --dead --yes)`,
+      );
+    }
     to = await open(ctx, o.to, o.toToken, true);
     const queueInTarget = toKind === "kv-connect" && fromKind !== "kv-connect";
     if (o.verifyOnly) {

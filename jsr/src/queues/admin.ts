@@ -25,6 +25,7 @@ import {
   type WaitingRecord,
 } from "./layout.ts";
 import { numberOption } from "./options.ts";
+import { engineQueueNames } from "./native.ts";
 
 /** How many messages of a queue are in each state. */
 export interface QueueCounts {
@@ -137,7 +138,12 @@ export async function counts(
   };
 }
 
-function limitOf(where: string, options: unknown, fallback: number): number {
+/** The `limit` option of `where`, checked; `fallback` when absent. */
+export function limitOf(
+  where: string,
+  options: unknown,
+  fallback: number,
+): number {
   const o = (options ?? {}) as { limit?: unknown };
   return numberOption(where, "limit", o.limit, 1, 100_000, fallback);
 }
@@ -253,6 +259,18 @@ export async function deadLetters(
   return out;
 }
 
+/** The `intervalMs` option of `stats`, checked (default 1000). */
+export function intervalOf(options?: { intervalMs?: number }): number {
+  return numberOption(
+    "stats",
+    "intervalMs",
+    (options ?? {}).intervalMs,
+    0,
+    3_600_000,
+    1000,
+  );
+}
+
 async function readCounters(
   kv: KvStore,
   layout: NamedLayout,
@@ -274,14 +292,7 @@ export async function stats(
   layout: NamedLayout,
   options?: { intervalMs?: number },
 ): Promise<QueueStats> {
-  const intervalMs = numberOption(
-    "stats",
-    "intervalMs",
-    (options ?? {}).intervalMs,
-    0,
-    3_600_000,
-    1000,
-  );
+  const intervalMs = intervalOf(options);
   const before = await readCounters(kv, layout);
   const t0 = Date.now();
   if (intervalMs > 0) await new Promise((r) => setTimeout(r, intervalMs));
@@ -307,10 +318,20 @@ export async function stats(
 }
 
 /**
- * The names of the named queues of `kv` (those with any key), in key
- * order: one list read per queue.
+ * The names of the named queues of `kv`, sorted: those the store keeps in
+ * its engine (a SQLite file, Postgres: native.ts) and those kept as keys
+ * (with any key: one list read per queue).
  */
 export async function listQueues(kv: KvStore): Promise<string[]> {
+  const names = new Set([
+    ...await keyQueues(kv),
+    ...await engineQueueNames(kv),
+  ]);
+  return [...names].sort();
+}
+
+/** The named queues of `kv` kept as keys, in key order. */
+async function keyQueues(kv: KvStore): Promise<string[]> {
   const names: string[] = [];
   let start: KvKey | null = null;
   for (;;) {

@@ -23,7 +23,12 @@
 import type { AtomicCheck, KvEntry, KvKey } from "../types.ts";
 import type { LeaseRecord, ReadyRecord } from "../kvqueue/layout.ts";
 import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
-import type { GroupState, NamedLayout, WaitingRecord } from "./layout.ts";
+import {
+  type GroupState,
+  type NamedLayout,
+  sameKey,
+  type WaitingRecord,
+} from "./layout.ts";
 import type { GatheredReads } from "./reads.ts";
 
 /** Writes that move a group on when its head leaves. */
@@ -54,10 +59,6 @@ const NONE: GroupAdvance = {
   mutations: 0,
   wakes: false,
 };
-
-function sameKey(a: KvKey, b: KvKey): boolean {
-  return a.length === b.length && a.every((part, i) => part === b[i]);
-}
 
 /** Reads a list into an array. */
 export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {

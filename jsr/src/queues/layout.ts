@@ -14,7 +14,10 @@
  *   ({@link WaitingRecord});
  * - `[...Q, "u", dedupId]`: a deduplication entry ({@link DedupRecord}),
  *   written with `expireIn` = the window;
- * - `[...Q, "c", counter]`: KvU64 counters (enqueued, acked, retried, dead).
+ * - `[...Q, "c", counter]`: KvU64 counters (enqueued, acked, retried, dead);
+ * - `[...Q, "e"]`: on a store whose engine keeps named queues (kvq's SQLite
+ *   and Postgres), the marker that this queue is kept there, not in keys
+ *   (queue.ts); its only key then.
  *
  * @module
  */
@@ -78,6 +81,8 @@ export class NamedLayout extends Layout {
   readonly groupPrefix: KvKey;
   /** The prefix of its waiting group messages. */
   readonly waitingPrefix: KvKey;
+  /** The marker that the engine keeps this queue (see the module comment). */
+  readonly engineMarker: KvKey;
 
   /** The layout of queue `name`. */
   constructor(name: string) {
@@ -87,6 +92,7 @@ export class NamedLayout extends Layout {
     this.deadPrefix = [...prefix, "d"];
     this.groupPrefix = [...prefix, "g"];
     this.waitingPrefix = [...prefix, "p"];
+    this.engineMarker = [...prefix, "e"];
   }
 
   /** The dead-letter key of message `id`. */
@@ -118,6 +124,11 @@ export class NamedLayout extends Layout {
   counter(name: QueueCounter): KvKey {
     return [...this.prefix, "c", name];
   }
+}
+
+/** Whether two keys are equal, part by part. */
+export function sameKey(a: KvKey, b: KvKey): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
 }
 
 /** The time an id was made (its first 12 hex digits), epoch ms. */

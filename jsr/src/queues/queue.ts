@@ -1,8 +1,10 @@
 /**
- * {@link NamedQueue}: a handle on one named queue of a store, built on
- * kvqueue's KV-only engine (jsr/src/kvqueue), so it works on every store
- * with the `Deno.Kv` KV surface: kvq's `openKv` (SQLite, Postgres, KV
- * Connect), Deno's own `Deno.openKv` and Deno Deploy's KV.
+ * {@link NamedQueue}: a handle on one named queue of a store. On kvq's own
+ * stores whose engine keeps named queues (a SQLite file, Postgres) it is
+ * the engine's (native.ts: tables, batched claims). On any other store
+ * with the `Deno.Kv` KV surface (KV Connect, Deno's own `Deno.openKv`,
+ * Deno Deploy's KV) it is built on kvqueue's KV-only engine
+ * (jsr/src/kvqueue). Both behave the same for a user (docs/api.md).
  *
  * @module
  */
@@ -16,14 +18,10 @@ import { newOwnerId } from "../kvqueue/layout.ts";
 import { LeaseTable } from "../kvqueue/leases.ts";
 import { type Config, resolveOptions } from "../kvqueue/options.ts";
 import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
-import { deserializePayload } from "../value.ts";
 import * as admin from "./admin.ts";
 import * as repair from "./repair.ts";
-import {
-  checkHandlers,
-  dispatchTyped,
-  type TypedHandlers,
-} from "./dispatch.ts";
+import { attempt, type MessageHandler, type MessageInfo } from "./attempt.ts";
+import { checkHandlers, type TypedHandlers } from "./dispatch.ts";
 import {
   enqueueInto,
   enqueueNamed,
@@ -32,8 +30,8 @@ import {
   type QueueEnqueueInResult,
   type QueueEnqueueResult,
 } from "./enqueue.ts";
-import { errorText, QueueTimeoutError } from "./errors.ts";
-import { idTime, NamedLayout } from "./layout.ts";
+import { idTime, NamedLayout, sameKey } from "./layout.ts";
+import { collect } from "./groups.ts";
 import {
   checkName,
   type QueueConfig,
@@ -46,33 +44,11 @@ import {
   show,
 } from "./options.ts";
 import { namedPolicy } from "./outcomes.ts";
+import { hasNativeQueues, NativeQueue } from "./native.ts";
+import { inTurn, ride, riderWith } from "../named_write.ts";
+import { KV_STATE, type KvState } from "../state.ts";
 
-/** What a handler learns about the delivery, its second argument. */
-export interface MessageInfo {
-  /** The message id (what the enqueue returned). */
-  id: string;
-  /** The queue's name. */
-  queue: string;
-  /** This attempt's number: 1 for the first delivery. */
-  attempt: number;
-  /** When the message was enqueued. */
-  enqueuedAt: Date;
-  /** Its ordering group, or null. */
-  group: string | null;
-  /** Its sequence number in the group (1, 2, …), or null. */
-  seq: number | null;
-  /**
-   * Aborts when the attempt's timeout passes (reason: a
-   * {@link QueueTimeoutError}) or the listener stops.
-   */
-  signal: AbortSignal;
-}
-
-/** A handler of a named queue: the message's value and its metadata. */
-export type MessageHandler<T = unknown> = (
-  value: T,
-  info: MessageInfo,
-) => unknown;
+export type { MessageHandler, MessageInfo } from "./attempt.ts";
 
 /**
  * A handle on the named queue `name` of `kv`, any store with the
@@ -104,6 +80,7 @@ export class NamedQueue<T = unknown> {
   #consumer: Consumer;
   #closed = false;
   #stops = new Set<() => void>();
+  #native: Promise<NativeQueue | null> | undefined;
 
   /** See {@link queue}. */
   constructor(kv: KvStore, name: string, options?: QueueOptions) {
@@ -152,6 +129,66 @@ export class NamedQueue<T = unknown> {
   }
 
   /**
+   * Where the store keeps this queue: `"engine"` (kvq's SQLite files and
+   * Postgres: tables of the engine's own, docs/api.md) or `"keys"` (any
+   * other `Deno.Kv`: KV Connect, Deno's own `Deno.openKv`). Rejects as the
+   * store does when it is closed.
+   */
+  async storedIn(): Promise<"engine" | "keys"> {
+    return (await this.#nativeQueue()) === null ? "keys" : "engine";
+  }
+
+  /** The engine's side of this queue, when the store keeps it there. */
+  #nativeQueue(): Promise<NativeQueue | null> {
+    if (this.#native === undefined) {
+      this.#native = this.#choose();
+      // A failed look (a closed store) is taken again next time.
+      this.#native.catch(() => this.#native = undefined);
+    }
+    return this.#native;
+  }
+
+  /**
+   * Where this queue is kept, decided at the handle's first use. A queue
+   * that already has keys stays as keys (a file an earlier kvq or Deno's
+   * own `Deno.openKv` filled), so nothing is stranded; otherwise the
+   * engine keeps it where the store can, and a marker key says so, so that
+   * a process using the keys (Deno's `Deno.openKv` on the same file) is
+   * refused rather than given a separate, empty queue.
+   */
+  async #choose(): Promise<NativeQueue | null> {
+    const kv = this.#kv as KvStore & { [KV_STATE]?: () => KvState };
+    const state = typeof kv[KV_STATE] === "function"
+      ? kv[KV_STATE]()
+      : undefined;
+    const marker = this.#layout.engineMarker;
+    const keys = await collect(
+      kv.list({ prefix: this.#layout.prefix }, { limit: 2 }),
+    );
+    const marked = keys.some((e) => sameKey(e.key, marker));
+    if (keys.some((e) => !sameKey(e.key, marker))) return null;
+    if (state !== undefined && await hasNativeQueues(state)) {
+      if (!marked) {
+        const op = kv.atomic();
+        op.check({ key: marker, versionstamp: null });
+        op.set(marker, { keptIn: "engine", since: Date.now() });
+        // Another handle may have set it first: either way it is there.
+        await op.commit();
+      }
+      return new NativeQueue(state, this.name, this.#config);
+    }
+    // kvq's own store without engine queues (KV Connect) never had them:
+    // a marker there came with a copy of the keys. Deno's own Deno.openKv
+    // may be on a file whose engine keeps the queue.
+    if (marked && state === undefined) {
+      throw new Error(
+        `queue "${this.name}" is kept in kvq's engine tables of this store: open the store with kvq's openKv to use it`,
+      );
+    }
+    return null;
+  }
+
+  /**
    * Enqueues `value`: resolves to `{ ok: true, versionstamp, id,
    * duplicate }` once stored. Options: `delay`, `group`, `dedupId`
    * ({@link QueueEnqueueOptions}). Throws TypeError for a bad option, a
@@ -163,6 +200,8 @@ export class NamedQueue<T = unknown> {
   ): Promise<QueueEnqueueResult> {
     const o = resolveEnqueueOptions(options);
     const payload = payloadOf(value);
+    const native = await this.#nativeQueue();
+    if (native !== null) return await native.enqueue(payload, o);
     return (await enqueueNamed(
       this.#kv,
       this.#layout,
@@ -198,6 +237,21 @@ export class NamedQueue<T = unknown> {
     }
     const o = resolveEnqueueOptions(options);
     const payload = payloadOf(value);
+    const native = await this.#nativeQueue();
+    if (native !== null) {
+      // Answered before the commit, so a duplicate is looked up now; one
+      // that appears before the commit fails it, as a check would.
+      return await inTurn(atomic, async () => {
+        const m = await native.message(payload, o, true);
+        if (m.dedup !== undefined) {
+          const first = riderWith(atomic, this.name, m.dedup[0]) ??
+            await native.dedupOf(m.dedup[0]);
+          if (first !== null) return { id: first, duplicate: true };
+        }
+        ride(atomic, m);
+        return { id: m.id, duplicate: false };
+      });
+    }
     return await enqueueInto(
       this.#kv,
       atomic,
@@ -241,6 +295,10 @@ export class NamedQueue<T = unknown> {
     const o = resolveListenOptions(options, this.#config.concurrency);
     if (this.#closed) throw new Error(`queue "${this.name}" is closed`);
     if (o.signal?.aborted) return;
+    const native = await this.#nativeQueue();
+    if (native !== null) {
+      return await this.#listenNative(native, handler, o.concurrency, o.signal);
+    }
     const stopped = new AbortController();
     const listener: Listener = {
       handler,
@@ -269,56 +327,48 @@ export class NamedQueue<T = unknown> {
     }
   }
 
+  async #listenNative(
+    native: NativeQueue,
+    handler: MessageHandler<T> | TypedHandlers<MessageInfo>,
+    concurrency: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const stopped = new AbortController();
+    const stop = () =>
+      stopped.abort(new DOMException("The listener stopped", "AbortError"));
+    signal?.addEventListener("abort", stop, { once: true });
+    this.#stops.add(stop);
+    try {
+      await native.listen(handler, concurrency, stopped.signal);
+    } finally {
+      signal?.removeEventListener("abort", stop);
+      this.#stops.delete(stop);
+    }
+  }
+
   #runner(
     handler: MessageHandler<T> | TypedHandlers<MessageInfo>,
     stopped: AbortSignal,
   ): RunDelivery {
     const name = this.name;
-    const { timeoutMs, maxAttempts } = this.#config;
     return async (lease, payload, finish) => {
       const named = lease.record.named;
-      const attempt = lease.record.attempts + 1;
-      const controller = new AbortController();
-      const onStop = () => controller.abort(stopped.reason);
-      stopped.addEventListener("abort", onStop, { once: true });
-      const info: MessageInfo = {
-        id: lease.id,
-        queue: name,
-        attempt,
-        enqueuedAt: new Date(named?.enqueuedAt ?? idTime(lease.id)),
-        group: named?.group ?? null,
-        seq: named?.seq ?? null,
-        signal: controller.signal,
-      };
-      const report = (error: unknown) =>
-        console.error(
-          `kvq queue "${name}": message ${lease.id} failed (attempt ${attempt} of ${maxAttempts}): ${
-            errorText(error)
-          }`,
-        );
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        const error = new QueueTimeoutError(name, lease.id, timeoutMs);
-        controller.abort(error);
-        report(error);
-        finish("failed", error);
-      }, timeoutMs);
-      try {
-        const value = deserializePayload(payload) as T;
-        if (typeof handler === "function") {
-          await handler(value, info);
-        } else {
-          await dispatchTyped(handler, value, info, `queue "${name}"`);
-        }
-        finish("ok");
-      } catch (error) {
-        if (!timedOut) report(error);
-        finish("failed", error);
-      } finally {
-        clearTimeout(timer);
-        stopped.removeEventListener("abort", onStop);
-      }
+      const result = await attempt(
+        handler,
+        payload,
+        {
+          id: lease.id,
+          queue: name,
+          attempt: lease.record.attempts + 1,
+          enqueuedAt: new Date(named?.enqueuedAt ?? idTime(lease.id)),
+          group: named?.group ?? null,
+          seq: named?.seq ?? null,
+        },
+        this.#config,
+        stopped,
+      );
+      if (result.ok) finish("ok");
+      else finish("failed", result.error);
     };
   }
 
@@ -338,37 +388,63 @@ export class NamedQueue<T = unknown> {
   }
 
   /** Counts of the queue's messages by state: {@link admin.counts}. */
-  counts(): Promise<admin.QueueCounts> {
-    return admin.counts(this.#kv, this.#layout);
+  async counts(): Promise<admin.QueueCounts> {
+    const native = await this.#nativeQueue();
+    if (native !== null) return await native.counts();
+    return await admin.counts(this.#kv, this.#layout);
   }
 
   /** The next messages to be delivered: {@link admin.peek}. */
-  peek(options?: { limit?: number }): Promise<admin.QueueMessage[]> {
-    return admin.peek(this.#kv, this.#layout, options);
+  async peek(options?: { limit?: number }): Promise<admin.QueueMessage[]> {
+    const native = await this.#nativeQueue();
+    if (native !== null) {
+      return await native.peek(admin.limitOf("peek", options, 10));
+    }
+    return await admin.peek(this.#kv, this.#layout, options);
   }
 
   /** Cancels a pending message: {@link repair.cancel}. */
-  cancel(id: string): Promise<boolean> {
-    return repair.cancel(this.#kv, this.#layout, id);
+  async cancel(id: string): Promise<boolean> {
+    const native = await this.#nativeQueue();
+    if (native !== null) {
+      return await native.cancel(admin.checkId("cancel", id));
+    }
+    return await repair.cancel(this.#kv, this.#layout, id);
   }
 
   /** The dead letters: {@link admin.deadLetters}. */
-  deadLetters(options?: { limit?: number }): Promise<admin.DeadLetter[]> {
-    return admin.deadLetters(this.#kv, this.#layout, options);
+  async deadLetters(
+    options?: { limit?: number },
+  ): Promise<admin.DeadLetter[]> {
+    const native = await this.#nativeQueue();
+    if (native !== null) {
+      return await native.deadLetters(
+        admin.limitOf("deadLetters", options, 100),
+      );
+    }
+    return await admin.deadLetters(this.#kv, this.#layout, options);
   }
 
   /** Enqueues dead letters again: {@link repair.redrive}. */
-  redrive(ids?: string[]): Promise<number> {
-    return repair.redrive(this.#kv, this.#layout, this.#config, ids);
+  async redrive(ids?: string[]): Promise<number> {
+    const native = await this.#nativeQueue();
+    if (native !== null) return await native.redrive(repair.checkIds(ids));
+    return await repair.redrive(this.#kv, this.#layout, this.#config, ids);
   }
 
   /** Deletes pending messages (and dead letters): {@link repair.purge}. */
-  purge(options?: { dead?: boolean }): Promise<number> {
-    return repair.purge(this.#kv, this.#layout, options);
+  async purge(options?: { dead?: boolean }): Promise<number> {
+    const native = await this.#nativeQueue();
+    if (native !== null) return await native.purge(repair.deadOption(options));
+    return await repair.purge(this.#kv, this.#layout, options);
   }
 
   /** Counts, rates and lag: {@link admin.stats}. */
-  stats(options?: { intervalMs?: number }): Promise<admin.QueueStats> {
-    return admin.stats(this.#kv, this.#layout, options);
+  async stats(options?: { intervalMs?: number }): Promise<admin.QueueStats> {
+    const native = await this.#nativeQueue();
+    if (native !== null) {
+      return await native.stats(admin.intervalOf(options));
+    }
+    return await admin.stats(this.#kv, this.#layout, options);
   }
 }

@@ -72,15 +72,13 @@ export async function redrive(
   ids?: string[],
 ): Promise<number> {
   let entries: KvEntry<unknown>[];
-  if (ids === undefined) {
+  const checked = checkIds(ids);
+  if (checked === undefined) {
     entries = await all(kv, layout.deadPrefix);
   } else {
-    if (!Array.isArray(ids)) {
-      throw new TypeError("redrive: ids must be an array of message ids");
-    }
     const read = await getAllEntries(
       kv,
-      ids.map((id) => layout.dead(checkId("redrive", id))),
+      checked.map((id) => layout.dead(id)),
     );
     entries = read.filter((e) => e.versionstamp !== null) as KvEntry<unknown>[];
   }
@@ -103,6 +101,24 @@ export async function redrive(
   return n;
 }
 
+/** The ids of `redrive`, checked; undefined for all. */
+export function checkIds(ids: unknown): string[] | undefined {
+  if (ids === undefined) return undefined;
+  if (!Array.isArray(ids)) {
+    throw new TypeError("redrive: ids must be an array of message ids");
+  }
+  return ids.map((id) => checkId("redrive", id));
+}
+
+/** The `dead` option of `purge`, checked (default false). */
+export function deadOption(options?: { dead?: boolean }): boolean {
+  const dead = (options ?? {}).dead;
+  if (dead !== undefined && typeof dead !== "boolean") {
+    throw new TypeError("purge: dead must be a boolean");
+  }
+  return dead ?? false;
+}
+
 async function getAllEntries(kv: KvStore, keys: KvKey[]) {
   const reads = [];
   for (let i = 0; i < keys.length; i += 10) {
@@ -122,10 +138,7 @@ export async function purge(
   layout: NamedLayout,
   options?: { dead?: boolean },
 ): Promise<number> {
-  const dead = (options ?? {}).dead;
-  if (dead !== undefined && typeof dead !== "boolean") {
-    throw new TypeError("purge: dead must be a boolean");
-  }
+  const dead = deadOption(options);
   const [ready, waiting, groups, leases] = await Promise.all([
     all(kv, layout.readyPrefix),
     all(kv, layout.waitingPrefix),
