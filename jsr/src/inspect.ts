@@ -51,7 +51,8 @@ function toHex(bytes: Uint8Array): string {
   return s;
 }
 
-function fromHex(hex: string): Uint8Array {
+/** Lowercase hex as bytes (the JSON replies carry bytes so). */
+export function fromHex(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) {
     out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);

@@ -62,8 +62,14 @@ export interface NamedDispatch {
   queue: Uint8Array;
   /** How long its claims last, in ms (0: the store's lease). */
   leaseMs: number;
-  /** Runs the handler: null when it succeeded, else the verdict. */
-  run(payload: Uint8Array, meta: NamedMeta): Promise<Verdict | null>;
+  /**
+   * Runs the handler: null when it succeeded, else the verdict; at once
+   * when the handler returned without a promise.
+   */
+  run(
+    payload: Uint8Array,
+    meta: NamedMeta,
+  ): Verdict | null | Promise<Verdict | null>;
 }
 
 const utf8 = new TextDecoder();
@@ -255,18 +261,30 @@ export class QueueListener {
     this.#wakeLoop();
   }
 
-  async #dispatchNamed(
+  #dispatchNamed(
     named: NamedDispatch,
     token: number,
     payload: Uint8Array,
     meta: NamedMeta,
-  ): Promise<void> {
-    let verdict: Verdict | null;
+  ): void {
+    let ran: Verdict | null | Promise<Verdict | null>;
     try {
-      verdict = await named.run(payload, meta);
+      ran = named.run(payload, meta);
     } catch (error) {
-      verdict = { at: Date.now(), error: String(error) };
+      ran = { at: Date.now(), error: String(error) };
     }
+    if (ran instanceof Promise) {
+      ran.then(
+        (verdict) => this.#doneNamed(token, verdict),
+        (error) =>
+          this.#doneNamed(token, { at: Date.now(), error: String(error) }),
+      );
+    } else {
+      this.#doneNamed(token, ran);
+    }
+  }
+
+  #doneNamed(token: number, verdict: Verdict | null): void {
     this.#running--;
     if (this.#held.delete(token)) {
       this.#report(token, Outcome.Handled, verdict);

@@ -11,7 +11,8 @@
  */
 
 import { newId } from "../kvqueue/layout.ts";
-import { QueueListener } from "../queue.ts";
+import { type NamedMeta, QueueListener } from "../queue.ts";
+import { fromHex } from "../inspect.ts";
 import { KV_STATE, type KvState } from "../state.ts";
 import { checkReply } from "../transport.ts";
 import { deserializePayload } from "../value.ts";
@@ -27,7 +28,13 @@ import type {
   QueueMessage,
   QueueStats,
 } from "./admin.ts";
-import { attempt, type MessageHandler, type MessageInfo } from "./attempt.ts";
+import {
+  attempt,
+  type AttemptResult,
+  type MessageHandler,
+  type MessageInfo,
+  Timeouts,
+} from "./attempt.ts";
 import type { TypedHandlers } from "./dispatch.ts";
 import { errorText } from "./errors.ts";
 import type { QueueConfig } from "./options.ts";
@@ -103,14 +110,6 @@ export async function admin(
   const reply = checkReply(await s.transport.inspect!(s.store, body));
   const answer = JSON.parse(utf8.decode(reply.subarray(1)));
   return answer.named as Record<string, unknown>;
-}
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  }
-  return out;
 }
 
 function decode(hex: string): unknown {
@@ -219,15 +218,18 @@ export class NativeQueue {
   ): Promise<void> {
     const config = this.#config;
     const name = this.#name;
-    const run = async (payload: Uint8Array, meta: {
-      id: string;
-      attempts: number;
-      enqueuedAt: number;
-      group: string | null;
-      seq: number | null;
-    }): Promise<Verdict | null> => {
+    const timeouts = new Timeouts(config.timeoutMs);
+    const verdict = (n: number, result: AttemptResult): Verdict | null => {
+      if (result.ok) return null;
+      const error = errorText(result.error);
+      if (n >= config.maxAttempts || config.noRetry(result.error)) {
+        return { error };
+      }
+      return { at: Date.now() + retryDelay(config, n), error };
+    };
+    const run = (payload: Uint8Array, meta: NamedMeta) => {
       const n = meta.attempts + 1;
-      const result = await attempt(
+      const result = attempt(
         handler,
         payload,
         {
@@ -240,13 +242,11 @@ export class NativeQueue {
         },
         config,
         signal,
+        timeouts,
       );
-      if (result.ok) return null;
-      const error = errorText(result.error);
-      if (n >= config.maxAttempts || config.noRetry(result.error)) {
-        return { error };
-      }
-      return { at: Date.now() + retryDelay(config, n), error };
+      return result instanceof Promise
+        ? result.then((r) => verdict(n, r))
+        : verdict(n, result);
     };
     const listener = new QueueListener(this.#s, handler, concurrency, signal, {
       queue: this.#queue,

@@ -20,7 +20,12 @@ import { type Config, resolveOptions } from "../kvqueue/options.ts";
 import type { KvStore, KvStoreAtomic } from "../kvqueue/types.ts";
 import * as admin from "./admin.ts";
 import * as repair from "./repair.ts";
-import { attempt, type MessageHandler, type MessageInfo } from "./attempt.ts";
+import {
+  attempt,
+  type MessageHandler,
+  type MessageInfo,
+  Timeouts,
+} from "./attempt.ts";
 import { checkHandlers, type TypedHandlers } from "./dispatch.ts";
 import {
   enqueueInto,
@@ -351,6 +356,7 @@ export class NamedQueue<T = unknown> {
     stopped: AbortSignal,
   ): RunDelivery {
     const name = this.name;
+    const timeouts = new Timeouts(this.#config.timeoutMs);
     return async (lease, payload, finish) => {
       const named = lease.record.named;
       const result = await attempt(
@@ -366,6 +372,7 @@ export class NamedQueue<T = unknown> {
         },
         this.#config,
         stopped,
+        timeouts,
       );
       if (result.ok) finish("ok");
       else finish("failed", result.error);
