@@ -129,6 +129,46 @@ async function main(dir: string): Promise<void> {
     },
   );
 
+  // Named queues: kvq keeps them in its engine's tables on a file, Deno's
+  // own Deno.openKv only as keys. A queue stays where it first was.
+  await checks.run(
+    "a named queue kvq keeps in its engine refuses Deno's keys-only handle, clearly",
+    async () => {
+      const mine = mod.queue(kvq, "engine-kept");
+      await mine.enqueue({ n: 1 });
+      if (await mine.storedIn() !== "engine") throw new Error("not in engine");
+      const theirs = mod.queue(deno, "engine-kept");
+      const error = await theirs.enqueue({ n: 2 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      const want =
+        "queue \"engine-kept\" is kept in kvq's engine tables of this store: open the store with kvq's openKv to use it";
+      if (!(error instanceof Error) || error.message !== want) {
+        throw new Error(`Deno's handle: ${describe(error)}`);
+      }
+      if ((await mine.counts()).ready !== 1) throw new Error("lost a message");
+    },
+  );
+  await checks.run(
+    "a named queue Deno filled as keys is used as keys by kvq, and drained",
+    async () => {
+      const theirs = mod.queue(deno, "keys-kept");
+      await theirs.enqueue("from deno", { group: "g" });
+      const mine = mod.queue(kvq, "keys-kept");
+      if (await mine.storedIn() !== "keys") throw new Error("not as keys");
+      const stop = new AbortController();
+      const got = await firstMessage(
+        (h) => mine.listen(h, { signal: stop.signal }),
+        DELIVERY_TIMEOUT_MS,
+        NOTHING,
+      );
+      stop.abort();
+      mine.close();
+      if (got !== "from deno") throw new Error(`kvq got ${describe(got)}`);
+    },
+  );
+
   // kvq's listener runs last: a listener stopped by its signal may still
   // hold a message it claimed late, for the moment it takes to give it
   // back, and a Deno handle opened in that moment would not see it.
