@@ -3,6 +3,10 @@
 //! `kvq_named` holds every message not yet done, one row each, its
 //! `state` saying where it is: 0 ready (due at `due`), 1 waiting behind
 //! the head of its ordering group, 2 running (its lease ends at `due`).
+//! Rows are keyed by queue, group (`''` for none), sequence number (0 for
+//! none) and id, so a group's messages sit side by side: moving a group
+//! on touches the page its head leaves. A lease names its row
+//! ([`lease_id`]).
 //! A move between states is an update of that row, so a payload is
 //! written once. Only a group's head (its lowest `seq`) is ever ready or
 //! running; when the head leaves, the same transaction makes the next one
@@ -34,21 +38,19 @@ use crate::error::Result;
 pub const CREATE_TABLES: &str = "
 create table if not exists kvq_named (
   queue text not null,
+  grp text not null,
+  seq integer not null,
   id text not null,
   state integer not null,
   due integer not null,
-  grp text,
-  seq integer,
   attempts integer not null,
   max_attempts integer not null,
   enqueued_at integer not null,
   last_error text,
   data blob not null,
-  primary key (queue, id)
+  primary key (queue, grp, seq, id)
 ) without rowid;
 create index if not exists kvq_named_by_due on kvq_named (queue, state, due, id);
-create index if not exists kvq_named_by_group on kvq_named (queue, grp, seq)
-  where grp is not null;
 create index if not exists kvq_named_leases on kvq_named (due) where state = 2;
 create table if not exists kvq_named_dead (
   queue text not null,
@@ -88,6 +90,7 @@ pub const WAITING: i64 = 1;
 const ADD: &str = "insert into kvq_named \
   (queue, id, state, due, grp, seq, attempts, max_attempts, enqueued_at, data) \
   values (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)";
+
 const GROUP_TAIL: &str =
   "select max(seq) from kvq_named where queue = ? and grp = ?";
 const DEDUP_GET: &str = "select id, until, versionstamp from kvq_named_dedup \
@@ -98,34 +101,34 @@ const DEDUP_EXPIRE: &str = "delete from kvq_named_dedup where until <= ?";
 const NEXT_READY: &str = "select id, data, attempts, enqueued_at, grp, seq \
   from kvq_named where queue = ? and state = 0 and due <= ? \
   order by due, id limit ?";
-const LEASE: &str =
-  "update kvq_named set state = 2, due = ? where queue = ? and id = ?";
+const LEASE: &str = "update kvq_named set state = 2, due = ? \
+  where queue = ? and grp = ? and seq = ? and id = ?";
 const EARLIEST: &str =
   "select min(due) from kvq_named where queue = ? and state = 0";
 const RENEW: &str = "update kvq_named set due = ? \
-  where queue = ? and id = ? and state = 2 and due = ?";
+  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
 const DONE: &str = "delete from kvq_named \
-  where queue = ? and id = ? and state = 2 and due = ? returning grp";
+  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
 const RELEASE: &str = "update kvq_named set state = 0, due = ? \
-  where queue = ? and id = ? and state = 2 and due = ?";
+  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
 const RETRY: &str = "update kvq_named \
   set state = 0, due = ?, attempts = attempts + 1, last_error = ? \
-  where queue = ? and id = ? and state = 2 and due = ?";
+  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
 const RUNNING_ROW: &str = "select attempts, max_attempts from kvq_named \
-  where queue = ? and id = ? and state = 2 and due = ?";
+  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
 const TO_DEAD: &str = "insert or replace into kvq_named_dead \
   (queue, id, grp, seq, attempts, max_attempts, enqueued_at, last_error, \
   failed_at, data) \
-  select queue, id, grp, seq, attempts + 1, max_attempts, enqueued_at, ?, ?, \
-  data \
-  from kvq_named where queue = ? and id = ? and state = 2 and due = ?";
+  select queue, id, nullif(grp, ''), nullif(seq, 0), attempts + 1, \
+  max_attempts, enqueued_at, ?, ?, data from kvq_named \
+  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
 // The next message takes its place in the line of ready messages from
 // now (never earlier): a group with a long backlog must not go ahead of
 // every other group's head, whose due times are older.
 const NEXT_IN_GROUP: &str = "update kvq_named set state = 0, \
-  due = max(due, ?3) where queue = ?1 and id = (select id from kvq_named \
-  where queue = ?1 and grp = ?2 and state = 1 order by seq limit 1)";
-const LAPSED_LEASES: &str = "select queue, id, due from kvq_named \
+  due = max(due, ?3) where queue = ?1 and grp = ?2 and state = 1 \
+  and seq = (select min(seq) from kvq_named where queue = ?1 and grp = ?2)";
+const LAPSED_LEASES: &str = "select queue, grp, seq, id, due from kvq_named \
   where state = 2 and due <= ? order by due limit 256";
 const COUNT: &str = "insert into kvq_named_counters (queue, name, value) \
   values (?, ?, ?) on conflict (queue, name) do update \
@@ -289,14 +292,14 @@ pub fn add(
   payload: &[u8],
 ) -> Result<bool> {
   let (state, seq) = match group {
-    None => (READY, None),
+    None => (READY, 0),
     Some(group) => {
       let tail: Option<i64> = tx
         .prepare_cached(GROUP_TAIL)?
         .query_row(params![queue, group], |r| r.get(0))?;
       match tail {
-        None => (READY, Some(1)),
-        Some(last) => (WAITING, Some(last + 1)),
+        None => (READY, 1),
+        Some(last) => (WAITING, last + 1),
       }
     }
   };
@@ -305,7 +308,7 @@ pub fn add(
     id,
     state,
     due,
-    group,
+    group.unwrap_or_default(),
     seq,
     max_attempts,
     enqueued_at,
@@ -351,35 +354,31 @@ pub fn claim(
   let rows = tx
     .prepare_cached(NEXT_READY)?
     .query_map(params![&**queue, now, max as i64], |r| {
-      let group = match r.get::<_, Option<String>>(4)? {
-        Some(g) => Some((g, r.get::<_, Option<i64>>(5)?.unwrap_or(0))),
-        None => None,
-      };
+      let id: String = r.get(0)?;
+      let group: String = r.get(4)?;
+      let seq: i64 = r.get(5)?;
       Ok(Claimed {
         lease: LeaseKey {
           deadline,
-          id: r.get(0)?,
+          id: lease_id(&id, &group, seq),
           queue: Some(queue.clone()),
         },
         payload: r.get(1)?,
         named: Some(NamedMeta {
-          id: String::new(),
+          id,
           attempts: r.get(2)?,
           enqueued_at: r.get(3)?,
-          group,
+          group: (!group.is_empty()).then_some((group, seq)),
         }),
       })
     })?
     .collect::<Result<Vec<_>, _>>()?;
   let mut lease = tx.prepare_cached(LEASE)?;
-  let mut claimed = rows;
-  for c in &mut claimed {
-    lease.execute(params![deadline, &**queue, c.lease.id])?;
-    if let Some(meta) = &mut c.named {
-      meta.id = c.lease.id.clone();
-    }
+  for c in &rows {
+    let (q, group, seq, id) = row_of(&c.lease);
+    lease.execute(params![deadline, q, group, seq, id])?;
   }
-  Ok(claimed)
+  Ok(rows)
 }
 
 /// The earliest due time of a ready message of `queue`.
@@ -391,16 +390,43 @@ pub fn earliest(conn: &Connection, queue: &str) -> Result<Option<i64>> {
   )
 }
 
-fn queue_of(lease: &LeaseKey) -> &str {
-  lease.queue.as_deref().unwrap_or_default()
+/// Separates the parts of a grouped message's lease id.
+const SEP: char = '\u{1}';
+
+/// The lease id of a message's row: its id alone without a group; with
+/// one, the id, the sequence number and the group, joined by U+0001 (ids
+/// are hex, so the first two split unambiguously).
+pub fn lease_id(id: &str, group: &str, seq: i64) -> String {
+  if group.is_empty() {
+    id.to_string()
+  } else {
+    format!("{id}{SEP}{seq}{SEP}{group}")
+  }
+}
+
+/// The row a lease names: queue, group (`""`: none), sequence number (0:
+/// none), id.
+fn row_of(lease: &LeaseKey) -> (&str, &str, i64, &str) {
+  let queue = lease.queue.as_deref().unwrap_or_default();
+  let mut parts = lease.id.splitn(3, SEP);
+  let id = parts.next().unwrap_or_default();
+  match (parts.next(), parts.next()) {
+    (Some(seq), Some(group)) => {
+      (queue, group, seq.parse().unwrap_or_default(), id)
+    }
+    _ => (queue, "", 0, id),
+  }
 }
 
 /// Extends one named lease; whether it was still ours.
 pub fn renew(tx: &Connection, lease: &LeaseKey, deadline: i64) -> Result<bool> {
+  let (queue, group, seq, id) = row_of(lease);
   let n = tx.prepare_cached(RENEW)?.execute(params![
     deadline,
-    queue_of(lease),
-    lease.id,
+    queue,
+    group,
+    seq,
+    id,
     lease.deadline
   ])?;
   Ok(n == 1)
@@ -425,29 +451,29 @@ pub fn acknowledge(
 /// Deletes a running message and moves its group on; false when the
 /// lease was no longer ours.
 fn leave(tx: &Connection, lease: &LeaseKey, now: i64) -> Result<bool> {
-  let queue = queue_of(lease);
-  let group = tx
-    .prepare_cached(DONE)?
-    .query_row(params![queue, lease.id, lease.deadline], |r| {
-      r.get::<_, Option<String>>(0)
-    })
-    .optional()?;
-  match group {
-    None => Ok(false),
-    Some(None) => Ok(true),
-    Some(Some(group)) => {
-      next_in_group(tx, queue, &group, now)?;
-      Ok(true)
-    }
+  let (queue, group, seq, id) = row_of(lease);
+  let n = tx.prepare_cached(DONE)?.execute(params![
+    queue,
+    group,
+    seq,
+    id,
+    lease.deadline
+  ])?;
+  if n == 1 && !group.is_empty() {
+    next_in_group(tx, queue, group, now)?;
   }
+  Ok(n == 1)
 }
 
 /// A message whose handler never ran: ready again now, uncounted.
 pub fn release(tx: &Connection, lease: &LeaseKey, now: i64) -> Result<bool> {
+  let (queue, group, seq, id) = row_of(lease);
   let n = tx.prepare_cached(RELEASE)?.execute(params![
     now,
-    queue_of(lease),
-    lease.id,
+    queue,
+    group,
+    seq,
+    id,
     lease.deadline
   ])?;
   Ok(n == 1)
@@ -466,11 +492,14 @@ pub fn settle(
   };
   match verdict {
     Verdict::Retry { at, error } => {
+      let (q, group, seq, id) = row_of(lease);
       let n = tx.prepare_cached(RETRY)?.execute(params![
         at,
         error,
-        &**queue,
-        lease.id,
+        q,
+        group,
+        seq,
+        id,
         lease.deadline
       ])?;
       if n == 0 {
@@ -492,12 +521,14 @@ fn bury(
   now: i64,
   counters: &mut Counters,
 ) -> Result<Failed> {
-  let queue = queue_of(lease);
+  let (queue, group, seq, id) = row_of(lease);
   let n = tx.prepare_cached(TO_DEAD)?.execute(params![
     error,
     now,
     queue,
-    lease.id,
+    group,
+    seq,
+    id,
     lease.deadline
   ])?;
   if n == 0 || !leave(tx, lease, now)? {
@@ -517,9 +548,10 @@ pub fn fail_lapsed(
   now: i64,
   counters: &mut Counters,
 ) -> Result<Failed> {
+  let (queue, group, seq, id) = row_of(lease);
   let row = tx
     .prepare_cached(RUNNING_ROW)?
-    .query_row(params![queue_of(lease), lease.id, lease.deadline], |r| {
+    .query_row(params![queue, group, seq, id, lease.deadline], |r| {
       Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
     })
     .optional()?;
@@ -543,10 +575,12 @@ pub fn fail_lapsed(
 pub fn lapsed(conn: &Connection, now: i64) -> Result<Vec<LeaseKey>> {
   let mut stmt = conn.prepare_cached(LAPSED_LEASES)?;
   let rows = stmt.query_map([now], |r| {
+    let group: String = r.get(1)?;
+    let id: String = r.get(3)?;
     Ok(LeaseKey {
       queue: Some(Arc::from(r.get::<_, String>(0)?)),
-      id: r.get(1)?,
-      deadline: r.get(2)?,
+      id: lease_id(&id, &group, r.get(2)?),
+      deadline: r.get(4)?,
     })
   })?;
   Ok(rows.collect::<Result<Vec<_>, _>>()?)

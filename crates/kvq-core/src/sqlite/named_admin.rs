@@ -169,9 +169,12 @@ fn rows(
   let mut stmt = conn.prepare_cached(sql)?;
   let rows = stmt.query_map(params![queue, limit as i64], |r| {
     let due: i64 = r.get(1)?;
+    // `''` (and 0) in kvq_named, null in kvq_named_dead: no group.
     let group = match r.get::<_, Option<String>>(4)? {
-      Some(g) => Some((g, r.get::<_, Option<i64>>(5)?.unwrap_or(0))),
-      None => None,
+      Some(g) if !g.is_empty() => {
+        Some((g, r.get::<_, Option<i64>>(5)?.unwrap_or(0)))
+      }
+      _ => None,
     };
     Ok(NamedRow {
       id: r.get(0)?,
@@ -220,7 +223,9 @@ fn cancel(
   };
   // A ready message of a group is its head: the next one takes its place.
   if let (named::READY, Some(group)) = (state, group) {
-    named::next_in_group(conn, queue, &group, now)?;
+    if !group.is_empty() {
+      named::next_in_group(conn, queue, &group, now)?;
+    }
   }
   Ok(NamedAnswer::Changed(1))
 }
