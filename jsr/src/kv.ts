@@ -27,7 +27,7 @@ import { KvListIterator } from "./list.ts";
 import { QueueListener } from "./queue.ts";
 import { NamedQueue } from "./queues/queue.ts";
 import type { QueueOptions } from "./queues/options.ts";
-import { COMMIT_VERSIONSTAMP, KV_STATE, KvState } from "./state.ts";
+import { COMMIT_VERSIONSTAMP, KvState, setStateOf } from "./state.ts";
 import { checkReply } from "./transport.ts";
 import type * as T from "./types.ts";
 import { serializePayload, valueBytes, valueEncoding } from "./value.ts";
@@ -71,6 +71,7 @@ export class Kv implements T.Kv {
       );
     }
     this.#s = state;
+    setStateOf(this, state);
   }
 
   /** Reads one key; a missing key gives back the caller's key array. */
@@ -272,11 +273,6 @@ export class Kv implements T.Kv {
     options: { cursor?: string | null; limit?: number } = {},
   ): Promise<KvqPendingPage | undefined> {
     return readPending(this.#s, options.cursor ?? null, options.limit ?? 500);
-  }
-
-  /** kvq's own: this database's state, for named queues (state.ts). */
-  [KV_STATE](): KvState {
-    return this.#s;
   }
 
   /** The symbol standing for the commit's versionstamp in a set key. */

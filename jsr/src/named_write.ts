@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ByteBuf } from "./buffer.ts";
 import type { KvState } from "./state.ts";
 import { checkReply } from "./transport.ts";
 import { Reply } from "./wire.ts";
@@ -37,67 +38,47 @@ export interface NativeCommitted {
   duplicates: ({ id: string; versionstamp: string } | null)[];
 }
 
+// One buffer for every request: encoding is synchronous, and take()
+// hands out a copy.
+const out = new ByteBuf();
+
 /** Encodes a write_named request. */
 export function encodeNamedWrite(
   atomic: Uint8Array | null,
   enqueues: readonly NativeEnqueue[],
 ): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const push = (b: Uint8Array) => {
-    parts.push(b);
-    size += b.length;
-  };
-  const u8 = (n: number) => push(Uint8Array.of(n));
-  const u32 = (n: number) => {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, n, true);
-    push(b);
-  };
-  const f64 = (n: number) => {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setFloat64(0, n, true);
-    push(b);
-  };
-  const bytes = (b: Uint8Array) => {
-    u32(b.length);
-    push(b);
-  };
-  const text = (t: string) => bytes(utf8Out.encode(t));
+  out.reset();
+  const text = (t: string) => out.bytes(utf8Out.encode(t));
   if (atomic === null) {
-    u8(0);
+    out.u8(0);
   } else {
-    u8(1);
-    bytes(atomic);
+    out.u8(1);
+    out.bytes(atomic);
   }
-  u32(enqueues.length);
+  out.u32(enqueues.length);
   for (const e of enqueues) {
     text(e.queue);
     text(e.id);
-    bytes(e.payload);
-    f64(e.due);
-    if (e.group === undefined) u8(0);
-    else {
-      u8(1);
+    out.bytes(e.payload);
+    out.f64(e.due);
+    if (e.group === undefined) {
+      out.u8(0);
+    } else {
+      out.u8(1);
       text(e.group);
     }
-    if (e.dedup === undefined) u8(0);
-    else {
-      u8(1);
+    if (e.dedup === undefined) {
+      out.u8(0);
+    } else {
+      out.u8(1);
       text(e.dedup[0]);
-      f64(e.dedup[1]);
+      out.f64(e.dedup[1]);
     }
-    u32(e.maxAttempts);
-    f64(e.enqueuedAt);
-    u8(e.unique ? 1 : 0);
+    out.u32(e.maxAttempts);
+    out.f64(e.enqueuedAt);
+    out.u8(e.unique ? 1 : 0);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return out.take();
 }
 
 /** Sends a write_named request; null when a check failed. */

@@ -10,10 +10,21 @@ import type { NativeStore, Transport } from "./transport.ts";
 import { WriteBatcher } from "./write_batch.ts";
 
 /**
- * The method through which kvq's own `Kv` hands its state to code that
- * is given the `Kv` as any store (named queues: queues/queue.ts).
+ * The state of each of kvq's own `Kv`s, for code that is given a `Kv` as
+ * any store (named queues: queues/queue.ts). Not a member of `Kv`, so its
+ * public surface stays Deno's.
  */
-export const KV_STATE: unique symbol = Symbol("kvq.state");
+const states = new WeakMap<object, KvState>();
+
+/** Records `kv`'s state (its constructor does). */
+export function setStateOf(kv: object, state: KvState): void {
+  states.set(kv, state);
+}
+
+/** The state of `kv` if it is kvq's own `Kv`. */
+export function stateOf(kv: unknown): KvState | undefined {
+  return typeof kv === "object" && kv !== null ? states.get(kv) : undefined;
+}
 
 /** One open database: its transport, its native handle, whether closed. */
 export class KvState {

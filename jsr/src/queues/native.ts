@@ -13,7 +13,7 @@
 import { newId } from "../kvqueue/layout.ts";
 import { type NamedMeta, QueueListener } from "../queue.ts";
 import { fromHex } from "../inspect.ts";
-import { KV_STATE, type KvState } from "../state.ts";
+import { type KvState, stateOf } from "../state.ts";
 import { checkReply } from "../transport.ts";
 import { deserializePayload } from "../value.ts";
 import type { Verdict } from "../wire.ts";
@@ -75,10 +75,8 @@ async function probeNative(s: KvState): Promise<boolean> {
  * message, dead letter or count); none for a store without such queues.
  */
 export async function engineQueueNames(kv: unknown): Promise<string[]> {
-  const k = kv as { [KV_STATE]?: () => KvState };
-  if (typeof k[KV_STATE] !== "function") return [];
-  const s = k[KV_STATE]();
-  if (!(await hasNativeQueues(s))) return [];
+  const s = stateOf(kv);
+  if (s === undefined || !(await hasNativeQueues(s))) return [];
   return (await admin(s, { op: "queues" })).queues as string[];
 }
 
@@ -89,11 +87,10 @@ export async function engineQueueNames(kv: unknown): Promise<string[]> {
 export async function engineBacklog(
   kv: unknown,
 ): Promise<{ name: string; messages: number }[]> {
-  const k = kv as { [KV_STATE]?: () => KvState };
   const names = await engineQueueNames(kv);
   const out = [];
   for (const name of names) {
-    const a = await admin(k[KV_STATE]!(), { op: "counts", queue: name });
+    const a = await admin(stateOf(kv)!, { op: "counts", queue: name });
     const messages = (a.counts as number[]).reduce((x, y) => x + y, 0);
     if (messages > 0) out.push({ name, messages });
   }

@@ -51,7 +51,7 @@ import {
 import { namedPolicy } from "./outcomes.ts";
 import { hasNativeQueues, NativeQueue } from "./native.ts";
 import { inTurn, ride, riderWith } from "../named_write.ts";
-import { KV_STATE, type KvState } from "../state.ts";
+import { stateOf } from "../state.ts";
 
 export type { MessageHandler, MessageInfo } from "./attempt.ts";
 
@@ -162,10 +162,8 @@ export class NamedQueue<T = unknown> {
    * refused rather than given a separate, empty queue.
    */
   async #choose(): Promise<NativeQueue | null> {
-    const kv = this.#kv as KvStore & { [KV_STATE]?: () => KvState };
-    const state = typeof kv[KV_STATE] === "function"
-      ? kv[KV_STATE]()
-      : undefined;
+    const kv = this.#kv;
+    const state = stateOf(kv);
     const marker = this.#layout.engineMarker;
     const keys = await collect(
       kv.list({ prefix: this.#layout.prefix }, { limit: 2 }),
