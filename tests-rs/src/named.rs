@@ -353,3 +353,29 @@ pub async fn management_sees_and_repairs(store: &Store) {
     other => panic!("queues: {other:?}"),
   }
 }
+
+/// Bad input from a binding gets a clear error naming what is wrong, and
+/// stores nothing.
+pub async fn bad_input_is_refused(store: &Store) {
+  let mut empty_group = message("b", "x", None);
+  empty_group.group = Some(String::new());
+  let mut bad_id = message("b", "y", None);
+  bad_id.id = "not-an-id".into();
+  let mut long_dedup = message("b", "z", None);
+  long_dedup.dedup = Some(("d".repeat(2000), now_ms() + 1000));
+  for (m, want) in [
+    (empty_group, "group must be a non-empty string"),
+    (bad_id, "a named message id"),
+    (long_dedup, "dedupId must be a non-empty string"),
+  ] {
+    let w = NamedWrite {
+      atomic: None,
+      enqueues: vec![m],
+    };
+    match store.write_named(w).await {
+      Err(e) => assert!(e.to_string().contains(want), "{e}"),
+      Ok(_) => panic!("accepted: {want}"),
+    }
+  }
+  assert_eq!(counts(store, "b").await, [0; 5]);
+}

@@ -26,4 +26,5 @@ on_a_file!(
   a_duplicate_adds_nothing,
   enqueues_ride_in_atomic_writes,
   management_sees_and_repairs,
+  bad_input_is_refused,
 );

@@ -52,6 +52,7 @@ on_postgres!(
   a_duplicate_adds_nothing,
   enqueues_ride_in_atomic_writes,
   management_sees_and_repairs,
+  bad_input_is_refused,
 );
 
 async fn counts(store: &Store, queue: &str) -> [u64; 5] {

@@ -39,7 +39,9 @@ pub fn decode_write(buf: &[u8]) -> Result<NamedWrite> {
     _ => Some(crate::wire::decode_atomic(r.bytes()?)?),
   };
   let n = r.count()?;
-  let mut enqueues = Vec::with_capacity(n);
+  // A message takes at least 40 bytes: a corrupt count must not reserve
+  // more than the request could hold.
+  let mut enqueues = Vec::with_capacity(n.min(1 + buf.len() / 40));
   for _ in 0..n {
     let queue: Arc<str> = Arc::from(text(&mut r)?);
     let id = text(&mut r)?;

@@ -179,6 +179,11 @@ pub trait Backend: Send {
     let _ = (write, now);
     Err(no_named_queues())
   }
+  /// Whether this storage keeps named queues of its own (the methods
+  /// below); false: the default, KV Connect, where they are keys.
+  fn has_named_queues(&self) -> bool {
+    false
+  }
   /// Leases up to `max` messages of named queue `queue` due at `now`
   /// (group heads only), oldest first, until `deadline`.
   fn claim_named(

@@ -390,6 +390,13 @@ impl Store {
     }
     for e in &write.enqueues {
       check_queue_name(&e.queue)?;
+      check_named_id(&e.id)?;
+      if let Some(group) = &e.group {
+        check_tag("group", group)?;
+      }
+      if let Some((dedup_id, _)) = &e.dedup {
+        check_tag("dedupId", dedup_id)?;
+      }
       if e.payload.len() > self.limits.max_value_size_bytes {
         return Err(Error::EnqueuePayloadTooLarge(
           self.limits.max_value_size_bytes,
@@ -505,14 +512,31 @@ struct WorkerThread {
   ended: mpsc::Receiver<()>,
 }
 
-/// The longest queue name, in bytes.
-pub const MAX_QUEUE_NAME: usize = 256;
+/// The longest queue name, group or dedup id, in UTF-8 bytes: the
+/// TypeScript API allows 256 UTF-16 code units, at most 3 bytes each.
+pub const MAX_QUEUE_NAME: usize = 768;
 
 fn check_queue_name(queue: &str) -> Result<()> {
-  if queue.is_empty() || queue.len() > MAX_QUEUE_NAME {
+  check_tag("queue name", queue)
+}
+
+/// A queue name, group or dedup id: non-empty, at most [`MAX_QUEUE_NAME`]
+/// bytes.
+fn check_tag(what: &str, tag: &str) -> Result<()> {
+  if tag.is_empty() || tag.len() > MAX_QUEUE_NAME {
     return Err(Error::InvalidOption(format!(
-      "queue: name must be a non-empty string of at most {MAX_QUEUE_NAME} bytes"
+      "{what} must be a non-empty string of at most 256 characters"
     )));
+  }
+  Ok(())
+}
+
+/// A named message's id: 32 lowercase hex digits (the TypeScript API
+/// makes them; the lease of a grouped message is built from it).
+fn check_named_id(id: &str) -> Result<()> {
+  let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
+  if id.len() != 32 || !id.chars().all(hex) {
+    return Err(Error::Malformed(format!("a named message id: {id:?}")));
   }
   Ok(())
 }

@@ -242,6 +242,9 @@ pub(super) struct Worker {
   backlog: VecDeque<PendingWrite>,
   /// Named enqueues waiting for a turn, in arrival order.
   named_backlog: VecDeque<PendingNamed>,
+  /// The last turn left named enqueues for plain writes: this one takes
+  /// them first (backends whose writes commit alone).
+  named_first: bool,
   /// Messages this process's listeners hold, by token.
   running: HashMap<u64, LeaseKey>,
   /// The lease of each held message whose lease is not the store's
@@ -305,6 +308,7 @@ impl Worker {
       waiters: VecDeque::new(),
       backlog: VecDeque::new(),
       named_backlog: VecDeque::new(),
+      named_first: false,
       running: HashMap::new(),
       lease_of: HashMap::new(),
       unrecorded: Vec::new(),
@@ -424,13 +428,21 @@ impl Worker {
         }
         let _ = reply.send(inspect::answer(&mut *self.backend, what));
       }
-      Request::Dequeue(d, reply) => self.waiters.push_back(Waiter {
-        listener: d.listener,
-        queue: d.queue,
-        max: d.max,
-        lease_ms: d.lease_ms.unwrap_or_else(|| self.lease.ms()),
-        reply,
-      }),
+      Request::Dequeue(d, reply) => {
+        // A store without named queues of its own keeps them as keys:
+        // a waiter here would fail every turn.
+        if d.queue.is_some() && !self.backend.has_named_queues() {
+          let e = super::backend::no_named_queues();
+          return drop(reply.send(Err(e)));
+        }
+        self.waiters.push_back(Waiter {
+          listener: d.listener,
+          queue: d.queue,
+          max: d.max,
+          lease_ms: d.lease_ms.unwrap_or_else(|| self.lease.ms()),
+          reply,
+        })
+      }
       Request::CancelDequeue(listener) => {
         // Answer before any claim of this turn can reach it, so a stopped
         // listener never takes a message it will not run.
@@ -702,14 +714,21 @@ impl Worker {
         return Err(e);
       }
     };
-    let take = self.backlog.len().min(MAX_TURN_WRITES);
-    let writes: Vec<PendingWrite> = self.backlog.drain(..take).collect();
     // A backend that commits writes on their own (see below) takes named
-    // enqueues in a turn without plain writes.
-    let take = match writes.is_empty() || !self.backend.commits_writes_alone() {
+    // enqueues in a turn without plain writes: every other turn, while
+    // both wait, so neither stream can hold the other back.
+    let alone_writes = self.backend.commits_writes_alone();
+    let named_turn = alone_writes && self.named_first;
+    let take = match named_turn {
+      true => 0,
+      false => self.backlog.len().min(MAX_TURN_WRITES),
+    };
+    let writes: Vec<PendingWrite> = self.backlog.drain(..take).collect();
+    let take = match writes.is_empty() || !alone_writes {
       true => self.named_backlog.len().min(MAX_TURN_WRITES - take),
       false => 0,
     };
+    self.named_first = take == 0 && !self.named_backlog.is_empty();
     let named: Vec<PendingNamed> = self.named_backlog.drain(..take).collect();
     let mut jobs = Jobs {
       writes: writes.iter().map(|(w, _)| w).collect(),
@@ -959,6 +978,13 @@ impl Worker {
 
   fn hand_out(&mut self, queue: Option<&Arc<str>>, claimed: Vec<Claimed>) {
     self.shared.stats.claimed(claimed.len() as u64);
+    let claim_ms = self
+      .waiters
+      .iter()
+      .filter(|w| w.queue.as_ref() == queue)
+      .map(|w| w.lease_ms)
+      .min()
+      .unwrap_or_else(|| self.lease.ms());
     let mut claimed = claimed.into_iter();
     while claimed.len() > 0 {
       let next = self.waiters.iter().position(|w| w.queue.as_ref() == queue);
@@ -969,13 +995,15 @@ impl Worker {
         break;
       };
       let mut batch = Vec::with_capacity(waiter.max.min(claimed.len()));
-      let shorter = self.renew_every() > waiter_renew(waiter.lease_ms);
+      // The claim lasted the shortest lease of the queue's waiters.
+      let lease_ms = claim_ms.min(waiter.lease_ms);
+      let shorter = self.renew_every() > waiter_renew(lease_ms);
       for c in claimed.by_ref().take(waiter.max) {
         let token = self.next_token;
         self.next_token += 1;
         self.running.insert(token, c.lease);
-        if waiter.lease_ms != self.lease.ms() {
-          self.lease_of.insert(token, waiter.lease_ms);
+        if lease_ms != self.lease.ms() {
+          self.lease_of.insert(token, lease_ms);
         }
         batch.push(QueueMessage {
           token,
@@ -992,6 +1020,7 @@ impl Worker {
         // The listener went away before it got them: the next turn gives
         // them back to the queue, their attempt not counted.
         for m in batch {
+          self.lease_of.remove(&m.token);
           if let Some(lease) = self.running.remove(&m.token) {
             self.orphaned.push(lease);
           }

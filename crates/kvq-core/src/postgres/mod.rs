@@ -750,7 +750,11 @@ impl Backend for PostgresBackend {
       && turn.named.is_empty()
       && !turn.version_dirty;
     if idle {
-      self.turn = None;
+      // Nothing left to commit, but what an early commit (a claim sent
+      // with its commit) stored is stored: the groups it leased are held.
+      if let Some(turn) = self.turn.take() {
+        self.held.apply(turn.held);
+      }
       return Ok(());
     }
     let committed = self.run_in_turn(Vec::new(), true);
@@ -773,6 +777,8 @@ impl Backend for PostgresBackend {
       return;
     };
     if !turn.begun {
+      // Nothing open to undo; an early commit's leases stand.
+      self.held.apply(turn.held);
       return;
     }
     let Some(rt) = self.rt.as_ref() else {
@@ -1218,6 +1224,10 @@ impl Backend for PostgresBackend {
   /// would sit leased to nobody until their lease lapsed (an attempt
   /// counted against them) and the turn's enqueues would be answered as
   /// failed though stored.
+  fn has_named_queues(&self) -> bool {
+    true
+  }
+
   fn claim_named(
     &mut self,
     queue: &str,

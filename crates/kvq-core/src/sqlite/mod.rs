@@ -304,6 +304,10 @@ impl Backend for SqliteBackend {
     Ok(applied)
   }
 
+  fn has_named_queues(&self) -> bool {
+    true
+  }
+
   fn claim_named(
     &mut self,
     queue: &str,
