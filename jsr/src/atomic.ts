@@ -18,7 +18,12 @@ import { renderAtomic, type Show } from "./atomic_inspect.ts";
 import { badResource } from "./errors.ts";
 import { COMMIT_VERSIONSTAMP, KvState } from "./state.ts";
 import { checkReply } from "./transport.ts";
-import { encodeNamedWrite, sendNamedWrite, takeRiders } from "./named_write.ts";
+import {
+  encodeNamedWrite,
+  restoreRiders,
+  sendNamedWrite,
+  takeRiders,
+} from "./named_write.ts";
 import type * as T from "./types.ts";
 import {
   ENC_LE64,
@@ -277,16 +282,23 @@ export class AtomicOperation implements T.AtomicOperation {
     }
     const named = takeRiders(this);
     if (named !== undefined) {
-      // Named-queue messages ride in this commit (queues/native.ts).
-      this.#s.ensureOpen();
-      if (pending !== null) throw pending;
-      const done = await sendNamedWrite(
-        this.#s,
-        encodeNamedWrite(request, named),
-      );
-      return done === null
-        ? { ok: false }
-        : { ok: true, versionstamp: done.versionstamp };
+      // Named-queue messages ride in this commit (queues/native.ts); a
+      // commit that fails or rejects leaves them in the operation, so
+      // committing it again still carries them.
+      let done;
+      try {
+        this.#s.ensureOpen();
+        if (pending !== null) throw pending;
+        done = await sendNamedWrite(this.#s, encodeNamedWrite(request, named));
+      } catch (error) {
+        restoreRiders(this, named);
+        throw error;
+      }
+      if (done === null) {
+        restoreRiders(this, named);
+        return { ok: false };
+      }
+      return { ok: true, versionstamp: done.versionstamp };
     }
     const versionstamp = await sendWrite(this.#s, request, pending);
     return versionstamp === null ? { ok: false } : { ok: true, versionstamp };

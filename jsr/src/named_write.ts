@@ -140,6 +140,11 @@ export function riderWith(
   )?.id;
 }
 
+/** Puts back messages a commit of `op` took but did not store. */
+export function restoreRiders(op: object, messages: NativeEnqueue[]): void {
+  riders.set(op, [...messages, ...(riders.get(op) ?? [])]);
+}
+
 /** The messages added to `op`, if any (taken: a commit sends them once). */
 export function takeRiders(op: object): NativeEnqueue[] | undefined {
   const list = riders.get(op);

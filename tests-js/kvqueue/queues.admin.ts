@@ -150,4 +150,19 @@ export const cases: Case[] = [
         assertEquals((await api.listQueues(kv)).sort(), ["jobs", "other"]);
       }),
   },
+  {
+    name:
+      "queue.counts, peek, deadLetters and stats of a queue never used write nothing: it is not listed",
+    run: (t) =>
+      withNamed(t, async ({ q, kv, api }) => {
+        const ghost = q("ghost");
+        assertEquals(await ghost.counts(), NO_COUNTS);
+        assertEquals(await ghost.peek(), []);
+        assertEquals(await ghost.deadLetters(), []);
+        await ghost.stats({ intervalMs: 0 });
+        assertEquals(await api.listQueues(kv), []);
+        await q("real").enqueue(1);
+        assertEquals(await api.listQueues(kv), ["real"]);
+      }),
+  },
 ];

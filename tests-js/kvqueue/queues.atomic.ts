@@ -201,6 +201,22 @@ export const cases: Case[] = [
           TypeError,
           "enqueue payload too large (max 65536 bytes)",
         );
+        if ((await jobs.storedIn()) === "engine") {
+          // Shaped like an operation, but not kvq's: it would never carry
+          // the message.
+          const other = {
+            check() {},
+            set() {},
+            delete() {},
+            sum() {},
+            commit: () => Promise.resolve({ ok: true }),
+          };
+          await assertRejects(
+            () => jobs.enqueueIn(other, 1),
+            TypeError,
+            "enqueueIn: atomic must be an atomic operation of kvq's Kv (kv.atomic()) for a queue its engine keeps: received an object",
+          );
+        }
       }),
   },
 ];

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { setStateOf, stateOf } from "../state.ts";
 import type * as T from "../types.ts";
 import { type PreparedEnqueue, prepareEnqueue } from "./enqueue.ts";
 import { addPrepared, KvQueue } from "./queue.ts";
@@ -50,6 +51,10 @@ export class QueuedKv {
   constructor(kv: KvStore, options?: KvQueueOptions) {
     this.#kv = kv;
     this.#queue = new KvQueue(kv, options);
+    // Named queues on this object are those of the store it wraps: kept
+    // in kvq's engine where kvq's Kv keeps them (queues/queue.ts).
+    const state = stateOf(kv);
+    if (state !== undefined) setStateOf(this, state);
   }
 
   /** The wrapped store. */

@@ -52,6 +52,7 @@ import { namedPolicy } from "./outcomes.ts";
 import { hasNativeQueues, NativeQueue } from "./native.ts";
 import { inTurn, ride, riderWith } from "../named_write.ts";
 import { stateOf } from "../state.ts";
+import { AtomicOperation } from "../atomic.ts";
 
 export type { MessageHandler, MessageInfo } from "./attempt.ts";
 
@@ -86,6 +87,7 @@ export class NamedQueue<T = unknown> {
   #closed = false;
   #stops = new Set<() => void>();
   #native: Promise<NativeQueue | null> | undefined;
+  #marked = false;
 
   /** See {@link queue}. */
   constructor(kv: KvStore, name: string, options?: QueueOptions) {
@@ -144,22 +146,38 @@ export class NamedQueue<T = unknown> {
   }
 
   /** The engine's side of this queue, when the store keeps it there. */
-  #nativeQueue(): Promise<NativeQueue | null> {
+  /**
+   * The engine's side of this queue, when the store keeps it there; with
+   * `mark` (a call that writes or listens), the marker key is written
+   * first if it is missing. Reads (counts, peek, stats) write nothing.
+   */
+  async #nativeQueue(mark = false): Promise<NativeQueue | null> {
     if (this.#native === undefined) {
       this.#native = this.#choose();
       // A failed look (a closed store) is taken again next time.
       this.#native.catch(() => this.#native = undefined);
     }
-    return this.#native;
+    const native = await this.#native;
+    if (native !== null && mark && !this.#marked) {
+      const marker = this.#layout.engineMarker;
+      const op = this.#kv.atomic();
+      op.check({ key: marker, versionstamp: null });
+      op.set(marker, { keptIn: "engine", since: Date.now() });
+      // Another handle may have set it first: either way it is there.
+      await op.commit();
+      this.#marked = true;
+    }
+    return native;
   }
 
   /**
    * Where this queue is kept, decided at the handle's first use. A queue
    * that already has keys stays as keys (a file an earlier kvq or Deno's
    * own `Deno.openKv` filled), so nothing is stranded; otherwise the
-   * engine keeps it where the store can, and a marker key says so, so that
-   * a process using the keys (Deno's `Deno.openKv` on the same file) is
-   * refused rather than given a separate, empty queue.
+   * engine keeps it where the store can, and a marker key says so (written
+   * by the first enqueue or listen), so that a process using the keys
+   * (Deno's `Deno.openKv` on the same file) is refused rather than given a
+   * separate, empty queue.
    */
   async #choose(): Promise<NativeQueue | null> {
     const kv = this.#kv;
@@ -171,13 +189,7 @@ export class NamedQueue<T = unknown> {
     const marked = keys.some((e) => sameKey(e.key, marker));
     if (keys.some((e) => !sameKey(e.key, marker))) return null;
     if (state !== undefined && await hasNativeQueues(state)) {
-      if (!marked) {
-        const op = kv.atomic();
-        op.check({ key: marker, versionstamp: null });
-        op.set(marker, { keptIn: "engine", since: Date.now() });
-        // Another handle may have set it first: either way it is there.
-        await op.commit();
-      }
+      this.#marked = marked;
       return new NativeQueue(state, this.name, this.#config);
     }
     // kvq's own store without engine queues (KV Connect) never had them:
@@ -203,7 +215,7 @@ export class NamedQueue<T = unknown> {
   ): Promise<QueueEnqueueResult> {
     const o = resolveEnqueueOptions(options);
     const payload = payloadOf(value);
-    const native = await this.#nativeQueue();
+    const native = await this.#nativeQueue(true);
     if (native !== null) return await native.enqueue(payload, o);
     return (await enqueueNamed(
       this.#kv,
@@ -240,8 +252,15 @@ export class NamedQueue<T = unknown> {
     }
     const o = resolveEnqueueOptions(options);
     const payload = payloadOf(value);
-    const native = await this.#nativeQueue();
+    const native = await this.#nativeQueue(true);
     if (native !== null) {
+      if (!(atomic instanceof AtomicOperation)) {
+        throw new TypeError(
+          `enqueueIn: atomic must be an atomic operation of kvq's Kv (kv.atomic()) for a queue its engine keeps: received ${
+            show(atomic)
+          }`,
+        );
+      }
       // Answered before the commit, so a duplicate is looked up now; one
       // that appears before the commit fails it, as a check would.
       return await inTurn(atomic, async () => {
@@ -298,7 +317,7 @@ export class NamedQueue<T = unknown> {
     const o = resolveListenOptions(options, this.#config.concurrency);
     if (this.#closed) throw new Error(`queue "${this.name}" is closed`);
     if (o.signal?.aborted) return;
-    const native = await this.#nativeQueue();
+    const native = await this.#nativeQueue(true);
     if (native !== null) {
       return await this.#listenNative(native, handler, o.concurrency, o.signal);
     }
