@@ -31,12 +31,17 @@ export const cases: Case[] = [
         let overlap = 0;
         let parallel = 0;
         let now = 0;
+        // Handlers finish only once every message is enqueued: a group that
+        // emptied in between would number its next message 1 again.
+        let enqueued!: () => void;
+        const allEnqueued = new Promise<void>((r) => enqueued = r);
         jobs.listen(async (v: { g: string; i: number }, info: InfoLike) => {
           if ((running.get(v.g) ?? 0) > 0) overlap++;
           running.set(v.g, (running.get(v.g) ?? 0) + 1);
           parallel = Math.max(parallel, ++now);
           order.set(v.g, [...(order.get(v.g) ?? []), v.i]);
           seqs.set(info.group!, [...(seqs.get(info.group!) ?? []), info.seq!]);
+          await allEnqueued;
           await sleep(5);
           now--;
           running.set(v.g, running.get(v.g)! - 1);
@@ -47,6 +52,7 @@ export const cases: Case[] = [
             await jobs.enqueue({ g, i }, { group: g });
           }
         }));
+        enqueued();
         await sleepUntil(
           () => [...order.values()].reduce((n, o) => n + o.length, 0) === 40,
           8000,
