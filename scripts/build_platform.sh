@@ -81,7 +81,12 @@ tools=$root/.tmp/cross
 export PATH="$tools/bin:$tools/venv/bin:/usr/local/bin:/usr/bin:/bin"
 unset RUSTUP_TOOLCHAIN RUSTC RUSTDOC
 
-out=${CARGO_TARGET_DIR:-$root/target}/$triple/release
+# A build directory of its own: Debian's toolchain shares nothing with
+# the main build's, and one directory's lock would make `make test`'s
+# own cargo steps wait for the whole cross build (check-bindings waited
+# 144-215 s on it).
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$tools/target}
+out=$CARGO_TARGET_DIR/$triple/release
 cargo-zigbuild zigbuild --release --locked --target "$zig_target" \
   "${build_std[@]}" "${crates[@]}" 9>&-
 
