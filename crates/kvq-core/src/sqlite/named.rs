@@ -418,18 +418,26 @@ fn row_of(lease: &LeaseKey) -> (&str, &str, i64, &str) {
   }
 }
 
+/// Runs `sql` on the row `lease` names, still under that lease: its
+/// parameters are `first`, then the row's queue, group, sequence number and
+/// id, then the lease's end. How many rows it changed (0: not ours).
+fn on_lease(
+  tx: &Connection,
+  sql: &str,
+  first: &[&dyn rusqlite::ToSql],
+  lease: &LeaseKey,
+) -> Result<usize> {
+  let (queue, group, seq, id) = row_of(lease);
+  let row: [&dyn rusqlite::ToSql; 5] =
+    [&queue, &group, &seq, &id, &lease.deadline];
+  let all: Vec<&dyn rusqlite::ToSql> =
+    first.iter().copied().chain(row).collect();
+  Ok(tx.prepare_cached(sql)?.execute(all.as_slice())?)
+}
+
 /// Extends one named lease; whether it was still ours.
 pub fn renew(tx: &Connection, lease: &LeaseKey, deadline: i64) -> Result<bool> {
-  let (queue, group, seq, id) = row_of(lease);
-  let n = tx.prepare_cached(RENEW)?.execute(params![
-    deadline,
-    queue,
-    group,
-    seq,
-    id,
-    lease.deadline
-  ])?;
-  Ok(n == 1)
+  Ok(on_lease(tx, RENEW, &[&deadline], lease)? == 1)
 }
 
 /// A handled message: gone, its group moved on.
@@ -451,14 +459,8 @@ pub fn acknowledge(
 /// Deletes a running message and moves its group on; false when the
 /// lease was no longer ours.
 fn leave(tx: &Connection, lease: &LeaseKey, now: i64) -> Result<bool> {
-  let (queue, group, seq, id) = row_of(lease);
-  let n = tx.prepare_cached(DONE)?.execute(params![
-    queue,
-    group,
-    seq,
-    id,
-    lease.deadline
-  ])?;
+  let n = on_lease(tx, DONE, &[], lease)?;
+  let (queue, group, _, _) = row_of(lease);
   if n == 1 && !group.is_empty() {
     next_in_group(tx, queue, group, now)?;
   }
@@ -467,16 +469,7 @@ fn leave(tx: &Connection, lease: &LeaseKey, now: i64) -> Result<bool> {
 
 /// A message whose handler never ran: ready again now, uncounted.
 pub fn release(tx: &Connection, lease: &LeaseKey, now: i64) -> Result<bool> {
-  let (queue, group, seq, id) = row_of(lease);
-  let n = tx.prepare_cached(RELEASE)?.execute(params![
-    now,
-    queue,
-    group,
-    seq,
-    id,
-    lease.deadline
-  ])?;
-  Ok(n == 1)
+  Ok(on_lease(tx, RELEASE, &[&now], lease)? == 1)
 }
 
 /// A listener's verdict on a failed attempt.
@@ -492,16 +485,7 @@ pub fn settle(
   };
   match verdict {
     Verdict::Retry { at, error } => {
-      let (q, group, seq, id) = row_of(lease);
-      let n = tx.prepare_cached(RETRY)?.execute(params![
-        at,
-        error,
-        q,
-        group,
-        seq,
-        id,
-        lease.deadline
-      ])?;
+      let n = on_lease(tx, RETRY, &[at, error], lease)?;
       if n == 0 {
         return Ok(Failed::Gone);
       }
@@ -521,16 +505,7 @@ fn bury(
   now: i64,
   counters: &mut Counters,
 ) -> Result<Failed> {
-  let (queue, group, seq, id) = row_of(lease);
-  let n = tx.prepare_cached(TO_DEAD)?.execute(params![
-    error,
-    now,
-    queue,
-    group,
-    seq,
-    id,
-    lease.deadline
-  ])?;
+  let n = on_lease(tx, TO_DEAD, &[&error, &now], lease)?;
   if n == 0 || !leave(tx, lease, now)? {
     return Ok(Failed::Gone);
   }
