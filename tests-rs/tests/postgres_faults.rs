@@ -10,11 +10,9 @@
 mod pg;
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::time::Duration;
 use std::time::Instant;
 
-use kvq_core::Error;
 use kvq_core::KvValue;
 use kvq_core::Outcome;
 use kvq_tests::commit;
@@ -28,21 +26,6 @@ use kvq_tests::set;
 use kvq_tests::v8_string;
 use kvq_tests::write;
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-  ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// A failure must say it is Postgres's and where; never a silent loss.
-fn assert_clear(e: &Error) {
-  let text = e.to_string();
-  assert!(
-    matches!(e, Error::Postgres(_)) && text.contains("Postgres at 127.0.0.1"),
-    "unclear error: {e:?}"
-  );
-}
-
 #[test]
 fn writes_through_a_restart_complete_or_fail_clearly_and_none_is_lost() {
   let Some(url) = pg::url(
@@ -50,7 +33,7 @@ fn writes_through_a_restart_complete_or_fail_clearly_and_none_is_lost() {
   ) else {
     return;
   };
-  let _serial = serial();
+  let _serial = pg::serial();
   let url = pg::fresh(&url);
   kvq_tests::block_on(async {
     let store = pg::open(&url, 30_000);
@@ -78,7 +61,7 @@ fn writes_through_a_restart_complete_or_fail_clearly_and_none_is_lost() {
         }
         Ok(None) => panic!("no check, yet a check failed"),
         Err(e) => {
-          assert_clear(&e);
+          pg::assert_clear(&e);
           if failed < 3 {
             eprintln!("write {i} failed: {e}");
           }
@@ -123,7 +106,7 @@ fn a_listener_and_a_watcher_resume_after_their_sessions_are_killed() {
   else {
     return;
   };
-  let _serial = serial();
+  let _serial = pg::serial();
   let url = pg::fresh(&url);
   kvq_tests::block_on(async {
     let consumer = pg::open(&url, 30_000);
@@ -163,7 +146,7 @@ fn a_queue_drained_through_a_restart_loses_no_message() {
   else {
     return;
   };
-  let _serial = serial();
+  let _serial = pg::serial();
   let url = pg::fresh(&url);
   kvq_tests::block_on(async {
     let producer = pg::open(&url, 30_000);
@@ -201,7 +184,7 @@ fn a_queue_drained_through_a_restart_loses_no_message() {
       {
         Ok(Ok(got)) => got,
         Ok(Err(e)) => {
-          assert_clear(&e);
+          pg::assert_clear(&e);
           continue;
         }
         Err(_) => continue,
@@ -215,7 +198,7 @@ fn a_queue_drained_through_a_restart_loses_no_message() {
       let done = got.iter().map(|m| (m.token, Outcome::Handled)).collect();
       if let Err(e) = consumer.finish(done).await {
         // Not recorded yet: the engine tries again on its next turns.
-        assert_clear(&e);
+        pg::assert_clear(&e);
       }
     }
     let restarter = restarter.expect("restarted");
@@ -286,7 +269,7 @@ fn outcomes_sent_while_the_server_is_down_are_recorded_when_it_is_back() {
   ) else {
     return;
   };
-  let _serial = serial();
+  let _serial = pg::serial();
   let url = pg::fresh(&url);
   kvq_tests::block_on(async {
     let lease = 2_000;
@@ -344,7 +327,7 @@ fn a_store_closed_while_the_server_is_down_records_its_outcomes_when_it_is_back(
   ) else {
     return;
   };
-  let _serial = serial();
+  let _serial = pg::serial();
   let url = pg::fresh(&url);
   kvq_tests::block_on(async {
     // Long enough for a stop and a start while the lease holds.

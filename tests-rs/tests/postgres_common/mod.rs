@@ -9,8 +9,11 @@
 
 use std::io::Write;
 use std::process::Command;
+use std::sync::Mutex;
+use std::sync::MutexGuard;
 use std::time::Duration;
 
+use kvq_core::Error;
 use kvq_core::OpenOptions;
 use kvq_core::Store;
 
@@ -110,6 +113,24 @@ pub fn ctl(action: &str) {
   let ctl = std::env::var("KVQ_POSTGRES_CTL").expect("KVQ_POSTGRES_CTL");
   let status = Command::new(ctl).arg(action).status().expect("run ctl");
   assert!(status.success(), "pg ctl {action} failed");
+}
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Held by each test that takes the shared server down or kills its
+/// sessions, so that those tests of one file run one at a time (a
+/// panicked one's lock is taken over).
+pub fn serial() -> MutexGuard<'static, ()> {
+  ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A failure must say it is Postgres's and where; never a silent loss.
+pub fn assert_clear(e: &Error) {
+  let text = e.to_string();
+  assert!(
+    matches!(e, Error::Postgres(_)) && text.contains("Postgres at 127.0.0.1"),
+    "unclear error: {e:?}"
+  );
 }
 
 /// Ends every session kvq holds on the server (the pool's and the
