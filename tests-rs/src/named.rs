@@ -87,10 +87,19 @@ async fn ack(store: &Store, messages: &[QueueMessage]) {
   store.finish(results).await.expect("finish");
 }
 
-async fn counts(store: &Store, queue: &str) -> [u64; 5] {
+/// `queue`'s messages by state: ready, delayed, waiting, running, dead.
+pub async fn counts(store: &Store, queue: &str) -> [u64; 5] {
   match store.named_admin(NamedAdmin::Counts(queue.into())).await {
     Ok(NamedAnswer::Counts(c)) => c,
     other => panic!("counts: {other:?}"),
+  }
+}
+
+/// `queue`'s counters (enqueued, acked, retried, dead).
+pub async fn totals(store: &Store, queue: &str) -> [i64; 4] {
+  match store.named_admin(NamedAdmin::Totals(queue.into())).await {
+    Ok(NamedAnswer::Totals(t, _)) => t,
+    other => panic!("totals: {other:?}"),
   }
 }
 
