@@ -22,6 +22,7 @@ import { cases as typed } from "./queues.typed.ts";
 import { cases as admin } from "./queues.admin.ts";
 import { cases as http } from "./queues.http.ts";
 import { cases as cli } from "./queues.cli.ts";
+import { cases as close } from "./queues.close.ts";
 
 /** All cases, conformance first. */
 export const allCases: Case[] = [
@@ -37,5 +38,6 @@ export const allCases: Case[] = [
   ...admin,
   ...http,
   ...cli,
+  ...close,
   ...queueProcesses,
 ];

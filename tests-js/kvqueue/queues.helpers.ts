@@ -38,12 +38,15 @@ export interface NamedCtx {
   q(name: string, options?: Record<string, unknown>): NamedQueueLike;
 }
 
-/** Opens a fresh store on `t`, runs `fn`, closes queues and store. */
+/**
+ * Opens a store on `t` (a fresh one, or `path`), runs `fn`, closes queues
+ * and store.
+ */
 export async function withNamed<T>(
   t: Target,
   fn: (ctx: NamedCtx) => Promise<T>,
+  path: string = t.tempPath(),
 ): Promise<T> {
-  const path = t.tempPath();
   const opened = asQueue(t).opened;
   const kv = await opened.openRaw(path);
   const queues: NamedQueueLike[] = [];
