@@ -13,7 +13,11 @@
  * - the file is not corrupt (`PRAGMA integrity_check` with sqlite3, on the
  *   full disk and again after a reopen);
  * - once space is freed, writes and the running listener work again on
- *   the same handle, without reopening.
+ *   the same handle, without reopening;
+ * - the same for a named queue (`kv.queue`, ordering groups): an enqueue
+ *   the full disk refuses rejects as a write does, every one that
+ *   resolved is delivered once space is freed, each group in order, none
+ *   that rejected is, and the queue is left empty (named_ledger.ts).
  *
  *     tests-js/faults/full_disk.sh sqlite
  *
@@ -34,6 +38,7 @@ import {
   until,
   within,
 } from "./disk.ts";
+import { NamedLedger } from "./named_ledger.ts";
 
 const disk = theDisk();
 const { openKv } = await import(
@@ -56,9 +61,18 @@ const errors: unknown[] = [];
 
 let kv: Kv = await openKv(path);
 const listening = ledger.listen(kv);
+const named = new NamedLedger(kv);
+const namedListening = named.listen();
 
 // Some data and messages on a disk with room, delivered as usual.
 let next = await ledger.fillWithRoom(kv, 20, 5000);
+for (let i = 0; i < 20; i++) {
+  await named.enqueue(i, (e) => {
+    throw e;
+  });
+}
+let nextNamed = 20;
+await until(() => named.allDelivered(), 5000, "the first 20 named messages");
 
 // Fill: a filler leaves 256 KiB (or the file may grow 256 KiB more), then
 // rounds of writes made together (so several share one group commit) and
@@ -101,7 +115,8 @@ for (let round = 0; errors.length === 0; round++) {
       errors.push(e);
     },
   );
-  await Promise.all([...writes, enqueue]);
+  const namedEnqueue = named.enqueue(nextNamed++, (e) => errors.push(e));
+  await Promise.all([...writes, enqueue, namedEnqueue]);
 }
 step(
   `the disk refused a write after ${stored.size} writes and ${enqueued.size} enqueues resolved`,
@@ -124,6 +139,7 @@ for (let i = 0; i < 5; i++) {
       errors.push(e);
     },
   );
+  await named.enqueue(nextNamed++, (e) => errors.push(e));
 }
 const texts = [...new Set(errors.map(shown))];
 step(`what the caller sees: ${texts.map((t) => JSON.stringify(t)).join(", ")}`);
@@ -140,11 +156,16 @@ check(
   `every refused write is TypeError [KVQ_SQLITE] "${expected}" (${errors.length} of them)`,
 );
 check(refused.size >= 5, "writes keep failing while the disk is full");
+check(
+  named.refused.size >= 5,
+  `named enqueues keep failing while the disk is full (${named.refused.size} refused, ${named.enqueued.size} resolved)`,
+);
 
 // Reads still work on the full disk and see exactly what resolved.
 await ledger.readBack(kv, "on the full disk");
 check(integrity() === "ok", "PRAGMA integrity_check on the full disk: ok");
 check(!ledger.listenerEnded, "the listener is still running");
+check(!named.listenerEnded, "the named listener is still running");
 
 // Space comes back: the same handle writes again, the same listener
 // delivers every message whose enqueue resolved, and a new one.
@@ -182,6 +203,20 @@ check(
   `no refused enqueue was delivered (${refusedMessages.size} refused)`,
 );
 check(!ledger.listenerEnded, "the listener ran through it all");
+
+// The named queue: a message after freeing, and every acknowledged one.
+await named.enqueue(nextNamed++, (e) => {
+  throw e;
+});
+await until(
+  () => named.allDelivered(),
+  10_000,
+  "every named message whose enqueue resolved delivered",
+);
+await named.checkDrained("after space was freed");
+check(!named.listenerEnded, "the named listener ran through it all");
+named.close();
+await namedListening;
 
 kv.close();
 await listening;
