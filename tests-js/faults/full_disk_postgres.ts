@@ -24,6 +24,10 @@
  * server is back; every write and enqueue that resolved is there and every
  * such message is delivered, none that rejected is; writes and the
  * running `listenQueue` resume on the same handle, without reopening.
+ * The same for a named queue (`kv.queue`, ordering groups) enqueued
+ * beside the writes: a refused enqueue fails as a write does, every one
+ * that resolved is delivered after freeing, each group in order, none
+ * that rejected is, and the queue is left empty (named_ledger.ts).
  *
  *     tests-js/faults/full_disk.sh postgres
  *
@@ -45,6 +49,7 @@ import {
   until,
   within,
 } from "./disk.ts";
+import { NamedLedger } from "./named_ledger.ts";
 
 const disk = theDisk();
 const url = process.env.KVQ_POSTGRES_URL ?? "";
@@ -95,8 +100,11 @@ function saw(e: unknown): void {
 
 const kv: Kv = await openKv(url);
 const listening = ledger.listen(kv);
+const named = new NamedLedger(kv);
+const namedListening = named.listen();
 
 let next = 0;
+let nextNamed = 0;
 async function writeRound(n: number): Promise<number> {
   const ids = Array.from({ length: n }, () => next++);
   let failures = 0;
@@ -119,7 +127,11 @@ async function writeRound(n: number): Promise<number> {
       failures++;
     },
   );
-  await Promise.all([...writes, enqueue]);
+  const namedEnqueue = named.enqueue(nextNamed++, (e: unknown) => {
+    saw(e);
+    failures++;
+  });
+  await Promise.all([...writes, enqueue, namedEnqueue]);
   return failures;
 }
 
@@ -129,6 +141,8 @@ await until(
   10_000,
   "the first 5 messages delivered",
 );
+await until(() => named.allDelivered(), 10_000, "the first 5 named messages");
+check(named.refused.size === 0, "no named enqueue refused with room");
 
 /**
  * One full-disk episode: `makeFull` fills the disk, writes go on until
@@ -141,6 +155,7 @@ async function episode(
 ): Promise<void> {
   console.log(`phase: ${name}`);
   seen.clear();
+  const namedRefusedBefore = named.refused.size;
   makeFull();
   const started = Date.now();
   while ((await writeRound(8)) === 0) {
@@ -197,8 +212,13 @@ async function episode(
     `every error is Error [KVQ_POSTGRES] naming ${place} and database "kvq", never the password`,
   );
   check(
-    !ledger.listenerEnded,
-    "the process and its listener are still running",
+    !ledger.listenerEnded && !named.listenerEnded,
+    "the process and its listeners are still running",
+  );
+  step(
+    `named enqueues refused in this phase: ${
+      named.refused.size - namedRefusedBefore
+    }`,
   );
 
   disk.free();
@@ -244,6 +264,13 @@ async function episode(
     `no rejected enqueue was delivered (${refusedMessages.size} rejected)`,
   );
   check(!ledger.listenerEnded, "the same listener runs on");
+  await until(
+    () => named.allDelivered(),
+    15_000,
+    "every named message whose enqueue resolved delivered",
+  );
+  await named.checkDrained(name);
+  check(!named.listenerEnded, "the same named listener runs on");
   await ledger.readBack(kv, name);
 }
 
@@ -275,10 +302,17 @@ if (disk.mode === "tmpfs") {
   );
 }
 
+check(
+  named.refused.size > 0,
+  `the full disk refused named enqueues too (${named.refused.size}), each as a write is`,
+);
+
 // The server restarted cleanly: everything is still there.
 execFileSync(ctl, ["restart"]);
 step("restarted the server");
 await ledger.readBack(kv, "after a clean restart");
+named.close();
+await namedListening;
 kv.close();
 await listening;
 console.log(`full disk, Postgres (${disk.mode}): passed`);

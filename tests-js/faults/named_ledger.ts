@@ -31,9 +31,15 @@ export class NamedLedger {
   #queue: AnyKv;
   #running = new Set<string>();
 
-  /** The queue `name` of `kv` (kvq's Kv). */
+  /**
+   * The queue `name` of `kv` (kvq's Kv). Claims last 2 s: a server that
+   * crashed (Postgres PANICs when its WAL cannot grow) may lose the
+   * acknowledgements it had committed last (they are committed without
+   * waiting for the disk), and such a message comes again once its lease
+   * lapses: at least once, within the checks' wait.
+   */
   constructor(kv: AnyKv, name = "jobs") {
-    this.#queue = kv.queue(name);
+    this.#queue = kv.queue(name, { leaseMs: 2000 });
   }
 
   /** Listens on the queue, recording every message; returns the promise. */
