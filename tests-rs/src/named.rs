@@ -363,6 +363,82 @@ pub async fn management_sees_and_repairs(store: &Store) {
   }
 }
 
+/// The texts of `queue`'s next claim (up to 10), after which nothing
+/// more is due.
+async fn next_texts(
+  store: &Store,
+  queue: &str,
+) -> (Vec<String>, Vec<QueueMessage>) {
+  let got = take(store, queue, 10, SOON).await;
+  assert!(
+    take(store, queue, 10, NOT).await.is_empty(),
+    "one at a time"
+  );
+  (got.iter().map(text).collect(), got)
+}
+
+/// A message cancelled while it waits in its group is skipped when its
+/// turn comes, also as the group's last, which a later enqueue then
+/// follows; a purge while a head runs leaves that head in charge of its
+/// group: what is enqueued next waits for it.
+pub async fn cancel_and_purge_keep_groups_in_order(store: &Store) {
+  let batch: Vec<_> = (1..=4)
+    .map(|i| message("c", &format!("c{i}"), Some("g")))
+    .collect();
+  let ids: Vec<String> = batch.iter().map(|m| m.id.clone()).collect();
+  send(store, batch).await;
+  for id in [&ids[1], &ids[3]] {
+    let cancel = NamedAdmin::Cancel("c".into(), id.clone());
+    assert_eq!(
+      store.named_admin(cancel.clone()).await.ok(),
+      Some(NamedAnswer::Changed(1))
+    );
+    assert_eq!(
+      store.named_admin(cancel).await.ok(),
+      Some(NamedAnswer::Changed(0)),
+      "cancelled once"
+    );
+  }
+  assert_eq!(counts(store, "c").await, [1, 0, 1, 0, 0]);
+  let (texts, c1) = next_texts(store, "c").await;
+  assert_eq!(texts, ["c1"]);
+  ack(store, &c1).await;
+  let (texts, c3) = next_texts(store, "c").await;
+  assert_eq!(texts, ["c3"], "c2 was cancelled");
+  send(store, vec![message("c", "c5", Some("g"))]).await;
+  assert_eq!(counts(store, "c").await, [0, 0, 1, 1, 0], "c5 waits for c3");
+  ack(store, &c3).await;
+  let (texts, c5) = next_texts(store, "c").await;
+  assert_eq!(texts, ["c5"], "c4 was cancelled");
+  let seq = |m: &QueueMessage| {
+    m.named.as_ref().and_then(|n| n.group.clone()).map(|g| g.1)
+  };
+  assert!(seq(&c5[0]) > seq(&c3[0]), "numbers grow within a group");
+  ack(store, &c5).await;
+  assert_eq!(counts(store, "c").await, [0; 5]);
+
+  let batch: Vec<_> = (1..=3)
+    .map(|i| message("p", &format!("p{i}"), Some("g")))
+    .collect();
+  send(store, batch).await;
+  let (texts, p1) = next_texts(store, "p").await;
+  assert_eq!(texts, ["p1"]);
+  let purge = NamedAdmin::Purge("p".into(), false);
+  assert_eq!(
+    store.named_admin(purge).await.ok(),
+    Some(NamedAnswer::Changed(2)),
+    "p2 and p3, not the running p1"
+  );
+  send(store, vec![message("p", "p4", Some("g"))]).await;
+  assert_eq!(counts(store, "p").await, [0, 0, 1, 1, 0], "p4 waits for p1");
+  assert!(take(store, "p", 10, NOT).await.is_empty());
+  ack(store, &p1).await;
+  let (texts, p4) = next_texts(store, "p").await;
+  assert_eq!(texts, ["p4"]);
+  ack(store, &p4).await;
+  assert_eq!(counts(store, "p").await, [0; 5]);
+}
+
 /// Bad input from a binding gets a clear error naming what is wrong, and
 /// stores nothing.
 pub async fn bad_input_is_refused(store: &Store) {

@@ -52,6 +52,7 @@ on_postgres!(
   a_duplicate_adds_nothing,
   enqueues_ride_in_atomic_writes,
   management_sees_and_repairs,
+  cancel_and_purge_keep_groups_in_order,
   bad_input_is_refused,
 );
 

@@ -1,20 +1,28 @@
 //! Named queues' SQL (engine/named.rs), in kvq's own tables beside Deno's.
 //!
-//! `kvq_named` holds every message not yet done, one row each, its
-//! `state` saying where it is: 0 ready (due at `due`), 1 waiting behind
-//! the head of its ordering group, 2 running (its lease ends at `due`).
-//! Rows are keyed by queue, group (`''` for none), sequence number (0 for
-//! none) and id, so a group's messages sit side by side: moving a group
-//! on touches the page its head leaves. A lease names its row
-//! ([`lease_id`]).
+//! `kvq_named` holds every message not yet done, one row each, keyed by
+//! queue and id. Ids begin with their enqueue time, so rows sit in the
+//! order they were sent, which is roughly the order a drain takes them:
+//! a turn's claims and acknowledgements touch a few neighbouring pages,
+//! also when the messages belong to a thousand different groups. A row's
+//! `state` says where it is: 0 ready (due at `due`), 1 waiting behind the
+//! head of its ordering group, 2 running (its lease ends at `due`), 3
+//! cancelled while waiting (dropped when its turn comes).
+//!
+//! An ordering group is a list: each message names the next one of its
+//! group (`next`), and `kvq_named_groups` holds the group's last message
+//! and sequence number, for the next enqueue to append to. Only a group's
+//! head is ever ready or running; when it leaves, the same transaction
+//! makes the one it names ready. A group-major index would serve the same
+//! purpose, but every acknowledgement would then write one of its pages
+//! at random: with many groups, that doubled the pages a drain writes.
+//!
 //! A move between states is an update of that row, so a payload is
-//! written once. Only a group's head (its lowest `seq`) is ever ready or
-//! running; when the head leaves, the same transaction makes the next one
-//! ready. Dead letters move to `kvq_named_dead`, dedup windows live in
-//! `kvq_named_dedup`, and `kvq_named_counters` counts what happened per
-//! queue (for rates). The tables are created with the first named
-//! enqueue or claim, so a file that never used a named queue stays as
-//! Deno left it; Deno ignores them.
+//! written once. Dead letters move to `kvq_named_dead`, dedup windows live
+//! in `kvq_named_dedup`, and `kvq_named_counters` counts what happened per
+//! queue (for rates). The tables are created with the first named enqueue
+//! or claim, so a file that never used a named queue stays as Deno left
+//! it; Deno ignores them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,9 +46,10 @@ use crate::error::Result;
 pub const CREATE_TABLES: &str = "
 create table if not exists kvq_named (
   queue text not null,
+  id text not null,
   grp text not null,
   seq integer not null,
-  id text not null,
+  next text,
   state integer not null,
   due integer not null,
   attempts integer not null,
@@ -48,10 +57,19 @@ create table if not exists kvq_named (
   enqueued_at integer not null,
   last_error text,
   data blob not null,
-  primary key (queue, grp, seq, id)
+  primary key (queue, id)
 ) without rowid;
-create index if not exists kvq_named_by_due on kvq_named (queue, state, due, id);
-create index if not exists kvq_named_leases on kvq_named (due) where state = 2;
+create index if not exists kvq_named_ready on kvq_named (queue, due, id)
+  where state = 0;
+create index if not exists kvq_named_leases on kvq_named (due)
+  where state = 2;
+create table if not exists kvq_named_groups (
+  queue text not null,
+  grp text not null,
+  tail text not null,
+  tail_seq integer not null,
+  primary key (queue, grp)
+) without rowid;
 create table if not exists kvq_named_dead (
   queue text not null,
   id text not null,
@@ -91,8 +109,16 @@ const ADD: &str = "insert into kvq_named \
   (queue, id, state, due, grp, seq, attempts, max_attempts, enqueued_at, data) \
   values (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)";
 
-const GROUP_TAIL: &str =
-  "select max(seq) from kvq_named where queue = ? and grp = ?";
+const GROUP_TAIL: &str = "select tail, tail_seq from kvq_named_groups \
+  where queue = ? and grp = ?";
+const LINK: &str =
+  "update kvq_named set next = ?3 where queue = ?1 and id = ?2";
+const SET_TAIL: &str = "insert into kvq_named_groups \
+  (queue, grp, tail, tail_seq) values (?, ?, ?, ?) \
+  on conflict (queue, grp) do update \
+  set tail = excluded.tail, tail_seq = excluded.tail_seq";
+const GROUP_GONE: &str =
+  "delete from kvq_named_groups where queue = ? and grp = ?";
 const DEDUP_GET: &str = "select id, until, versionstamp from kvq_named_dedup \
   where queue = ? and dedup_id = ?";
 const DEDUP_PUT: &str = "insert or replace into kvq_named_dedup \
@@ -101,34 +127,35 @@ const DEDUP_EXPIRE: &str = "delete from kvq_named_dedup where until <= ?";
 const NEXT_READY: &str = "select id, data, attempts, enqueued_at, grp, seq \
   from kvq_named where queue = ? and state = 0 and due <= ? \
   order by due, id limit ?";
-const LEASE: &str = "update kvq_named set state = 2, due = ? \
-  where queue = ? and grp = ? and seq = ? and id = ?";
+const LEASE: &str =
+  "update kvq_named set state = 2, due = ? where queue = ? and id = ?";
 const EARLIEST: &str =
   "select min(due) from kvq_named where queue = ? and state = 0";
 const RENEW: &str = "update kvq_named set due = ? \
-  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
+  where queue = ? and id = ? and state = 2 and due = ?";
 const DONE: &str = "delete from kvq_named \
-  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
+  where queue = ? and id = ? and state = 2 and due = ? returning grp, next";
 const RELEASE: &str = "update kvq_named set state = 0, due = ? \
-  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
+  where queue = ? and id = ? and state = 2 and due = ?";
 const RETRY: &str = "update kvq_named \
   set state = 0, due = ?, attempts = attempts + 1, last_error = ? \
-  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
+  where queue = ? and id = ? and state = 2 and due = ?";
 const RUNNING_ROW: &str = "select attempts, max_attempts from kvq_named \
-  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
+  where queue = ? and id = ? and state = 2 and due = ?";
 const TO_DEAD: &str = "insert or replace into kvq_named_dead \
   (queue, id, grp, seq, attempts, max_attempts, enqueued_at, last_error, \
   failed_at, data) \
   select queue, id, nullif(grp, ''), nullif(seq, 0), attempts + 1, \
   max_attempts, enqueued_at, ?, ?, data from kvq_named \
-  where queue = ? and grp = ? and seq = ? and id = ? and state = 2 and due = ?";
+  where queue = ? and id = ? and state = 2 and due = ?";
 // The next message takes its place in the line of ready messages from
 // now (never earlier): a group with a long backlog must not go ahead of
 // every other group's head, whose due times are older.
-const NEXT_IN_GROUP: &str = "update kvq_named set state = 0, \
-  due = max(due, ?3) where queue = ?1 and grp = ?2 and state = 1 \
-  and seq = (select min(seq) from kvq_named where queue = ?1 and grp = ?2)";
-const LAPSED_LEASES: &str = "select queue, grp, seq, id, due from kvq_named \
+const PROMOTE: &str = "update kvq_named set state = 0, due = max(due, ?3) \
+  where queue = ?1 and id = ?2 and state = 1";
+const DROP_CANCELLED: &str = "delete from kvq_named \
+  where queue = ? and id = ? and state = 3 returning next";
+const LAPSED_LEASES: &str = "select queue, id, due from kvq_named \
   where state = 2 and due <= ? order by due limit 256";
 const COUNT: &str = "insert into kvq_named_counters (queue, name, value) \
   values (?, ?, ?) on conflict (queue, name) do update \
@@ -294,13 +321,28 @@ pub fn add(
   let (state, seq) = match group {
     None => (READY, 0),
     Some(group) => {
-      let tail: Option<i64> = tx
+      let tail = tx
         .prepare_cached(GROUP_TAIL)?
-        .query_row(params![queue, group], |r| r.get(0))?;
-      match tail {
-        None => (READY, 1),
-        Some(last) => (WAITING, last + 1),
-      }
+        .query_row(params![queue, group], |r| {
+          Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
+        .optional()?;
+      // A tail that is not there (never, while the tables are kept by
+      // this module) starts the group afresh rather than leave the new
+      // message waiting for a head that will never leave.
+      let linked = match &tail {
+        Some((last, _)) => {
+          tx.prepare_cached(LINK)?.execute(params![queue, last, id])? == 1
+        }
+        None => false,
+      };
+      let at = match tail {
+        Some((_, last_seq)) if linked => (WAITING, last_seq + 1),
+        _ => (READY, 1),
+      };
+      tx.prepare_cached(SET_TAIL)?
+        .execute(params![queue, group, id, at.1])?;
+      at
     }
   };
   tx.prepare_cached(ADD)?.execute(params![
@@ -317,16 +359,32 @@ pub fn add(
   Ok(state == READY)
 }
 
-/// Makes the first waiting message of `group` ready at `now` at the
-/// earliest: its head left.
-pub fn next_in_group(
+/// A group's head left: makes `next`, the message it named, ready at
+/// `now` at the earliest, dropping cancelled messages on the way; with
+/// none left, the group is gone.
+pub fn promote(
   tx: &Connection,
   queue: &str,
   group: &str,
+  mut next: Option<String>,
   now: i64,
 ) -> Result<()> {
-  tx.prepare_cached(NEXT_IN_GROUP)?
-    .execute(params![queue, group, now])?;
+  while let Some(id) = next {
+    if tx
+      .prepare_cached(PROMOTE)?
+      .execute(params![queue, id, now])?
+      == 1
+    {
+      return Ok(());
+    }
+    next = tx
+      .prepare_cached(DROP_CANCELLED)?
+      .query_row(params![queue, id], |r| r.get(0))
+      .optional()?
+      .flatten();
+  }
+  tx.prepare_cached(GROUP_GONE)?
+    .execute(params![queue, group])?;
   Ok(())
 }
 
@@ -360,7 +418,7 @@ pub fn claim(
       Ok(Claimed {
         lease: LeaseKey {
           deadline,
-          id: lease_id(&id, &group, seq),
+          id: id.clone(),
           queue: Some(queue.clone()),
         },
         payload: r.get(1)?,
@@ -375,8 +433,7 @@ pub fn claim(
     .collect::<Result<Vec<_>, _>>()?;
   let mut lease = tx.prepare_cached(LEASE)?;
   for c in &rows {
-    let (q, group, seq, id) = row_of(&c.lease);
-    lease.execute(params![deadline, q, group, seq, id])?;
+    lease.execute(params![deadline, &**queue, c.lease.id])?;
   }
   Ok(rows)
 }
@@ -390,48 +447,28 @@ pub fn earliest(conn: &Connection, queue: &str) -> Result<Option<i64>> {
   )
 }
 
-/// Separates the parts of a grouped message's lease id.
-const SEP: char = '\u{1}';
-
-/// The lease id of a message's row: its id alone without a group; with
-/// one, the id, the sequence number and the group, joined by U+0001 (ids
-/// are hex, so the first two split unambiguously).
-pub fn lease_id(id: &str, group: &str, seq: i64) -> String {
-  if group.is_empty() {
-    id.to_string()
-  } else {
-    format!("{id}{SEP}{seq}{SEP}{group}")
-  }
+/// The parameters of a statement on the row `lease` names, still under
+/// that lease: `first`, then the row's queue and id (a named lease's id
+/// is its message's), then the lease's end.
+fn lease_params<'a>(
+  first: &[&'a dyn rusqlite::ToSql],
+  queue: &'a &'a str,
+  lease: &'a LeaseKey,
+) -> Vec<&'a dyn rusqlite::ToSql> {
+  let row: [&dyn rusqlite::ToSql; 3] = [queue, &lease.id, &lease.deadline];
+  first.iter().copied().chain(row).collect()
 }
 
-/// The row a lease names: queue, group (`""`: none), sequence number (0:
-/// none), id.
-fn row_of(lease: &LeaseKey) -> (&str, &str, i64, &str) {
-  let queue = lease.queue.as_deref().unwrap_or_default();
-  let mut parts = lease.id.splitn(3, SEP);
-  let id = parts.next().unwrap_or_default();
-  match (parts.next(), parts.next()) {
-    (Some(seq), Some(group)) => {
-      (queue, group, seq.parse().unwrap_or_default(), id)
-    }
-    _ => (queue, "", 0, id),
-  }
-}
-
-/// Runs `sql` on the row `lease` names, still under that lease: its
-/// parameters are `first`, then the row's queue, group, sequence number and
-/// id, then the lease's end. How many rows it changed (0: not ours).
+/// Runs `sql` on the row `lease` names (see [`lease_params`]); how many
+/// rows it changed (0: the lease is no longer ours).
 fn on_lease(
   tx: &Connection,
   sql: &str,
   first: &[&dyn rusqlite::ToSql],
   lease: &LeaseKey,
 ) -> Result<usize> {
-  let (queue, group, seq, id) = row_of(lease);
-  let row: [&dyn rusqlite::ToSql; 5] =
-    [&queue, &group, &seq, &id, &lease.deadline];
-  let all: Vec<&dyn rusqlite::ToSql> =
-    first.iter().copied().chain(row).collect();
+  let queue = lease.queue.as_deref().unwrap_or_default();
+  let all = lease_params(first, &queue, lease);
   Ok(tx.prepare_cached(sql)?.execute(all.as_slice())?)
 }
 
@@ -459,12 +496,21 @@ pub fn acknowledge(
 /// Deletes a running message and moves its group on; false when the
 /// lease was no longer ours.
 fn leave(tx: &Connection, lease: &LeaseKey, now: i64) -> Result<bool> {
-  let n = on_lease(tx, DONE, &[], lease)?;
-  let (queue, group, _, _) = row_of(lease);
-  if n == 1 && !group.is_empty() {
-    next_in_group(tx, queue, group, now)?;
+  let queue = lease.queue.as_deref().unwrap_or_default();
+  let all = lease_params(&[], &queue, lease);
+  let gone = tx
+    .prepare_cached(DONE)?
+    .query_row(all.as_slice(), |r| {
+      Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })
+    .optional()?;
+  let Some((group, next)) = gone else {
+    return Ok(false);
+  };
+  if !group.is_empty() {
+    promote(tx, queue, &group, next, now)?;
   }
-  Ok(n == 1)
+  Ok(true)
 }
 
 /// A message whose handler never ran: ready again now, uncounted.
@@ -523,10 +569,10 @@ pub fn fail_lapsed(
   now: i64,
   counters: &mut Counters,
 ) -> Result<Failed> {
-  let (queue, group, seq, id) = row_of(lease);
+  let queue = lease.queue.as_deref().unwrap_or_default();
   let row = tx
     .prepare_cached(RUNNING_ROW)?
-    .query_row(params![queue, group, seq, id, lease.deadline], |r| {
+    .query_row(lease_params(&[], &queue, lease).as_slice(), |r| {
       Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
     })
     .optional()?;
@@ -550,12 +596,10 @@ pub fn fail_lapsed(
 pub fn lapsed(conn: &Connection, now: i64) -> Result<Vec<LeaseKey>> {
   let mut stmt = conn.prepare_cached(LAPSED_LEASES)?;
   let rows = stmt.query_map([now], |r| {
-    let group: String = r.get(1)?;
-    let id: String = r.get(3)?;
     Ok(LeaseKey {
       queue: Some(Arc::from(r.get::<_, String>(0)?)),
-      id: lease_id(&id, &group, r.get(2)?),
-      deadline: r.get(4)?,
+      id: r.get(1)?,
+      deadline: r.get(2)?,
     })
   })?;
   Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -27,14 +27,30 @@ const PEEK_WAITING: &str = "select id, due, enqueued_at, attempts, grp, seq, \
   order by grp, seq limit ?";
 const DEAD: &str = "select id, failed_at, enqueued_at, attempts, grp, seq, \
   last_error, data from kvq_named_dead where queue = ? order by id limit ?";
-const CANCEL: &str = "delete from kvq_named \
-  where queue = ? and id = ? and state in (0, 1) returning state, grp";
+// A ready message is a group's head (or has no group) and leaves at
+// once; a waiting one is marked cancelled, and dropped from its group's
+// list when its turn comes (named.rs: a message names only the next one,
+// so the one before it cannot be found without a scan).
+const CANCEL_READY: &str = "delete from kvq_named \
+  where queue = ? and id = ? and state = 0 returning grp, next";
+const CANCEL_WAITING: &str = "update kvq_named set state = 3, data = x'' \
+  where queue = ? and id = ? and state = 1";
 const DEAD_IDS: &str =
   "select id from kvq_named_dead where queue = ? order by id";
 const REDRIVE_ROW: &str =
   "delete from kvq_named_dead where queue = ? and id = ? \
   returning grp, max_attempts, enqueued_at, data";
-const PURGE: &str = "delete from kvq_named where queue = ? and state in (0, 1)";
+// Leaves running messages alone, each the last of its group from now.
+const PURGE: &str =
+  "delete from kvq_named where queue = ? and state in (0, 1, 3)";
+const PURGE_LINKS: &str = "update kvq_named set next = null \
+  where queue = ? and next is not null";
+const PURGE_GROUPS: &str = "delete from kvq_named_groups where queue = ?";
+const PURGE_TAILS: &str = "insert into kvq_named_groups \
+  (queue, grp, tail, tail_seq) select queue, grp, id, seq from kvq_named \
+  where queue = ? and grp <> ''";
+const PENDING: &str =
+  "select count(*) from kvq_named where queue = ? and state in (0, 1)";
 const PURGE_DEAD: &str = "delete from kvq_named_dead where queue = ?";
 const COUNTER: &str =
   "select value from kvq_named_counters where queue = ? and name = ?";
@@ -87,7 +103,11 @@ pub fn answer(
       in_write(conn, |c| redrive(c, q, ids.as_deref(), now))
     }
     NamedAdmin::Purge(q, dead) => in_write(conn, |c| {
-      let mut n = c.prepare_cached(PURGE)?.execute([q])?;
+      // Pending messages other than cancelled ones (already uncounted).
+      let mut n = counted_pending(c, q)?;
+      for sql in [PURGE, PURGE_LINKS, PURGE_GROUPS, PURGE_TAILS] {
+        c.prepare_cached(sql)?.execute([q])?;
+      }
       if *dead {
         n += c.prepare_cached(PURGE_DEAD)?.execute([q])?;
       }
@@ -212,22 +232,31 @@ fn cancel(
   id: &str,
   now: i64,
 ) -> Result<NamedAnswer> {
-  let gone = conn
-    .prepare_cached(CANCEL)?
+  let ready = conn
+    .prepare_cached(CANCEL_READY)?
     .query_row(params![queue, id], |r| {
-      Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+      Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
     })
     .optional()?;
-  let Some((state, group)) = gone else {
-    return Ok(NamedAnswer::Changed(0));
-  };
-  // A ready message of a group is its head: the next one takes its place.
-  if let (named::READY, Some(group)) = (state, group) {
+  if let Some((group, next)) = ready {
     if !group.is_empty() {
-      named::next_in_group(conn, queue, &group, now)?;
+      named::promote(conn, queue, &group, next, now)?;
     }
+    return Ok(NamedAnswer::Changed(1));
   }
-  Ok(NamedAnswer::Changed(1))
+  let waiting = conn
+    .prepare_cached(CANCEL_WAITING)?
+    .execute(params![queue, id])?;
+  Ok(NamedAnswer::Changed(waiting as u64))
+}
+
+/// How many messages of `queue` are ready or waiting.
+fn counted_pending(conn: &Connection, queue: &str) -> Result<usize> {
+  Ok(
+    conn
+      .prepare_cached(PENDING)?
+      .query_row([queue], |r| r.get(0))?,
+  )
 }
 
 fn redrive(
