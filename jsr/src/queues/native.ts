@@ -202,6 +202,11 @@ export class NativeQueue {
     return (a.dedup as string | null) ?? null;
   }
 
+  /** Throws `BadResource` as every call does once the store is closed. */
+  ensureOpen(): void {
+    this.#s.ensureOpen();
+  }
+
   /**
    * Delivers messages to `handler` until `signal` aborts (or the store
    * closes), `concurrency` at a time; a failure is retried after the
@@ -213,6 +218,7 @@ export class NativeQueue {
     concurrency: number,
     signal: AbortSignal,
   ): Promise<void> {
+    this.#s.ensureOpen();
     const config = this.#config;
     const name = this.#name;
     const timeouts = new Timeouts(config.timeoutMs);

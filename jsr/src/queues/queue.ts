@@ -142,7 +142,14 @@ export class NamedQueue<T = unknown> {
    * store does when it is closed.
    */
   async storedIn(): Promise<"engine" | "keys"> {
-    return (await this.#nativeQueue()) === null ? "keys" : "engine";
+    const native = await this.#nativeQueue();
+    if (native !== null) {
+      native.ensureOpen();
+      return "engine";
+    }
+    // The answer is cached; a read lets a closed store say so.
+    await this.#kv.get(this.#layout.engineMarker);
+    return "keys";
   }
 
   /** The engine's side of this queue, when the store keeps it there. */
