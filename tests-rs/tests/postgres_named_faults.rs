@@ -1,7 +1,8 @@
 //! Faults on Postgres for named queues (kvq_tests::named's queues, kept
 //! in the engine's tables): the server restarted mid-drain, kvq's
 //! sessions killed with pg_terminate_backend mid-drain, enqueues issued
-//! through a restart, and verdicts sent while the server is down. Every
+//! through a restart, verdicts sent while the server is down, and an
+//! acknowledgement that failed beside a failed plain write. Every
 //! call completes or fails with a clear error, nothing acknowledged is
 //! lost, each ordering group stays in order with never two of its
 //! messages running at once, and nothing is left leased or running.
@@ -25,15 +26,19 @@ use kvq_core::engine::NamedAdmin;
 use kvq_core::engine::NamedAnswer;
 use kvq_core::engine::NamedWrite;
 use kvq_core::engine::Verdict;
+use kvq_core::KvValue;
 use kvq_core::Outcome;
 use kvq_core::QueueMessage;
 use kvq_core::Store;
+use kvq_tests::key;
 use kvq_tests::named::counts;
 use kvq_tests::named::message;
 use kvq_tests::named::send;
 use kvq_tests::named::text;
 use kvq_tests::named::totals;
 use kvq_tests::now_ms;
+use kvq_tests::set;
+use kvq_tests::write;
 
 /// Up to `max` messages of `queue` for `listener`, or none within `wait`,
 /// or the error the claim met. A wait that ends is cancelled and its
@@ -526,5 +531,64 @@ fn named_verdicts_sent_while_the_server_is_down_are_recorded_when_it_is_back() {
     assert_eq!(totals(&holder, QUEUE).await, [8, 6, 1, 1]);
     other.close();
     holder.close();
+  });
+}
+
+/// The bug the full-disk test found (tests-js/faults/full_disk.sh,
+/// fsize mode): an acknowledgement that failed (the server down) waits in
+/// the engine to be sent again; a plain write made meanwhile gets a turn
+/// of its own on Postgres (writes commit alone), and when that turn
+/// failed too, it dropped the waiting acknowledgement. The message then
+/// stayed running though handled, long past its lease (the sweep after an
+/// outage waits as long as the outage lasted), and came back as a failed
+/// attempt. The acknowledgement must be recorded once the server is back:
+/// the queue ends empty, the message acknowledged once, never retried.
+#[test]
+fn a_named_ack_that_failed_beside_a_failed_write_is_recorded_when_the_server_is_back(
+) {
+  let Some(url) = pg::url(
+    "a_named_ack_that_failed_beside_a_failed_write_is_recorded_when_the_server_is_back",
+  ) else {
+    return;
+  };
+  let _serial = pg::serial();
+  let url = pg::fresh(&url);
+  const QUEUE: &str = "acks";
+  kvq_tests::block_on(async {
+    // The store's lease is the default one; the queue's claims last 2 s,
+    // as in the full-disk test.
+    let store = pg::open(&url, 30_000);
+    send(&store, vec![message(QUEUE, "m", Some("g"))]).await;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let reply = kvq_core::engine::Reply::channel(reply);
+    store.dequeue_named_then(1, QUEUE, 1, Some(2_000), reply);
+    let claimed = tokio::time::timeout(Duration::from_secs(5), answer)
+      .await
+      .expect("claimed within 5 s")
+      .expect("an answer")
+      .expect("dequeue");
+    assert_eq!(claimed.iter().map(text).collect::<Vec<_>>(), ["m"]);
+    pg::ctl("stop");
+    // The handler is done, but the server is gone: not recorded now.
+    let done = vec![(claimed[0].token, Outcome::Handled)];
+    match store.finish(done).await {
+      Err(e) => pg::assert_clear(&e),
+      Ok(()) => panic!("recorded with the server stopped"),
+    }
+    // A plain write while the acknowledgement waits: it fails too.
+    let w = write(vec![set(key(&["k"]), KvValue::U64(1))]);
+    match store.atomic_write(w).await {
+      Err(e) => pg::assert_clear(&e),
+      Ok(v) => panic!("written with the server stopped: {v:?}"),
+    }
+    pg::ctl("start");
+    // Within a few retries, long before any sweep could take the lease
+    // back (it waits as long as the outage lasted).
+    let left =
+      counts_become(&store, QUEUE, [0; 5], Duration::from_secs(10)).await;
+    assert_eq!(left, [0; 5], "the handled message left running or ready");
+    // enqueued 1, acked 1, never retried, never dead.
+    assert_eq!(totals(&store, QUEUE).await, [1, 1, 0, 0]);
+    store.close();
   });
 }

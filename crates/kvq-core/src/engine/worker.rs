@@ -831,9 +831,12 @@ impl Worker {
       }
       Err(e) => {
         // Nothing of the turn happened: outcomes and orphans wait for the
-        // next one; callers learn why.
-        self.unrecorded = jobs.outcomes;
-        self.orphaned = jobs.orphaned;
+        // next one; callers learn why. Added to, not replaced: a turn of
+        // writes alone put them back before it ran and took none, and
+        // replacing them here would forget them, leaving a handled
+        // message leased until a sweep took it back as a failed attempt.
+        self.unrecorded.extend(jobs.outcomes);
+        self.orphaned.extend(jobs.orphaned);
         for (_, reply) in writes {
           let _ = reply.send(Err(e.clone_for_reply()));
         }
