@@ -260,8 +260,7 @@ async function main(): Promise<number> {
     console.log("\n(ratio = how many times better kvq is; above 1 kvq wins)");
     console.log(ratioTable(k, outcomes, results.ratios));
   }
-  const targeted = ["kvq-node-pg", "kvq-node-remote"];
-  if (outcomes.some((s) => targeted.includes(s.id) && s.status === "ok")) {
+  if (results.targets.some((t) => t.met !== null)) {
     console.log(`\n${targetLines(results.targets)}`);
   }
   console.log(

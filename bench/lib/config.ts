@@ -62,6 +62,10 @@ export const FULL: ModeConfig = {
     flood_enqueue_1m: p(1_000_000, 300),
     idle_cpu: p(1, 10),
     cross_process: p(200, 60),
+    drain_20k_named_idle: p(20_000, 60),
+    named_drain_20k: p(20_000, 60),
+    named_groups_20k: p(20_000, 60),
+    named_dedup_20k: p(20_000, 60),
   },
 };
 
@@ -93,5 +97,9 @@ export const SMOKE: ModeConfig = {
     flood_enqueue_1m: p(2_000, 20, { verify: true }),
     idle_cpu: p(1, 1, { verify: true }),
     cross_process: p(10, 20, { verify: true }),
+    drain_20k_named_idle: p(50, 20, { verify: true }),
+    named_drain_20k: p(50, 20, { verify: true }),
+    named_groups_20k: p(50, 20, { verify: true }),
+    named_dedup_20k: p(50, 20, { verify: true }),
   },
 };

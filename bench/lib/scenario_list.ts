@@ -238,6 +238,40 @@ export const SCENARIOS: ScenarioInfo[] = [
       REMOTE,
     ],
   },
+  // (12) kvq's named queues against the same row's drain_20k. Over KV
+  // Connect named queues are keys (queues-on-kv.md), what (3) measures.
+  {
+    id: "drain_20k_named_idle",
+    title: "(12) drain 20k, named queues idle beside it",
+    metrics: [rate],
+    fast: false,
+    kvqOnly: true,
+    except: [REMOTE],
+  },
+  {
+    id: "named_drain_20k",
+    title: "(12) drain 20k through a named queue",
+    metrics: [rate],
+    fast: false,
+    kvqOnly: true,
+    except: [REMOTE],
+  },
+  {
+    id: "named_groups_20k",
+    title: "(12) drain 20k, named, 1,000 ordering groups",
+    metrics: [rate],
+    fast: false,
+    kvqOnly: true,
+    except: [REMOTE],
+  },
+  {
+    id: "named_dedup_20k",
+    title: "(12) drain 20k, named, each with a dedup id",
+    metrics: [rate],
+    fast: false,
+    kvqOnly: true,
+    except: [REMOTE],
+  },
 ];
 
 /** Looks a scenario up by id; throws on an unknown id. */

@@ -1,6 +1,6 @@
 /**
- * The targets issue 11 sets kvq on Postgres and issue 12 sets kvq over KV
- * Connect, checked against one run's figures: each as a ratio of two figures of this run, or a figure against
+ * The targets issue 11 sets kvq on Postgres, issue 12 kvq over KV Connect
+ * and issue 13 named queues (on a file, through Node), checked against one run's figures: each as a ratio of two figures of this run, or a figure against
  * a bound. Printed after the tables and stored in the results JSON; a
  * missed target is reported, not failed (the machine's load moves them).
  */
@@ -17,6 +17,7 @@ export interface TargetCheck {
 }
 
 const PG = "kvq-node-pg";
+const FILE = "kvq-node";
 const REMOTE = "kvq-node-remote";
 
 function figure(
@@ -109,13 +110,25 @@ export function checkTargets(systems: SystemOutcome[]): TargetCheck[] {
       figure(systems, REMOTE, "latency", "p50"),
       20,
     ),
+    ratio(
+      "named queues in use cost the plain drain of 20k at most 10% (>= 0.9x)",
+      rate(FILE, "drain_20k_named_idle"),
+      rate(FILE, "drain_20k"),
+      0.9,
+    ),
+    ratio(
+      "drain of 20k over 1,000 ordering groups >= 0.5x the plain drain",
+      rate(FILE, "named_groups_20k"),
+      rate(FILE, "drain_20k"),
+      0.5,
+    ),
   ];
 }
 
 /** The checks as lines for the report. */
 export function targetLines(checks: TargetCheck[]): string {
   const lines = [
-    "issue 11's targets for kvq on Postgres and 12's over KV Connect, this run:",
+    "issue 11's targets for kvq on Postgres, 12's over KV Connect and 13's for named queues, this run:",
   ];
   for (const c of checks) {
     const verdict = c.met === null ? "not measured" : c.met ? "met" : "MISSED";

@@ -12,6 +12,29 @@ export interface Payload {
   body: string;
 }
 
+/** What a named-queue message is sent with, besides its payload. */
+export interface NamedOptions {
+  /** Its ordering group. */
+  group?: string;
+  /** Its deduplication id. */
+  dedupId?: string;
+}
+
+/** The named queues of one open store (kvq's `kv.queue(name)`). */
+export interface NamedQueues {
+  /**
+   * Enqueues `messages` into queue `name`, each with `options(message)`,
+   * issued together; resolves once all are stored.
+   */
+  enqueueMany(
+    name: string,
+    messages: Payload[],
+    options?: (message: Payload) => NamedOptions,
+  ): Promise<void>;
+  /** Starts a listener of queue `name`, `concurrency` messages at a time. */
+  listen(name: string, handler: MessageHandler, concurrency: number): void;
+}
+
 /** Called by an adapter at the moment a handler starts on a message. */
 export type MessageHandler = (message: Payload) => void;
 
@@ -52,6 +75,11 @@ export interface SystemInstance {
    * Optional: systems without watch leave it out.
    */
   watchKey?(i: number, onChange: (value: Payload | null) => void): () => void;
+  /**
+   * kvq's named queues (`kv.queue(name)`), for the named-queue scenarios.
+   * Optional: only kvq rows have them.
+   */
+  named?: NamedQueues;
   /** Optional extra figures about the system's server side (e.g. Redis memory in MB). */
   serverStats?(): Promise<Record<string, number>>;
   /** Stops the consumer and releases everything; the instance is unusable afterwards. */

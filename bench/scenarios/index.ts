@@ -14,6 +14,12 @@ import { floodEnqueue, floodSet } from "./flood.ts";
 import { idleCpu } from "./idle.ts";
 import { latency } from "./latency.ts";
 import { lateness } from "./lateness.ts";
+import {
+  drainBesideNamed,
+  namedDedup,
+  namedGroups,
+  namedPlain,
+} from "./named.ts";
 
 /** Implementation of each scenario id. */
 export const IMPLEMENTATIONS: Record<string, Scenario> = {
@@ -36,4 +42,8 @@ export const IMPLEMENTATIONS: Record<string, Scenario> = {
   flood_enqueue_1m: floodEnqueue,
   idle_cpu: idleCpu,
   cross_process: crossLatency,
+  named_drain_20k: namedPlain,
+  named_groups_20k: namedGroups,
+  named_dedup_20k: namedDedup,
+  drain_20k_named_idle: drainBesideNamed,
 };

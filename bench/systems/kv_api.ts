@@ -5,6 +5,8 @@
 import { join } from "node:path";
 import type {
   MessageHandler,
+  NamedOptions,
+  NamedQueues,
   Payload,
   SystemAdapter,
   SystemInstance,
@@ -18,6 +20,8 @@ export interface KvLike {
   enqueue(value: unknown, options?: { delay?: number }): Promise<unknown>;
   listenQueue(handler: (value: unknown) => unknown): Promise<void>;
   atomic(): AtomicLike;
+  /** kvq's named queues; other Deno.Kv implementations have none. */
+  queue?(name: string): NamedQueueLike;
   watch?(
     keys: unknown[][],
   ): ReadableStream<{ value: unknown }[]>;
@@ -29,6 +33,15 @@ export interface AtomicLike {
   set(key: unknown[], value: unknown): AtomicLike;
   enqueue(value: unknown): AtomicLike;
   commit(): Promise<{ ok: boolean }>;
+}
+
+/** The part of kvq's named queue handle the benchmark uses. */
+export interface NamedQueueLike {
+  enqueue(value: unknown, options?: NamedOptions): Promise<unknown>;
+  listen(
+    handler: (value: unknown) => unknown,
+    options: { concurrency: number },
+  ): Promise<void>;
 }
 
 /** Opens a database file, like `Deno.openKv(path)`. */
@@ -101,6 +114,7 @@ export function kvApiInstance(
       return Promise.resolve();
     },
   };
+  if (kv.queue) instance.named = namedQueues(kv.queue.bind(kv));
   if (reopen) {
     instance.openPeer = async () => kvApiInstance(await reopen());
   }
@@ -119,4 +133,25 @@ export function kvApiInstance(
     };
   }
   return instance;
+}
+
+/** kvq's named queues of one store, one handle per name. */
+function namedQueues(queue: (name: string) => NamedQueueLike): NamedQueues {
+  const handles = new Map<string, NamedQueueLike>();
+  const handle = (name: string) => {
+    let q = handles.get(name);
+    if (!q) handles.set(name, q = queue(name));
+    return q;
+  };
+  return {
+    async enqueueMany(name, messages, options) {
+      const q = handle(name);
+      await Promise.all(messages.map((m) => q.enqueue(m, options?.(m))));
+    },
+    listen(name, handler, concurrency) {
+      handle(name).listen((value) => handler(value as Payload), {
+        concurrency,
+      }).catch(() => {});
+    },
+  };
 }

