@@ -28,13 +28,11 @@ use kvq_tests::write;
 
 #[test]
 fn writes_through_a_restart_complete_or_fail_clearly_and_none_is_lost() {
-  let Some(url) = pg::url(
+  let Some((_serial, url)) = pg::alone(
     "writes_through_a_restart_complete_or_fail_clearly_and_none_is_lost",
   ) else {
     return;
   };
-  let _serial = pg::serial();
-  let url = pg::fresh(&url);
   kvq_tests::block_on(async {
     let store = pg::open(&url, 30_000);
     let restarter = std::thread::spawn(|| {
@@ -101,13 +99,11 @@ fn writes_through_a_restart_complete_or_fail_clearly_and_none_is_lost() {
 
 #[test]
 fn a_listener_and_a_watcher_resume_after_their_sessions_are_killed() {
-  let Some(url) =
-    pg::url("a_listener_and_a_watcher_resume_after_their_sessions_are_killed")
-  else {
+  let Some((_serial, url)) = pg::alone(
+    "a_listener_and_a_watcher_resume_after_their_sessions_are_killed",
+  ) else {
     return;
   };
-  let _serial = pg::serial();
-  let url = pg::fresh(&url);
   kvq_tests::block_on(async {
     let consumer = pg::open(&url, 30_000);
     let k = key(&["watched"]);
@@ -142,12 +138,11 @@ fn a_listener_and_a_watcher_resume_after_their_sessions_are_killed() {
 
 #[test]
 fn a_queue_drained_through_a_restart_loses_no_message() {
-  let Some(url) = pg::url("a_queue_drained_through_a_restart_loses_no_message")
+  let Some((_serial, url)) =
+    pg::alone("a_queue_drained_through_a_restart_loses_no_message")
   else {
     return;
   };
-  let _serial = pg::serial();
-  let url = pg::fresh(&url);
   kvq_tests::block_on(async {
     let producer = pg::open(&url, 30_000);
     let n = 3000;
@@ -264,13 +259,11 @@ async fn claim_all(store: &kvq_core::Store, n: usize) -> Vec<u64> {
 
 #[test]
 fn outcomes_sent_while_the_server_is_down_are_recorded_when_it_is_back() {
-  let Some(url) = pg::url(
+  let Some((_serial, url)) = pg::alone(
     "outcomes_sent_while_the_server_is_down_are_recorded_when_it_is_back",
   ) else {
     return;
   };
-  let _serial = pg::serial();
-  let url = pg::fresh(&url);
   kvq_tests::block_on(async {
     let lease = 2_000;
     let holder = pg::open(&url, lease);
@@ -322,13 +315,9 @@ fn outcomes_sent_while_the_server_is_down_are_recorded_when_it_is_back() {
 #[test]
 fn a_store_closed_while_the_server_is_down_records_its_outcomes_when_it_is_back(
 ) {
-  let Some(url) = pg::url(
-    "a_store_closed_while_the_server_is_down_records_its_outcomes_when_it_is_back",
-  ) else {
+  let Some((_serial, url)) = pg::alone("a_store_closed_while_the_server_is_down_records_its_outcomes_when_it_is_back") else {
     return;
   };
-  let _serial = pg::serial();
-  let url = pg::fresh(&url);
   kvq_tests::block_on(async {
     // Long enough for a stop and a start while the lease holds.
     let lease = 8_000;

@@ -261,26 +261,20 @@ async fn drain_through(url: &str, fault: fn()) {
 
 #[test]
 fn a_grouped_queue_drained_through_a_restart_keeps_order_and_loses_nothing() {
-  let Some(url) = pg::url(
+  let Some((_serial, url)) = pg::alone(
     "a_grouped_queue_drained_through_a_restart_keeps_order_and_loses_nothing",
   ) else {
     return;
   };
-  let _serial = pg::serial();
-  let url = pg::fresh(&url);
   kvq_tests::block_on(drain_through(&url, || pg::ctl("restart")));
 }
 
 #[test]
 fn a_grouped_queue_drained_through_killed_sessions_keeps_order_and_loses_nothing(
 ) {
-  let Some(url) = pg::url(
-    "a_grouped_queue_drained_through_killed_sessions_keeps_order_and_loses_nothing",
-  ) else {
+  let Some((_serial, url)) = pg::alone("a_grouped_queue_drained_through_killed_sessions_keeps_order_and_loses_nothing") else {
     return;
   };
-  let _serial = pg::serial();
-  let url = pg::fresh(&url);
   kvq_tests::block_on(drain_through(&url, || {
     // Twice: the sessions that replaced the first ones die too.
     let killed = pg::terminate_kvq_sessions();
@@ -294,13 +288,9 @@ fn a_grouped_queue_drained_through_killed_sessions_keeps_order_and_loses_nothing
 #[test]
 fn named_enqueues_through_a_restart_complete_or_fail_clearly_and_none_is_lost()
 {
-  let Some(url) = pg::url(
-    "named_enqueues_through_a_restart_complete_or_fail_clearly_and_none_is_lost",
-  ) else {
+  let Some((_serial, url)) = pg::alone("named_enqueues_through_a_restart_complete_or_fail_clearly_and_none_is_lost") else {
     return;
   };
-  let _serial = pg::serial();
-  let url = pg::fresh(&url);
   const QUEUE: &str = "jobs";
   const GROUPS: usize = 4;
   kvq_tests::block_on(async {
@@ -406,13 +396,11 @@ fn named_enqueues_through_a_restart_complete_or_fail_clearly_and_none_is_lost()
 
 #[test]
 fn named_verdicts_sent_while_the_server_is_down_are_recorded_when_it_is_back() {
-  let Some(url) = pg::url(
+  let Some((_serial, url)) = pg::alone(
     "named_verdicts_sent_while_the_server_is_down_are_recorded_when_it_is_back",
   ) else {
     return;
   };
-  let _serial = pg::serial();
-  let url = pg::fresh(&url);
   const QUEUE: &str = "v";
   kvq_tests::block_on(async {
     let lease = 2_000;
@@ -546,13 +534,9 @@ fn named_verdicts_sent_while_the_server_is_down_are_recorded_when_it_is_back() {
 #[test]
 fn a_named_ack_that_failed_beside_a_failed_write_is_recorded_when_the_server_is_back(
 ) {
-  let Some(url) = pg::url(
-    "a_named_ack_that_failed_beside_a_failed_write_is_recorded_when_the_server_is_back",
-  ) else {
+  let Some((_serial, url)) = pg::alone("a_named_ack_that_failed_beside_a_failed_write_is_recorded_when_the_server_is_back") else {
     return;
   };
-  let _serial = pg::serial();
-  let url = pg::fresh(&url);
   const QUEUE: &str = "acks";
   kvq_tests::block_on(async {
     // The store's lease is the default one; the queue's claims last 2 s,

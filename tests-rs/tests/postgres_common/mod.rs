@@ -124,6 +124,15 @@ pub fn serial() -> MutexGuard<'static, ()> {
   ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// For a test that takes the shared server down: the lock that keeps the
+/// others waiting (held while the guard lives) and a fresh schema's URL;
+/// `None` without Postgres (see [`url`]).
+pub fn alone(test: &str) -> Option<(MutexGuard<'static, ()>, String)> {
+  let url = url(test)?;
+  let guard = serial();
+  Some((guard, fresh(&url)))
+}
+
 /// A failure must say it is Postgres's and where; never a silent loss.
 pub fn assert_clear(e: &Error) {
   let text = e.to_string();
