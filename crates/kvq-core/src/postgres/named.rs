@@ -203,14 +203,18 @@ impl NamedSql {
     );
     let claim = format!(
       "update {s}.named n set state = 2, due = $4::bigint \
-       from (select queue, id, due from {s}.named \
+       from (select ctid as tid, due from {s}.named \
              where queue = $1::text and state = 0 and due <= $2::bigint \
              order by due, id limit $3::bigint for update skip locked) c \
-       where n.queue = c.queue and n.id = c.id \
+       where n.ctid = c.tid \
        returning c.due, n.id, n.data, n.attempts, n.enqueued_at, n.grp, n.seq"
     );
+    // Not `min(due)`: the planner, misled by a table it last analysed
+    // near empty, aggregates over every ready row rather than reading the
+    // first one, a scan as long as the backlog in every turn.
     let earliest = format!(
-      "select min(due) from {s}.named where queue = $1::text and state = 0"
+      "select due from {s}.named where queue = $1::text and state = 0 \
+       order by due limit 1"
     );
     let renew = format!(
       "update {s}.named n set due = $1::bigint \
@@ -223,7 +227,7 @@ impl NamedSql {
          delete from {s}.named n \
          using unnest($1::text[], $2::text[], $3::bigint[]) as l(q, id, due) \
          where n.queue = l.q and n.id = l.id and n.state = 2 and n.due = l.due \
-         returning n.queue, n.grp, n.state \
+         returning n.queue, n.grp, n.seq, n.state \
        ), {}",
       leave_tail(&s, 4, Some("acked"))
     );
@@ -282,7 +286,7 @@ impl NamedSql {
       "with gone as ( \
          delete from {s}.named where queue = $1::text and id = $2::text \
            and state in (0, 1) \
-         returning queue, grp, state \
+         returning queue, grp, seq, state \
        ), {}",
       leave_tail(&s, 3, None)
     );
@@ -351,8 +355,8 @@ fn count_into(s: &str, source: &str, name: &str, stripe: usize) -> String {
   )
 }
 
-/// What follows a `gone` CTE (queue, grp, state of the rows that left):
-/// the next waiting message of each group whose head left becomes ready,
+/// What follows a `gone` CTE (queue, grp, seq, state of the rows that
+/// left): the next waiting message of each group whose head left becomes ready,
 /// due no earlier than now (the group's lock is held; as on SQLite, it
 /// does not jump ahead of what other groups made ready meanwhile); the
 /// store is notified when one did; with `counter` the rows are counted.
@@ -369,15 +373,17 @@ fn leave_tail(s: &str, first: usize, counter: Option<&str>) -> String {
   };
   format!(
     "heads as ( \
-       select distinct queue, grp from gone where grp is not null and state <> 1 \
+       select queue, grp, seq from gone where grp is not null and state <> 1 \
      ), successor as ( \
-       select distinct on (w.queue, w.grp) w.queue, w.id from {s}.named w \
-       join heads h on w.queue = h.queue and w.grp = h.grp \
-       where w.state = 1 order by w.queue, w.grp, w.seq \
+       select w.tid from heads h cross join lateral ( \
+         select x.ctid as tid from {s}.named x \
+         where x.queue = h.queue and x.grp = h.grp and x.seq > h.seq \
+           and x.state = 1 \
+         order by x.seq limit 1 \
+       ) w \
      ), promoted as ( \
        update {s}.named n set state = 0, due = greatest(n.due, ${now}::bigint) \
-       from successor \
-       where n.queue = successor.queue and n.id = successor.id \
+       from successor where n.ctid = successor.tid \
        returning n.queue \
      ), woke as ( \
        select pg_notify(${channel}::text, ${payload}::text) \
