@@ -573,12 +573,74 @@ async fn a_schema_from_before_named_queues_is_migrated() {
   let versions = pg::admin(&format!(
     "select string_agg(version::text, ',' order by version) from {s}.kvq_migrations"
   ));
-  assert_eq!(versions, "1,2");
+  assert_eq!(versions, "1,2,3");
   let entry = kvq_tests::get(&store, &k).await.expect("kept");
   assert_eq!(entry.versionstamp, vs);
   send(&store, vec![message("m", "works", None)]).await;
   let got = take(&store, 1, "m", 1, Duration::from_secs(5)).await;
   assert_eq!(got.iter().map(text).collect::<Vec<_>>(), ["works"]);
+  store.close();
+}
+
+/// A store whose named tables an older kvq made (migration 2: one index
+/// of every message by state, text in the database's collation) keeps its
+/// messages through migration 3 (an index per state, text compared as
+/// bytes): ready and waiting ones, each group still in order.
+#[tokio::test]
+async fn named_tables_of_schema_version_2_are_migrated_with_their_messages() {
+  let Some(url) = pg::url(
+    "named_tables_of_schema_version_2_are_migrated_with_their_messages",
+  ) else {
+    return;
+  };
+  let url = pg::fresh(&url);
+  let s = pg::schema_of(&url);
+  let store = pg::open(&url, 30_000);
+  let mut batch = Vec::new();
+  for i in 0..3 {
+    batch.push(message("q", &format!("a{i}"), Some("a")));
+    batch.push(message("q", &format!("b{i}"), Some("b")));
+  }
+  batch.push(message("q", "loose", None));
+  send(&store, batch).await;
+  store.close();
+  // Back to what version 2 left, the rows kept.
+  pg::admin(&format!(
+    "drop index {s}.named_ready_idx; drop index {s}.named_leases_idx; \
+     alter table {s}.named alter column queue type text collate \"default\", \
+       alter column id type text collate \"default\", \
+       alter column grp type text collate \"default\"; \
+     create index named_by_due_idx on {s}.named (queue, state, due, id); \
+     create index named_leases_idx on {s}.named (due) where state = 2; \
+     delete from {s}.kvq_migrations where version > 2"
+  ));
+  let store = pg::open(&url, 30_000);
+  let versions = pg::admin(&format!(
+    "select string_agg(version::text, ',' order by version) from {s}.kvq_migrations"
+  ));
+  assert_eq!(versions, "1,2,3");
+  let collations = pg::admin(&format!(
+    "select string_agg(column_name || ' ' || coalesce(collation_name, '-'), \
+                       ',' order by column_name) \
+     from information_schema.columns where table_schema = '{s}' \
+     and table_name = 'named' and data_type = 'text' and column_name <> 'last_error'"
+  ));
+  assert_eq!(collations, "grp C,id C,queue C");
+  assert_eq!(counts(&store, "q").await, [3, 0, 4, 0, 0]);
+  let mut got: Vec<String> = Vec::new();
+  let deadline = Instant::now() + Duration::from_secs(20);
+  while got.len() < 7 && Instant::now() < deadline {
+    let batch = take(&store, 1, "q", 10, Duration::from_millis(500)).await;
+    got.extend(batch.iter().map(text));
+    let done = batch.iter().map(|m| (m.token, Outcome::Handled)).collect();
+    store.finish(done).await.expect("finish");
+  }
+  let of = |g: &str| -> Vec<String> {
+    got.iter().filter(|t| t.starts_with(g)).cloned().collect()
+  };
+  assert_eq!(of("a"), ["a0", "a1", "a2"]);
+  assert_eq!(of("b"), ["b0", "b1", "b2"]);
+  assert_eq!(of("loose"), ["loose"]);
   store.close();
 }
 
