@@ -48,6 +48,16 @@ export function checkTargets(systems: SystemOutcome[]): TargetCheck[] {
       met: measured === null ? null : measured >= least,
     };
   };
+  // A ratio a scenario measured itself (scenarios/named.ts).
+  const least = (
+    target: string,
+    value: number | undefined,
+    min: number,
+  ): TargetCheck => ({
+    target,
+    measured: value ?? null,
+    met: value === undefined ? null : value >= min,
+  });
   const bound = (
     target: string,
     value: number | undefined,
@@ -110,16 +120,14 @@ export function checkTargets(systems: SystemOutcome[]): TargetCheck[] {
       figure(systems, REMOTE, "latency", "p50"),
       20,
     ),
-    ratio(
+    least(
       "named queues in use cost the plain drain of 20k at most 10% (>= 0.9x)",
-      rate(FILE, "drain_20k_named_idle"),
-      rate(FILE, "drain_20k"),
+      figure(systems, FILE, "drain_20k_named_idle", "ratio"),
       0.9,
     ),
-    ratio(
+    least(
       "drain of 20k over 1,000 ordering groups >= 0.5x the plain drain",
-      rate(FILE, "named_groups_20k"),
-      rate(FILE, "drain_20k"),
+      figure(systems, FILE, "named_groups_20k", "ratio"),
       0.5,
     ),
   ];

@@ -1,10 +1,13 @@
 /**
  * Scenarios (12): what kvq's named queues cost, on kvq's rows only. Each
- * is a drain like (3) (a backlog enqueued first, untimed; then the clock
- * runs from starting the listener until a no-op handler has started on
- * every message), through a named queue instead of the anonymous one, or
- * through the anonymous one while named queues are in use beside it. The
- * targets (lib/targets.ts) compare them with the same row's `drain_20k`.
+ * run is three drains like (3) (a backlog enqueued first, untimed; then
+ * the clock runs from starting the listener until a no-op handler has
+ * started on every message), one after the other on the same store: the
+ * plain drain of the anonymous queue, the one measured, and the plain one
+ * again. A run reports the measured rate, the plain one and their ratio,
+ * so the ratio the targets judge (lib/targets.ts) compares drains a few
+ * seconds apart, not two scenarios a minute apart on a machine whose
+ * speed wanders meanwhile.
  */
 import { NotAvailableError } from "../lib/types.ts";
 import type {
@@ -12,6 +15,9 @@ import type {
   NamedOptions,
   NamedQueues,
   Payload,
+  RunContext,
+  RunResult,
+  ScenarioParams,
   SystemInstance,
 } from "../lib/types.ts";
 import { drain } from "./drain.ts";
@@ -31,13 +37,69 @@ function namedOf(instance: SystemInstance): NamedQueues {
 }
 
 /**
+ * Runs `f` on a second handle on the store, closed after it (closing
+ * stops its listeners).
+ */
+async function onPeer<T>(
+  instance: SystemInstance,
+  f: (peer: SystemInstance) => Promise<T>,
+): Promise<T> {
+  if (!instance.openPeer) {
+    throw new NotAvailableError("this system opens no second handle");
+  }
+  const peer = await instance.openPeer();
+  try {
+    return await f(peer);
+  } finally {
+    await peer.close();
+  }
+}
+
+/**
+ * The plain drain of (3) on a handle of its own: the same engine as the
+ * measured drain's, without what the measured one runs beside it.
+ */
+function plainDrain(
+  instance: SystemInstance,
+  params: ScenarioParams,
+  run: RunContext,
+): Promise<RunResult> {
+  return onPeer(instance, (peer) => drain(peer, params, run));
+}
+
+/**
+ * A plain drain, `measure`, and a plain drain again: the run's `rate` is
+ * the measured one's, `plain_rate` the mean of the two around it (so the
+ * process warming up, or the machine slowing down, favours neither), and
+ * `ratio` the first over the second.
+ */
+function sandwiched(measure: Scenario): Scenario {
+  return async (instance, params, run) => {
+    const before = await plainDrain(instance, params, run);
+    const measured = await measure(instance, params, run);
+    const after = await plainDrain(instance, params, run);
+    const plainRate = (before.metrics.rate + after.metrics.rate) / 2;
+    return {
+      ...measured,
+      complete: measured.complete && before.complete && after.complete,
+      duplicates: measured.duplicates + before.duplicates + after.duplicates,
+      metrics: {
+        ...measured.metrics,
+        plain_rate: Math.round(plainRate),
+        ratio: Math.round(measured.metrics.rate / plainRate * 1000) / 1000,
+      },
+    };
+  };
+}
+
+/**
  * The drain of (3) through named queue "bench", each message sent with
  * `options(message)`.
  */
 export function namedDrain(
   options?: (message: Payload) => NamedOptions,
 ): Scenario {
-  return (instance, params, run) => {
+  return sandwiched((instance, params, run) => {
     const named = namedOf(instance);
     const through: SystemInstance = {
       ...instance,
@@ -46,7 +108,7 @@ export function namedDrain(
         named.listen("bench", handler, CONCURRENCY),
     };
     return drain(through, params, run);
-  };
+  });
 }
 
 /** No options: a named queue's own cost. */
@@ -66,14 +128,18 @@ export const namedDedup: Scenario = namedDrain((m) => ({
 }));
 
 /**
- * The drain of (3) on the anonymous queue, while two named queues of the
- * same store have listeners waiting: what named queues cost the plain
- * path.
+ * The plain drain while two named queues of the same handle have
+ * listeners waiting: what named queues in use cost the plain path. On a
+ * handle of its own, as the plain drains around it, so that its
+ * listeners stop before the next drain.
  */
-export const drainBesideNamed: Scenario = (instance, params, run) => {
-  const named = namedOf(instance);
-  for (const name of ["idle-a", "idle-b"]) {
-    named.listen(name, () => {}, CONCURRENCY);
-  }
-  return drain(instance, params, run);
-};
+export const drainBesideNamed: Scenario = sandwiched(
+  (instance, params, run) =>
+    onPeer(instance, (peer) => {
+      const named = namedOf(peer);
+      for (const name of ["idle-a", "idle-b"]) {
+        named.listen(name, () => {}, CONCURRENCY);
+      }
+      return drain(peer, params, run);
+    }),
+);
