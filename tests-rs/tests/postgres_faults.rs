@@ -35,61 +35,17 @@ fn writes_through_a_restart_complete_or_fail_clearly_and_none_is_lost() {
   };
   kvq_tests::block_on(async {
     let store = pg::open(&url, 30_000);
-    let restarter = std::thread::spawn(|| {
-      std::thread::sleep(Duration::from_millis(300));
-      pg::ctl("restart");
-    });
-    let mut acknowledged = Vec::new();
-    let mut failed = 0;
-    let mut streak = 0;
-    let started = Instant::now();
-    // Writes go on until the restart is over and ten in a row succeed.
-    for i in 0u64.. {
-      let k = key(&["w", &format!("{i:06}")]);
-      let w = write(vec![set(k.clone(), KvValue::U64(i))]);
-      let t = Instant::now();
-      let result = store.atomic_write(w).await;
-      if t.elapsed() > Duration::from_millis(100) {
-        eprintln!("write {i} took {:?}: {result:?}", t.elapsed());
-      }
-      match result {
-        Ok(Some(_)) => {
-          acknowledged.push(k);
-          streak += 1;
-        }
-        Ok(None) => panic!("no check, yet a check failed"),
-        Err(e) => {
-          pg::assert_clear(&e);
-          if failed < 3 {
-            eprintln!("write {i} failed: {e}");
-          }
-          failed += 1;
-          streak = 0;
-        }
-      }
-      if restarter.is_finished() && streak >= 10 {
-        break;
-      }
-      assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "no recovery: {} acknowledged, {failed} failed, restarted: {}",
-        acknowledged.len(),
-        restarter.is_finished()
-      );
-      tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    eprintln!(
-      "{} writes acknowledged, {failed} failed clearly, in {:?}",
-      acknowledged.len(),
-      started.elapsed()
-    );
-    restarter.join().expect("restart");
+    let k = |i: usize| key(&["w", &format!("{i:06}")]);
+    let (acknowledged, _) = pg::through_a_restart("write", |i| {
+      store.atomic_write(write(vec![set(k(i), KvValue::U64(i as u64))]))
+    })
+    .await;
     // Every acknowledged write is there, read by a fresh store.
     store.close();
     let again = pg::open(&url, 30_000);
-    for k in &acknowledged {
+    for &i in &acknowledged {
       assert!(
-        get(&again, k).await.is_some(),
+        get(&again, &k(i)).await.is_some(),
         "an acknowledged write is gone"
       );
     }

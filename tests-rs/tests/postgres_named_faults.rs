@@ -295,56 +295,17 @@ fn named_enqueues_through_a_restart_complete_or_fail_clearly_and_none_is_lost()
   const GROUPS: usize = 4;
   kvq_tests::block_on(async {
     let store = pg::open(&url, 30_000);
-    let restarter = std::thread::spawn(|| {
-      std::thread::sleep(Duration::from_millis(300));
-      pg::ctl("restart");
-    });
-    let mut acknowledged = Vec::new();
-    let mut failed = Vec::new();
-    let mut streak = 0;
-    let started = Instant::now();
-    // Enqueues go on until the restart is over and ten in a row succeed.
-    for i in 0usize.. {
-      let text = format!("g{}-{i:04}", i % GROUPS);
-      let m = message(QUEUE, &text, Some(&format!("g{}", i % GROUPS)));
-      let w = NamedWrite {
+    let text_of = |i: usize| format!("g{}-{i:04}", i % GROUPS);
+    let (acknowledged, failed) = pg::through_a_restart("enqueue", |i| {
+      let group = format!("g{}", i % GROUPS);
+      store.write_named(NamedWrite {
         atomic: None,
-        enqueues: vec![m],
-      };
-      match store.write_named(w).await {
-        Ok(Some(_)) => {
-          acknowledged.push(text);
-          streak += 1;
-        }
-        Ok(None) => panic!("no check, yet a check failed"),
-        Err(e) => {
-          pg::assert_clear(&e);
-          if failed.len() < 3 {
-            eprintln!("enqueue {i} failed: {e}");
-          }
-          failed.push(text);
-          streak = 0;
-        }
-      }
-      if restarter.is_finished() && streak >= 10 {
-        break;
-      }
-      assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "no recovery: {} acknowledged, {} failed, restarted: {}",
-        acknowledged.len(),
-        failed.len(),
-        restarter.is_finished()
-      );
-      tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    restarter.join().expect("restart");
-    eprintln!(
-      "{} enqueues acknowledged, {} failed clearly, in {:?}",
-      acknowledged.len(),
-      failed.len(),
-      started.elapsed()
-    );
+        enqueues: vec![message(QUEUE, &text_of(i), Some(&group))],
+      })
+    })
+    .await;
+    let acknowledged: Vec<String> =
+      acknowledged.into_iter().map(text_of).collect();
     assert!(!failed.is_empty(), "the restart failed no enqueue");
     store.close();
     // A fresh store drains the queue: every acknowledged message comes,

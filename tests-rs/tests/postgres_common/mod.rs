@@ -7,11 +7,13 @@
 //! kvq-tests --test 'postgres_*'` (`make test` does).
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::io::Write;
 use std::process::Command;
 use std::sync::Mutex;
 use std::sync::MutexGuard;
 use std::time::Duration;
+use std::time::Instant;
 
 use kvq_core::Error;
 use kvq_core::OpenOptions;
@@ -150,4 +152,71 @@ pub fn terminate_kvq_sessions() -> usize {
      where application_name = 'kvq' and pid <> pg_backend_pid()",
   );
   n.parse().unwrap_or(0)
+}
+
+/// Makes attempt 0, 1, 2, … (each awaited, 2 ms apart) while the server
+/// restarts (from 300 ms in), until the restart is over and ten in a row
+/// succeeded. Each attempt must succeed or fail with a clear error
+/// ([`assert_clear`]); a failed check is a bug (none is made). Returns
+/// the numbers of those that succeeded and of those that failed.
+pub async fn through_a_restart<T, F, Fut>(
+  what: &str,
+  mut attempt: F,
+) -> (Vec<usize>, Vec<usize>)
+where
+  F: FnMut(usize) -> Fut,
+  Fut: Future<Output = Result<Option<T>, Error>>,
+{
+  let restarter = std::thread::spawn(|| {
+    std::thread::sleep(Duration::from_millis(300));
+    ctl("restart");
+  });
+  let (mut acknowledged, mut failed) = (Vec::new(), Vec::new());
+  let mut streak = 0;
+  let started = Instant::now();
+  for i in 0.. {
+    let t = Instant::now();
+    let result = attempt(i).await;
+    if t.elapsed() > Duration::from_millis(100) {
+      eprintln!(
+        "{what} {i} took {:?}: {:?}",
+        t.elapsed(),
+        result.as_ref().err()
+      );
+    }
+    match result {
+      Ok(Some(_)) => {
+        acknowledged.push(i);
+        streak += 1;
+      }
+      Ok(None) => panic!("no check, yet a check failed"),
+      Err(e) => {
+        assert_clear(&e);
+        if failed.len() < 3 {
+          eprintln!("{what} {i} failed: {e}");
+        }
+        failed.push(i);
+        streak = 0;
+      }
+    }
+    if restarter.is_finished() && streak >= 10 {
+      break;
+    }
+    assert!(
+      started.elapsed() < Duration::from_secs(30),
+      "no recovery: {} acknowledged, {} failed, restarted: {}",
+      acknowledged.len(),
+      failed.len(),
+      restarter.is_finished()
+    );
+    tokio::time::sleep(Duration::from_millis(2)).await;
+  }
+  restarter.join().expect("restart");
+  eprintln!(
+    "{} {what}s acknowledged, {} failed clearly, in {:?}",
+    acknowledged.len(),
+    failed.len(),
+    started.elapsed()
+  );
+  (acknowledged, failed)
 }
