@@ -114,7 +114,12 @@ export function kvApiInstance(
       return Promise.resolve();
     },
   };
-  if (kv.queue) instance.named = namedQueues(kv.queue.bind(kv));
+  // kvq's own stores only: other Deno.Kv handles may carry a `queue`
+  // member of another kind.
+  if (typeof kv.queue === "function") {
+    const queue = kv.queue;
+    instance.named = namedQueues((name) => queue.call(kv, name));
+  }
   if (reopen) {
     instance.openPeer = async () => kvApiInstance(await reopen());
   }
