@@ -532,7 +532,8 @@ fn check_tag(what: &str, tag: &str) -> Result<()> {
 }
 
 /// A named message's id: 32 lowercase hex digits (the TypeScript API
-/// makes them; the lease of a grouped message is built from it).
+/// makes them, enqueue time first: the SQLite backend keys its rows by
+/// them, so they sit in about the order a drain takes them).
 fn check_named_id(id: &str) -> Result<()> {
   let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
   if id.len() != 32 || !id.chars().all(hex) {

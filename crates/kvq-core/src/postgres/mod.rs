@@ -1217,6 +1217,10 @@ impl Backend for PostgresBackend {
     Ok(out)
   }
 
+  fn has_named_queues(&self) -> bool {
+    true
+  }
+
   /// One statement for the batch, `FOR UPDATE SKIP LOCKED`, with the
   /// queue's earliest ready time in the same round trip. Unlike the
   /// anonymous queue's claim it does not commit: another named queue's
@@ -1224,10 +1228,6 @@ impl Backend for PostgresBackend {
   /// would sit leased to nobody until their lease lapsed (an attempt
   /// counted against them) and the turn's enqueues would be answered as
   /// failed though stored.
-  fn has_named_queues(&self) -> bool {
-    true
-  }
-
   fn claim_named(
     &mut self,
     queue: &str,
