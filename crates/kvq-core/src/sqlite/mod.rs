@@ -101,10 +101,14 @@ impl SqliteBackend {
   }
 
   /// Whether named queues' tables exist; a file without them has no named
-  /// message (another process may create them at any time).
+  /// message (another process may create them at any time). Tables of a
+  /// development build's layout count as none here, so that claims and
+  /// the sweep of the anonymous queue go on; writes and the management
+  /// calls say why they are refused (named::check_layout).
   fn has_named_tables(&mut self) -> Result<bool> {
     if !self.named_tables {
-      self.named_tables = named::tables_exist(self.conn()?)?;
+      let conn = self.conn()?;
+      self.named_tables = named::tables_exist(conn)? && named::layout_ok(conn)?;
     }
     Ok(self.named_tables)
   }
@@ -348,7 +352,11 @@ impl Backend for SqliteBackend {
       }
     }
     let exists = self.has_named_tables()?;
-    named_admin::answer(self.conn()?, exists, what, now)
+    let conn = self.conn()?;
+    if !exists && named::tables_exist(conn)? {
+      named::check_layout(conn)?;
+    }
+    named_admin::answer(conn, exists, what, now)
   }
 
   fn settle_named(

@@ -40,6 +40,7 @@ use crate::engine::NamedEnqueue;
 use crate::engine::NamedMeta;
 use crate::engine::Verdict;
 use crate::engine::LAPSED;
+use crate::error::Error;
 use crate::error::Result;
 
 /// The tables, created when first needed (see the module comment).
@@ -160,6 +161,9 @@ const LAPSED_LEASES: &str = "select queue, id, due from kvq_named \
 const COUNT: &str = "insert into kvq_named_counters (queue, name, value) \
   values (?, ?, ?) on conflict (queue, name) do update \
   set value = value + excluded.value";
+const HAS_NEXT: &str =
+  "select count(*) > 0 from pragma_table_info('kvq_named') \
+  where name = 'next'";
 const TABLES_EXIST: &str = "select count(*) > 0 from sqlite_master \
   where type = 'table' and name = 'kvq_named'";
 
@@ -247,10 +251,32 @@ pub fn tables_exist(conn: &Connection) -> Result<bool> {
   Ok(conn.query_row(TABLES_EXIST, [], |r| r.get(0))?)
 }
 
+/// Whether existing tables have this module's layout (see
+/// [`check_layout`]).
+pub fn layout_ok(conn: &Connection) -> Result<bool> {
+  Ok(conn.query_row(HAS_NEXT, [], |r| r.get(0))?)
+}
+
 /// Creates the tables if missing (inside the turn's transaction).
 pub fn create_tables(tx: &Connection) -> Result<()> {
   tx.execute_batch(CREATE_TABLES)?;
-  Ok(())
+  check_layout(tx)
+}
+
+/// Refuses `kvq_named` tables of the layout a development build wrote
+/// before 0.1.0 (keyed by group, no `next`), which `create table if not
+/// exists` leaves as they are: every statement here would fail on them
+/// with SQLite's own "no such column".
+pub fn check_layout(conn: &Connection) -> Result<()> {
+  if layout_ok(conn)? {
+    return Ok(());
+  }
+  Err(Error::Unsupported(
+    "named queues: this file's kvq_named table was made by a development \
+     build of kvq before 0.1.0 and has another layout; drain its named \
+     queues with that build, or drop the kvq_named tables"
+      .into(),
+  ))
 }
 
 /// Stores one message (or finds its duplicate); the caller created the
