@@ -121,6 +121,7 @@ start "conformance: node24 on postgres" "${PG_QUICK[@]}" "$NODE24" tests-js/run_
 start "conformance: bun on postgres" "${PG_QUICK[@]}" "$BUN" tests-js/run_postgres.ts
 start "conformance: deno-ffi on postgres" "${PG_QUICK[@]}" "${DENO_KVQ[@]}" tests-js/run_postgres.ts
 start "named queues on postgres (node24)" "${PG_QUICK[@]}" "$NODE24" tests-js/kvqueue/run_postgres.ts
+start "named queues on postgres (bun)" "${PG_QUICK[@]}" "$BUN" tests-js/kvqueue/run_postgres.ts
 start "named queues on postgres (deno-ffi)" "${PG_QUICK[@]}" "${DENO_NET[@]}" tests-js/kvqueue/run_postgres.ts
 settle
 run "many machines on postgres" scripts/pg.sh "$NODE24" tests-js/postgres/many_machines.ts
@@ -134,11 +135,15 @@ for t in tests-js/interop/*_test.ts; do
   run "interop $(basename "$t")" "${DENO_KVQ[@]}" "$t"
 done
 # Queues on any Deno.Kv (withQueues) and named queues, on a file: real
-# Deno's Deno.openKv, and kvq on Node 24, Bun and Deno (what
+# Deno's Deno.openKv, and kvq on Node 24, Node 20, Bun and Deno (what
 # tests-js/kvqueue/run_all.sh runs one after another).
+# On Node 20 the suite runs from a bundle (no type stripping there); its
+# worker processes run on Node 24.
 KVQUEUE_DENO=("${DENO_KVQ[@]}" --allow-net=127.0.0.1)
+run "bundle the node20 kvqueue runner" bundle tests-js/kvqueue/run_kvq.ts run_kvq.mjs
 start "kvqueue: deno-native" env -u KVQ_RESULTS_DIR "${KVQUEUE_DENO[@]}" tests-js/kvqueue/run_deno_native.ts
 start "kvqueue: node24" env -u KVQ_RESULTS_DIR "$NODE24" tests-js/kvqueue/run_kvq.ts
+start "kvqueue: node20" env -u KVQ_RESULTS_DIR "$NODE20" "$cache/run_kvq.mjs"
 start "kvqueue: bun" env -u KVQ_RESULTS_DIR "$BUN" tests-js/kvqueue/run_kvq.ts
 start "kvqueue: deno-ffi" env -u KVQ_RESULTS_DIR "${KVQUEUE_DENO[@]}" tests-js/kvqueue/run_kvq.ts
 settle
@@ -146,13 +151,16 @@ settle
 # The same suite over KV Connect on a private denokv server each
 # (scripts/denokv.sh installs it once into .cache/; they wait for that),
 # its KV cases on real Deno's own remote client too, and the queue made of
-# keys there.
+# keys there: the named queues on kvq (Node 24, Bun, Deno) and on real
+# Deno's own KV Connect client.
 start "conformance: node24 on denokv" scripts/denokv.sh "$NODE24" tests-js/run_denokv.ts
 start "conformance: bun on denokv" scripts/denokv.sh "$BUN" tests-js/run_denokv.ts
 start "conformance: deno-ffi on denokv" scripts/denokv.sh "${DENO_KVQ[@]}" tests-js/run_denokv.ts
 start "conformance: deno-native on denokv" scripts/denokv.sh "${DENO_NET[@]}" tests-js/run_denokv.ts --deno-native
-start "kvqueue over KV Connect (deno-ffi)" scripts/denokv.sh "${DENO_NET[@]}" tests-js/kvqueue/run_denokv.ts
+start "named queues on denokv (deno-ffi)" scripts/denokv.sh "${DENO_NET[@]}" tests-js/kvqueue/run_denokv.ts
 start "named queues on denokv (node24)" scripts/denokv.sh "$NODE24" tests-js/kvqueue/run_denokv.ts
+start "named queues on denokv (bun)" scripts/denokv.sh "$BUN" tests-js/kvqueue/run_denokv.ts
+start "named queues on denokv (deno-native)" scripts/denokv.sh "${DENO_NET[@]}" tests-js/kvqueue/run_denokv.ts --deno-native
 settle
 run "kvq and Deno on one denokv, and a restart" scripts/denokv.sh "${DENO_NET[@]}" tests-js/denokv/interop_test.ts
 run "many workers on denokv" scripts/denokv.sh "$NODE24" tests-js/denokv/many_workers.ts

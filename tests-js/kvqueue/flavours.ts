@@ -19,8 +19,9 @@
  */
 
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { repoRoot } from "../harness/platform.ts";
 import type { KvLike } from "../harness/types.ts";
 
 /** A store and runtime the suite runs on. */
@@ -86,12 +87,8 @@ export interface QueuesApi {
   nodeHandler?: (h: (req: Request) => Promise<Response>) => unknown;
 }
 
-/** The repository root. */
-export const ROOT: string = join(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-);
+/** The repository root (also from a bundle of the suite for Node 20). */
+export const ROOT: string = repoRoot();
 
 /** A wrapped store, as the suite uses it (the Deno.Kv surface). */
 export type QueuedKvLike = KvLike & {

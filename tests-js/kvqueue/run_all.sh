@@ -4,10 +4,10 @@
 # kvq's openKv on Node 24 and Bun (npm/dist: build first) and on Deno
 # through FFI. Named queues (queues.*.ts) run in the same suite. Under
 # scripts/pg.sh (KVQ_POSTGRES_URL set) the named-queue cases also run on
-# kvq's Postgres backend, on Node 24 and Deno:
+# kvq's Postgres backend, on Node 24, Bun and Deno:
 #   scripts/pg.sh tests-js/kvqueue/run_all.sh
 # and under scripts/denokv.sh (KVQ_DENOKV_URL set) over KV Connect, on kvq
-# (Node 24) and on real Deno's own Deno.openKv(url):
+# (Node 24, Bun and Deno) and on real Deno's own Deno.openKv(url):
 #   scripts/denokv.sh tests-js/kvqueue/run_all.sh
 # Each runs even if an earlier one failed; the exit code reports them all.
 set -uo pipefail
@@ -26,8 +26,11 @@ for suite in "deno-native:${DENO[*]} tests-js/kvqueue/run_deno_native.ts" \
   "bun:$BUN tests-js/kvqueue/run_kvq.ts" \
   "deno-ffi:${DENO[*]} tests-js/kvqueue/run_kvq.ts" \
   ${KVQ_POSTGRES_URL:+"postgres-node24:$NODE24 tests-js/kvqueue/run_postgres.ts"} \
+  ${KVQ_POSTGRES_URL:+"postgres-bun:$BUN tests-js/kvqueue/run_postgres.ts"} \
   ${KVQ_POSTGRES_URL:+"postgres-deno:${DENO[*]} tests-js/kvqueue/run_postgres.ts"} \
   ${KVQ_DENOKV_URL:+"denokv-node24:$NODE24 tests-js/kvqueue/run_denokv.ts"} \
+  ${KVQ_DENOKV_URL:+"denokv-bun:$BUN tests-js/kvqueue/run_denokv.ts"} \
+  ${KVQ_DENOKV_URL:+"denokv-deno-ffi:${DENO[*]} tests-js/kvqueue/run_denokv.ts"} \
   ${KVQ_DENOKV_URL:+"denokv-deno-native:${DENO[*]} tests-js/kvqueue/run_denokv.ts --deno-native"}; do
   name=${suite%%:*}
   echo "--- kvqueue: $name"
