@@ -119,6 +119,41 @@ export const cases: Case[] = [
         );
         assert(r.out.includes("enqueued 6"), r.out);
         assert(/lag +oldest ready message due/.test(r.out), r.out);
+        // Live: a report every interval, each headed by its time.
+        r = await kvq(t, [
+          "queues",
+          "stats",
+          path,
+          "emails",
+          "--interval=50",
+          "--watch=2",
+        ]);
+        assertIs(r.code, 0, `stats --watch: ${r.err}`);
+        const heads = r.out.match(/^queue emails at \d{4}-\d\d-\d\dT\S+Z$/gm);
+        assertIs(heads?.length, 2, r.out);
+        assertIs(r.out.match(/rates\/s .* \(over 50 ms\)/g)?.length, 2, r.out);
+        // A mistyped option is refused by name, not ignored.
+        r = await kvq(t, ["queues", "peek", path, "emails", "--limt=5"]);
+        assertIs(r.code, 2, r.out);
+        assert(
+          r.err.includes("peek takes no option --limt (it takes --limit)"),
+          r.err,
+        );
+        r = await kvq(t, ["queues", "stats", path, "emails", "--watch=0"]);
+        assertIs(r.code, 2, r.out);
+        assert(r.err.includes("--watch must be at least 1"), r.err);
+        if (path.startsWith("http")) {
+          // KV Connect: --token wins over DENO_KV_ACCESS_TOKEN.
+          const token = process.env.DENO_KV_ACCESS_TOKEN ?? "";
+          r = await kvq(t, ["queues", "list", path, `--token=${token}`], {
+            DENO_KV_ACCESS_TOKEN: "wrong-token",
+          });
+          assertIs(r.code, 0, `list --token: ${r.err}`);
+          assert(/^emails\s+2\s+1\s+1\s+1\s+1$/m.test(r.out), r.out);
+          r = await kvq(t, ["queues", "list", path, "--token=wrong-token"]);
+          assertIs(r.code, 1, r.out);
+          assert(!r.err.includes("wrong-token"), r.err);
+        }
 
         r = await kvq(t, ["queues", "cancel", path, "emails", ada.id]);
         assertIs(r.code, 0, `cancel: ${r.err}`);
@@ -151,6 +186,15 @@ export const cases: Case[] = [
         assertIs(r.code, 1, r.err);
         assert(r.err.includes("Could not open Deno KV database"), r.err);
         assert(!r.err.includes("not-shown"), r.err);
+        r = await kvq(t, [
+          "queues",
+          "list",
+          "http://127.0.0.1:1/",
+          "--token=also-not-shown",
+        ]);
+        assertIs(r.code, 1, r.err);
+        assert(r.err.includes("Could not open Deno KV database"), r.err);
+        assert(!r.err.includes("also-not-shown"), r.err);
         release();
       }),
   },

@@ -5,27 +5,47 @@
  * @module
  */
 
-import { listQueues } from "../queues/admin.ts";
+import { listQueues, type QueueStats } from "../queues/admin.ts";
 import { NamedQueue } from "../queues/queue.ts";
 import type { CliCommand, CliContext } from "./main.ts";
 import { UsageError } from "./main.ts";
 
 const HELP = `usage: kvq queues <operation> <database> [queue] [options]
 
-<database> is what openKv takes: a file path, or a URL.
+<database> is what openKv takes: a file path, or a URL (postgres://…, or
+a KV Connect http(s)://… URL, its token from DENO_KV_ACCESS_TOKEN or
+--token).
 
 operations:
   list    <db>                      every named queue with its counts by state
-  stats   <db> <queue> [--interval=MS]
-                                    counts, totals, rates per second and lag
-  peek    <db> <queue> [--limit=N]  the next messages to be delivered
-  dead    <db> <queue> [--limit=N]  dead letters with attempts and last error
+  stats   <db> <queue> [--interval=MS] [--watch[=N]]
+                                    counts, totals, rates per second and lag,
+                                    measured over MS (default 1000); with
+                                    --watch, again every MS until Ctrl-C (or
+                                    N times)
+  peek    <db> <queue> [--limit=N]  the next messages to be delivered (10)
+  dead    <db> <queue> [--limit=N]  dead letters with attempts and last
+                                    error (100)
   cancel  <db> <queue> <id>...      delete pending messages by id
   redrive <db> <queue> <id>... | --all
                                     enqueue dead letters again
   purge   <db> <queue> [--dead] --yes
                                     delete every pending message (and with
-                                    --dead, every dead letter)`;
+                                    --dead, every dead letter)
+
+options of every operation:
+  --token=T                         KV Connect access token`;
+
+/** The flags each operation takes (besides --token and --help). */
+const FLAGS: Record<string, string[]> = {
+  list: [],
+  stats: ["interval", "watch"],
+  peek: ["limit"],
+  dead: ["limit"],
+  cancel: [],
+  redrive: ["all"],
+  purge: ["dead", "yes"],
+};
 
 interface Parsed {
   words: string[];
@@ -45,6 +65,26 @@ function parse(args: string[]): Parsed {
     }
   }
   return { words, flags };
+}
+
+/** Refuses a flag operation `op` does not take, naming it. */
+function checkFlags(p: Parsed, op: string): void {
+  const known = FLAGS[op] ?? [];
+  for (const name of p.flags.keys()) {
+    if (name !== "token" && name !== "help" && !known.includes(name)) {
+      throw new UsageError(
+        `${op} takes no option --${name}${
+          known.length > 0
+            ? ` (it takes ${known.map((k) => `--${k}`).join(", ")})`
+            : ""
+        }`,
+      );
+    }
+  }
+  const token = p.flags.get("token");
+  if (token === true || token === "") {
+    throw new UsageError("--token needs a value: --token=T");
+  }
 }
 
 function intFlag(p: Parsed, name: string, fallback: number): number {
@@ -107,6 +147,7 @@ function when(d: Date, now: number): string {
 
 async function withDb(
   ctx: Required<CliContext>,
+  p: Parsed,
   path: string | undefined,
   fn: (kv: Awaited<ReturnType<CliContext["openKv"]>>) => Promise<number>,
 ): Promise<number> {
@@ -114,12 +155,48 @@ async function withDb(
   if (!path.includes("://") && path !== ":memory:" && !ctx.exists(path)) {
     throw new UsageError(`no database at ${path}`);
   }
-  const kv = await ctx.openKv(path);
+  const token = p.flags.get("token");
+  const kv = await ctx.openKv(
+    path,
+    typeof token === "string" ? { accessToken: token } : undefined,
+  );
   try {
     return await fn(kv);
   } finally {
     kv.close();
   }
+}
+
+/** One `stats` report; with `stamped`, headed by the time it ends. */
+function printStats(
+  out: (line: string) => void,
+  name: string,
+  s: QueueStats,
+  stamped: boolean,
+): void {
+  const c = s.counts;
+  out(
+    stamped ? `queue ${name} at ${new Date().toISOString()}` : `queue ${name}`,
+  );
+  out(
+    `  messages  ready ${c.ready}, delayed ${c.delayed}, waiting ${c.waiting}, running ${c.running}, dead ${c.dead}`,
+  );
+  out(
+    `  totals    enqueued ${s.totals.enqueued}, acked ${s.totals.acked}, retried ${s.totals.retried}, dead ${s.totals.dead}`,
+  );
+  const r = (x: number) => x.toFixed(1);
+  out(
+    `  rates/s   enqueued ${r(s.rates.enqueued)}, acked ${
+      r(s.rates.acked)
+    }, retried ${r(s.rates.retried)}, dead ${
+      r(s.rates.dead)
+    } (over ${s.intervalMs} ms)`,
+  );
+  out(
+    `  lag       ${
+      s.lagMs > 0 ? `oldest ready message due ${ago(s.lagMs)} ago` : "none"
+    }`,
+  );
 }
 
 function needQueue(name: string | undefined): string {
@@ -135,11 +212,17 @@ export const queuesCommand: CliCommand = async (args, ctx) => {
     (op === undefined && !p.flags.has("help") ? ctx.err : ctx.out)(HELP);
     return op === undefined && !p.flags.has("help") ? 2 : 0;
   }
+  if (!(op in FLAGS)) {
+    throw new UsageError(
+      `unknown operation ${JSON.stringify(op)}\n\n${HELP}`,
+    );
+  }
+  checkFlags(p, op);
   const out = ctx.out;
   const now = Date.now();
   switch (op) {
     case "list":
-      return await withDb(ctx, db, async (kv) => {
+      return await withDb(ctx, p, db, async (kv) => {
         const names = await listQueues(kv);
         if (names.length === 0) {
           out("no named queues");
@@ -166,36 +249,31 @@ export const queuesCommand: CliCommand = async (args, ctx) => {
         return 0;
       });
     case "stats":
-      return await withDb(ctx, db, async (kv) => {
+      return await withDb(ctx, p, db, async (kv) => {
         const q = new NamedQueue(kv, needQueue(name));
-        const s = await q.stats({ intervalMs: intFlag(p, "interval", 1000) });
-        const c = s.counts;
-        out(`queue ${q.name}`);
-        out(
-          `  messages  ready ${c.ready}, delayed ${c.delayed}, waiting ${c.waiting}, running ${c.running}, dead ${c.dead}`,
-        );
-        out(
-          `  totals    enqueued ${s.totals.enqueued}, acked ${s.totals.acked}, retried ${s.totals.retried}, dead ${s.totals.dead}`,
-        );
-        const r = (x: number) => x.toFixed(1);
-        out(
-          `  rates/s   enqueued ${r(s.rates.enqueued)}, acked ${
-            r(s.rates.acked)
-          }, retried ${r(s.rates.retried)}, dead ${
-            r(s.rates.dead)
-          } (over ${s.intervalMs} ms)`,
-        );
-        out(
-          `  lag       ${
-            s.lagMs > 0
-              ? `oldest ready message due ${ago(s.lagMs)} ago`
-              : "none"
-          }`,
-        );
+        const intervalMs = intFlag(p, "interval", 1000);
+        const watch = p.flags.get("watch");
+        // --watch alone: until interrupted; --watch=N: N reports.
+        const reports = watch === undefined
+          ? 1
+          : watch === true
+          ? Infinity
+          : intFlag(p, "watch", 1);
+        if (reports < 1) {
+          throw new UsageError(`--watch must be at least 1: received ${watch}`);
+        }
+        if (watch !== undefined && intervalMs < 1) {
+          throw new UsageError("--watch needs an --interval of at least 1 ms");
+        }
+        for (let n = 0; n < reports; n++) {
+          const s = await q.stats({ intervalMs });
+          if (n > 0) out("");
+          printStats(out, q.name, s, watch !== undefined);
+        }
         return 0;
       });
     case "peek":
-      return await withDb(ctx, db, async (kv) => {
+      return await withDb(ctx, p, db, async (kv) => {
         const q = new NamedQueue(kv, needQueue(name));
         const messages = await q.peek({ limit: intFlag(p, "limit", 10) });
         if (messages.length === 0) {
@@ -218,7 +296,7 @@ export const queuesCommand: CliCommand = async (args, ctx) => {
         return 0;
       });
     case "dead":
-      return await withDb(ctx, db, async (kv) => {
+      return await withDb(ctx, p, db, async (kv) => {
         const q = new NamedQueue(kv, needQueue(name));
         const dead = await q.deadLetters({ limit: intFlag(p, "limit", 100) });
         if (dead.length === 0) {
@@ -241,7 +319,7 @@ export const queuesCommand: CliCommand = async (args, ctx) => {
         return 0;
       });
     case "cancel":
-      return await withDb(ctx, db, async (kv) => {
+      return await withDb(ctx, p, db, async (kv) => {
         const q = new NamedQueue(kv, needQueue(name));
         if (ids.length === 0) throw new UsageError("missing <id>");
         let failed = 0;
@@ -257,7 +335,7 @@ export const queuesCommand: CliCommand = async (args, ctx) => {
         return failed > 0 ? 1 : 0;
       });
     case "redrive":
-      return await withDb(ctx, db, async (kv) => {
+      return await withDb(ctx, p, db, async (kv) => {
         const q = new NamedQueue(kv, needQueue(name));
         const all = p.flags.has("all");
         if (!all && ids.length === 0) {
@@ -268,7 +346,7 @@ export const queuesCommand: CliCommand = async (args, ctx) => {
         return 0;
       });
     case "purge":
-      return await withDb(ctx, db, async (kv) => {
+      return await withDb(ctx, p, db, async (kv) => {
         const q = new NamedQueue(kv, needQueue(name));
         if (!p.flags.has("yes")) {
           throw new UsageError(
