@@ -21,6 +21,14 @@ source tests-js/package/lib.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# expect_line REGEX CMD...: "ok" when a line of CMD's output matches REGEX.
+expect_line() {
+  local want=$1 out
+  shift
+  out=$("$@" 2>&1) || true
+  if echo "$out" | grep -Eq "$want"; then echo ok; else echo "no line $want in: $out"; fi
+}
+
 succeeds "deno doc --lint jsr/mod.ts: every export documented" \
   "$DENO" doc --lint jsr/mod.ts
 
@@ -35,6 +43,19 @@ echo '{ "nodeModulesDir": "manual", "imports": { "@kvq/kvq": "./kvq/mod.ts" } }'
 run=("$DENO" run --no-lock --allow-ffi --allow-read=. --allow-write=.)
 check "smoke on Deno $("$DENO" --version | head -1 | cut -d' ' -f2), library from kvq-deno-linux-x64-gnu" \
   "${run[@]}" smoke_deno.ts
+
+# The `kvq` command from the JSR files (what jsr:@kvq/kvq/cli runs; the
+# project's config, for its node_modules), on a database
+# with a named queue the user's script filled.
+cat >fill.ts <<'EOF'
+import { openKv, queue } from "@kvq/kvq";
+const kv = await openKv("cli.sqlite3");
+await queue(kv, "emails").enqueue({ to: "ada" });
+kv.close();
+EOF
+succeeds "a user's script fills a named queue" "${run[@]}" fill.ts
+check "kvq queues list from the JSR files (cli.ts)" \
+  expect_line '^emails +1 +0 +0 +0 +0$' "${run[@]}" --config deno.json kvq/cli.ts queues list cli.sqlite3
 
 # Either explicit place is the one opened, the package notwithstanding.
 mkdir own

@@ -77,6 +77,28 @@ check "require(kvq), Node $(node --version)" node -e "$cjs"
 check "require(kvq), Node $("$NODE24" --version)" "$NODE24" -e "$cjs"
 check "require(kvq), Bun" "$BIN/bun" -e "$cjs"
 
+# The `kvq` command as the package installs it (`npx kvq`), on a database
+# with a named queue a user's script filled.
+node --input-type=module -e '
+  import { openKv, queue } from "kvq";
+  const kv = await openKv("cli.sqlite3");
+  await queue(kv, "emails").enqueue({ to: "ada" });
+  await queue(kv, "emails").enqueue({ to: "bob" }, { delay: 60000 });
+  kv.close();'
+listed() {
+  local out
+  out=$("$@" 2>&1) || {
+    echo "$out"
+    return
+  }
+  if echo "$out" | grep -Eq '^emails +1 +1 +0 +0 +0$'; then echo ok; else echo "$out"; fi
+}
+check "npx kvq queues list, Node $(node --version)" listed npx --no-install kvq queues list cli.sqlite3
+check "kvq queues list from node_modules/.bin, Node $("$NODE24" --version)" \
+  listed "$NODE24" node_modules/.bin/kvq queues list cli.sqlite3
+check "kvq queues list from node_modules/.bin, Bun" \
+  listed "$BIN/bun" node_modules/.bin/kvq queues list cli.sqlite3
+
 # Without the platform's package: what to install.
 mv node_modules/kvq-linux-x64-gnu aside
 check "without kvq-linux-x64-gnu: the error names the platform, the package and the command" \
