@@ -1,6 +1,7 @@
 /**
  * The `kvq queues` command against a database a case filled (ready,
- * delayed, waiting, running and dead messages over two queues), run as
+ * delayed, waiting, running and dead messages, a grouped dead letter, a
+ * typed and a deduplicated queue), run as
  * its own process on the flavour's runtime: `npx kvq` (npm/bin/kvq.mjs)
  * on Node and Bun, jsr/cli.ts on Deno.
  *
@@ -67,7 +68,9 @@ export const cases: Case[] = [
           if (v.fail) throw new Error("smtp refused: 550 (expected)");
           await held;
         }, { signal: stop.signal, concurrency: 1 });
-        const dead = await emails.enqueue({ to: "x", fail: true });
+        const dead = await emails.enqueue({ to: "x", fail: true }, {
+          group: "cust-9",
+        });
         await sleepUntil(
           async () => (await emails.counts()).dead === 1,
           5000,
@@ -85,6 +88,10 @@ export const cases: Case[] = [
         await emails.enqueue({ n: 1 }, { group: "cust-7" });
         await emails.enqueue({ n: 2 }, { group: "cust-7" });
         await q("reports").send("daily", { day: 3 });
+        // Deduplicated: the second enqueue of the same payload adds nothing.
+        const invoices = q("invoices", { deduplicate: true });
+        await invoices.enqueue({ invoice: 12 });
+        await invoices.enqueue({ invoice: 12 });
 
         let r = await kvq(t, ["queues", "list", path]);
         assertIs(r.code, 0, `list: ${r.err}`);
@@ -94,7 +101,8 @@ export const cases: Case[] = [
           r.out,
         );
         assert(/^emails\s+2\s+1\s+1\s+1\s+1$/.test(lines[1]), r.out);
-        assert(/^reports\s+1\s+0\s+0\s+0\s+0$/.test(lines[2]), r.out);
+        assert(/^invoices\s+1\s+0\s+0\s+0\s+0$/.test(lines[2]), r.out);
+        assert(/^reports\s+1\s+0\s+0\s+0\s+0$/.test(lines[3]), r.out);
 
         r = await kvq(t, ["queues", "peek", path, "emails"]);
         assertIs(r.code, 0, `peek: ${r.err}`);
@@ -106,7 +114,7 @@ export const cases: Case[] = [
         assertIs(r.code, 0, `dead: ${r.err}`);
         assert(r.out.includes(dead.id), r.out);
         assert(
-          / 2 +- +smtp refused: 550 \(expected\) +\{"to":"x","fail":true\}/
+          / 2 +cust-9#1 +smtp refused: 550 \(expected\) +\{"to":"x","fail":true\}/
             .test(r.out),
           r.out,
         );
