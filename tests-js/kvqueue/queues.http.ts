@@ -2,13 +2,16 @@
  * HTTP enqueue through a real server on loopback: the runtime's own server
  * (Deno.serve, Bun.serve, node:http through nodeHandler) and node:http on
  * every runtime. JSON, form and text bodies, group and dedup id from the
- * request, and clear 4xx answers for bad requests.
+ * request, and clear 4xx answers for bad requests; a store that
+ * fails (500) or is closed (503).
  *
  * @module
  */
 
+import { truncateSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { isAbsolute } from "node:path";
 import {
   assert,
   assertEquals,
@@ -18,6 +21,7 @@ import {
 import type { Case } from "../harness/types.ts";
 import type { QueuesApi } from "./flavours.ts";
 import { recordNamed, withNamed } from "./queues.helpers.ts";
+import { asQueue } from "./targets.ts";
 
 type Handler = (req: Request) => Promise<Response>;
 
@@ -193,4 +197,111 @@ function httpCase(kind: "native" | "node"): Case {
   };
 }
 
-export const cases: Case[] = [httpCase("native"), httpCase("node")];
+/** A POST of `body` as text/plain, for calling a handler directly. */
+function textPost(body: string): Request {
+  return new Request("http://127.0.0.1/", {
+    method: "POST",
+    body,
+    headers: { "content-type": "text/plain" },
+  });
+}
+
+/** Runs `fn` with console.error recording its arguments instead. */
+async function logging<T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T; logged: unknown[][] }> {
+  const logged: unknown[][] = [];
+  const error = console.error;
+  console.error = (...args: unknown[]) => logged.push(args);
+  try {
+    return { value: await fn(), logged };
+  } finally {
+    console.error = error;
+  }
+}
+
+/**
+ * A store failure for real: the SQLite file of an open store is cut to
+ * nothing under it, and the engine's next write fails with a TypeError
+ * with code KVQ_SQLITE ("database disk image is malformed"), as Deno
+ * raises it. That is the store's failure, not the request's: 500, logged,
+ * and the answer does not carry SQLite's words. (Cutting the file works
+ * as root too, where a read-only chmod would not stop a write.)
+ */
+const storeFailureCase: Case = {
+  name:
+    "httpEnqueue: a store that fails under it (its SQLite file cut to nothing) answers 500, logs the error, and the answer carries no internals",
+  skip: (t) =>
+    asQueue(t).flavour === "deno-native"
+      ? "Deno's own store raises a SQLite failure as a TypeError without a code, which cannot be told from a bad argument"
+      : !isAbsolute(t.tempPath())
+      ? "the store is not a SQLite file here"
+      : undefined,
+  run: async (t) => {
+    const path = t.tempPath();
+    // The queue's tables exist, and the file is closed whole (no WAL).
+    await withNamed(t, async ({ q }) => {
+      await q("http").enqueue("first");
+    }, path);
+    await withNamed(t, async ({ q, api }) => {
+      const handler = api.httpEnqueue!(q("http"));
+      truncateSync(path, 0);
+      const { value: res, logged } = await logging(() =>
+        handler(textPost("x"))
+      );
+      assertIs(res.status, 500);
+      assertEquals(await res.json(), {
+        error: "enqueue failed: the store failed",
+      });
+      assertIs(logged.length, 1, "one error line");
+      const error = logged[0][1];
+      assert(
+        error instanceof TypeError &&
+          (error as { code?: unknown }).code === "KVQ_SQLITE",
+        `logged the engine's TypeError KVQ_SQLITE: ${String(error)}`,
+      );
+      assert(
+        /enqueue failed/.test(String(logged[0][0])),
+        `log line: ${String(logged[0][0])}`,
+      );
+    }, path);
+  },
+};
+
+/**
+ * A closed store (BadResource, as Deno's): 503, logged. Bad input on the
+ * same closed store is still the client's: 400.
+ */
+const closedCase: Case = {
+  name:
+    "httpEnqueue: on a closed store answers 503 (logged), bad input still 400",
+  run: (t) =>
+    withNamed(t, async ({ kv, q, api }) => {
+      const handler = api.httpEnqueue!(q("http"));
+      kv.close();
+      const { value: res, logged } = await logging(() =>
+        handler(textPost("x"))
+      );
+      assertIs(res.status, 503);
+      assertEquals(await res.json(), {
+        error: "enqueue failed: the store is closed",
+      });
+      assertIs(logged.length, 1, "one error line");
+      assertIs((logged[0][1] as Error).name, "BadResource");
+      const bad = await handler(
+        new Request("http://127.0.0.1/?delay=soon", {
+          method: "POST",
+          body: "x",
+        }),
+      );
+      assertIs(bad.status, 400);
+      await bad.body?.cancel();
+    }),
+};
+
+export const cases: Case[] = [
+  httpCase("native"),
+  httpCase("node"),
+  storeFailureCase,
+  closedCase,
+];

@@ -9,6 +9,7 @@
 
 import type { QueueEnqueueOptions } from "../queues/options.ts";
 import type { QueueEnqueueResult } from "../queues/enqueue.ts";
+import { isCallerError, isClosedError } from "./errors.ts";
 
 /** The part of a named queue the handler uses. */
 export interface EnqueueTarget {
@@ -170,7 +171,9 @@ async function bodyValue(req: Request, max: number): Promise<unknown> {
  * - Answers: 202 (also for a duplicate: `duplicate: true`, the first
  *   id); 400 for a bad body or field; 405 for a method other than POST;
  *   413 for a body over `maxBodyBytes`; 415 for another content type;
- *   500 when the store fails. Errors are JSON `{ error }`. It never throws.
+ *   500 when the store fails (logged with `console.error`; the answer
+ *   says only that it failed); 503 when the store is closed. Errors are
+ *   JSON `{ error }`. It never throws.
  *
  * ```ts
  * const jobs = kv.queue("jobs");
@@ -229,8 +232,19 @@ export function httpEnqueue(
           ? await queue.send(type, value, enqueueOptions)
           : await queue.enqueue(value as never, enqueueOptions);
       } catch (error) {
-        if (error instanceof TypeError) throw new HttpError(400, error.message);
-        throw error;
+        // A bad field or a message over Deno's limits is the client's;
+        // anything else (the engine's TypeErrors with a code among them)
+        // is the store's, logged below.
+        if (isCallerError(error)) {
+          throw new HttpError(400, (error as Error).message);
+        }
+        console.error(
+          `kvq httpEnqueue "${queue.name}": enqueue failed:`,
+          error,
+        );
+        return isClosedError(error)
+          ? fail(503, "enqueue failed: the store is closed")
+          : fail(500, "enqueue failed: the store failed");
       }
       return new Response(
         JSON.stringify({ id: result.id, duplicate: result.duplicate }) + "\n",
@@ -244,8 +258,8 @@ export function httpEnqueue(
       );
     } catch (error) {
       if (error instanceof HttpError) return fail(error.status, error.message);
-      console.error(`kvq httpEnqueue "${queue.name}": enqueue failed:`, error);
-      return fail(500, "enqueue failed: the store refused the write");
+      console.error(`kvq httpEnqueue "${queue.name}": failed:`, error);
+      return fail(500, "internal error");
     }
   };
 }
