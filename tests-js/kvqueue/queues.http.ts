@@ -3,19 +3,21 @@
  * (Deno.serve, Bun.serve, node:http through nodeHandler) and node:http on
  * every runtime. JSON, form and text bodies, group and dedup id from the
  * request, and clear 4xx answers for bad requests; a store that
- * fails (500) or is closed (503).
+ * fails (500) or is closed (503); and, under node:http, a body over the
+ * limit answered while the client is still sending it.
  *
  * @module
  */
 
 import { truncateSync } from "node:fs";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { isAbsolute } from "node:path";
 import {
   assert,
   assertEquals,
   assertIs,
+  sleep,
   sleepUntil,
 } from "../harness/helpers.ts";
 import type { Case } from "../harness/types.ts";
@@ -299,9 +301,165 @@ const closedCase: Case = {
     }),
 };
 
+/** What {@link neverEnding} saw. */
+interface Unended {
+  /** The answer's status. */
+  status: number;
+  /** The answer's JSON error message. */
+  error: string;
+  /** Body bytes sent before the answer came. */
+  sentBefore: number;
+  /** Whether the server closed the connection within 5 s of the answer. */
+  closed: boolean;
+}
+
+/**
+ * Sends a request by hand on a socket to 127.0.0.1:`port`: `head`, then
+ * `piece` (body bytes, as they go on the wire) every 5 ms, never ending
+ * the body. Waits (at most 5 s) for the answer, then (at most 5 s more)
+ * for the server to close the connection, still sending meanwhile.
+ */
+async function neverEnding(
+  port: number,
+  head: string[],
+  piece: string,
+  pieceBytes: number,
+): Promise<Unended> {
+  const socket = connect(port, "127.0.0.1");
+  // Writes after the server closed fail (EPIPE, ECONNRESET): expected.
+  socket.on("error", () => {});
+  let received = "";
+  let closed = false;
+  let sent = 0;
+  socket.on("data", (d: Uint8Array) => {
+    received += new TextDecoder().decode(d);
+  });
+  socket.on("end", () => closed = true);
+  socket.on("close", () => closed = true);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    socket.write(head.join("\r\n") + "\r\n\r\n");
+    timer = setInterval(() => {
+      if (closed || socket.destroyed) return;
+      socket.write(piece);
+      sent += pieceBytes;
+    }, 5);
+    const answered = () => /\{"error":"[^"]*"\}/.test(received);
+    await sleepUntil(() => answered() || closed, 5000, "the answer");
+    const sentBefore = sent;
+    assert(answered(), `an answer before the close: ${received}`);
+    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(received)?.[1]);
+    const error = JSON.parse(/\{"error":"[^"]*"\}/.exec(received)![0]).error;
+    const deadline = Date.now() + 5000;
+    while (!closed && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return { status, error, sentBefore, closed };
+  } finally {
+    clearInterval(timer);
+    socket.destroy();
+  }
+}
+
+/**
+ * Under node:http the body streams into the handler: a client that sends
+ * more than `maxBodyBytes` and never ends its body still gets the 413
+ * (the server did not wait for the body's end, nor keep what came after
+ * the limit), and the server closes the connection after it. The same
+ * for a Content-Length over the limit, answered before any body byte is
+ * read. A client that goes away in the middle of its body is no failure
+ * of the store: 400, nothing logged, nothing enqueued.
+ */
+const nodeLimitCase: Case = {
+  name:
+    "httpEnqueue under node:http and nodeHandler: a body over maxBodyBytes that never ends gets 413 at once and the connection closed, so does a Content-Length over it; a body cut short is a 400, not logged",
+  run: (t) =>
+    withNamed(t, async ({ q, api }) => {
+      const jobs = q("http-limit");
+      const handler = api.httpEnqueue!(jobs, { maxBodyBytes: 1000 });
+      const statuses: number[] = [];
+      const server = await serve("node", async (req) => {
+        const res = await handler(req);
+        statuses.push(res.status);
+        return res;
+      }, api);
+      const port = Number(new URL(server.url).port);
+      try {
+        const data = "x".repeat(300);
+        const chunked = await neverEnding(
+          port,
+          [
+            "POST / HTTP/1.1",
+            "host: 127.0.0.1",
+            "content-type: text/plain",
+            "transfer-encoding: chunked",
+          ],
+          `${data.length.toString(16)}\r\n${data}\r\n`,
+          data.length,
+        );
+        assertIs(chunked.status, 413, "chunked body over the limit");
+        assertIs(chunked.error, "the body is over 1000 bytes");
+        assert(chunked.sentBefore > 1000, `sent ${chunked.sentBefore}`);
+        assert(chunked.closed, "the server closed the connection");
+        const declared = await neverEnding(
+          port,
+          [
+            "POST / HTTP/1.1",
+            "host: 127.0.0.1",
+            "content-type: text/plain",
+            "content-length: 100000000",
+          ],
+          data,
+          data.length,
+        );
+        assertIs(declared.status, 413, "Content-Length over the limit");
+        assertIs(declared.error, "the body is over 1000 bytes");
+        assert(declared.closed, "the server closed the connection");
+        // A client that goes away in the middle of its body: a 400 for
+        // nobody, not a failure of the store (no error line), and no
+        // message of the half body.
+        const { logged } = await logging(async () => {
+          const socket = connect(port, "127.0.0.1");
+          socket.on("error", () => {});
+          await new Promise<void>((resolve, reject) => {
+            socket.once("connect", resolve);
+            socket.once("error", reject);
+          });
+          socket.write(
+            "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhalf \r\n",
+          );
+          await sleep(50);
+          socket.destroy();
+          await sleepUntil(() => statuses.length === 3, 5000, "its answer");
+        });
+        assertIs(statuses[2], 400, "the body cut short");
+        assertEquals(logged, []);
+        // Nothing was enqueued, and the server still serves.
+        const res = await fetch(server.url, {
+          method: "POST",
+          body: "fits",
+          headers: { "content-type": "text/plain" },
+        });
+        assertIs(res.status, 202);
+        await res.body?.cancel();
+        assertEquals(
+          (await jobs.peek()).map((m) => m.value),
+          ["fits"],
+        );
+      } finally {
+        await server.close();
+      }
+    }),
+};
+
 export const cases: Case[] = [
   httpCase("native"),
   httpCase("node"),
   storeFailureCase,
   closedCase,
+  nodeLimitCase,
 ];

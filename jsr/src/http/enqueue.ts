@@ -69,7 +69,14 @@ async function readBody(req: Request, max: number): Promise<Uint8Array> {
   let size = 0;
   const reader = req.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch {
+      // The client went away (or sent a broken body) before its end.
+      throw new HttpError(400, "the body could not be read to its end");
+    }
+    const { done, value } = next;
     if (done) break;
     size += value.length;
     if (size > max) {

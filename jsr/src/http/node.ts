@@ -14,6 +14,8 @@ export interface NodeRequestLike extends AsyncIterable<unknown> {
   url?: string;
   /** The headers, lower-cased. */
   headers: Record<string, string | string[] | undefined>;
+  /** True once the whole request has arrived. */
+  complete?: boolean;
 }
 
 /** The parts of `http.ServerResponse` the adapter writes. */
@@ -27,6 +29,40 @@ export interface NodeResponseLike {
 }
 
 /**
+ * The request's body as a stream the handler pulls from: nothing is read
+ * before the handler asks, so a handler that stops (httpEnqueue at its
+ * `maxBodyBytes`) leaves the rest unread. `read.done` turns true when the
+ * body was read to its end.
+ */
+function bodyStream(
+  req: NodeRequestLike,
+  read: { done: boolean },
+): ReadableStream<Uint8Array> {
+  let chunks: AsyncIterator<unknown> | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      chunks ??= req[Symbol.asyncIterator]();
+      const { done, value } = await chunks.next();
+      if (done) {
+        read.done = true;
+        controller.close();
+        return;
+      }
+      controller.enqueue(
+        typeof value === "string"
+          ? new TextEncoder().encode(value)
+          : value as Uint8Array,
+      );
+    },
+    // Nothing to do: what the handler did not read stays unread, and the
+    // connection closes after the answer (below). Ending the iterator
+    // instead would destroy the request, and with it the socket the
+    // answer goes out on.
+    cancel() {},
+  }, { highWaterMark: 0 });
+}
+
+/**
  * A `node:http` request listener running `handler`:
  *
  * ```ts
@@ -34,8 +70,12 @@ export interface NodeResponseLike {
  * createServer(nodeHandler(httpEnqueue(kv.queue("jobs")))).listen(8000);
  * ```
  *
- * The request's body is read whole before `handler` runs. A handler that
- * throws gets a 500.
+ * The request's body reaches `handler` as a stream, read as the handler
+ * reads it: httpEnqueue stops at its `maxBodyBytes` (or at once, for a
+ * `Content-Length` over it) and answers 413 without waiting for the rest.
+ * When the answer goes out before the whole request has arrived, it says
+ * `Connection: close`, and the server closes the connection after it. A
+ * handler that throws gets a 500.
  */
 export function nodeHandler(
   handler: (req: Request) => Promise<Response>,
@@ -45,37 +85,24 @@ export function nodeHandler(
   }
   return async (req, res) => {
     let response: Response;
+    const method = req.method ?? "GET";
+    const hasBody = method !== "GET" && method !== "HEAD";
+    const read = { done: false };
     try {
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) {
         if (v === undefined) continue;
         for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
       }
-      const method = req.method ?? "GET";
-      let body: Uint8Array | undefined;
-      if (method !== "GET" && method !== "HEAD") {
-        const chunks: Uint8Array[] = [];
-        for await (const c of req) {
-          chunks.push(
-            typeof c === "string"
-              ? new TextEncoder().encode(c)
-              : c as Uint8Array,
-          );
-        }
-        body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-        let at = 0;
-        for (const c of chunks) {
-          body.set(c, at);
-          at += c.length;
-        }
-      }
       const host = headers.get("host") ?? "localhost";
       response = await handler(
         new Request(`http://${host}${req.url ?? "/"}`, {
           method,
           headers,
-          body: body as Uint8Array<ArrayBuffer> | undefined,
-        }),
+          body: hasBody ? bodyStream(req, read) : undefined,
+          // A stream body needs it (Node's fetch insists).
+          duplex: "half",
+        } as RequestInit),
       );
     } catch (error) {
       console.error("kvq nodeHandler: the handler failed:", error);
@@ -86,6 +113,10 @@ export function nodeHandler(
     }
     res.statusCode = response.status;
     response.headers.forEach((value, name) => res.setHeader(name, value));
+    if (hasBody && !read.done && req.complete !== true) {
+      // The rest of the body is still coming: not read, not kept.
+      res.setHeader("connection", "close");
+    }
     res.end(new Uint8Array(await response.arrayBuffer()));
   };
 }
