@@ -1,8 +1,8 @@
 /**
  * HTTP enqueue through a real server on loopback: the runtime's own server
  * (Deno.serve, Bun.serve, node:http through nodeHandler) and node:http on
- * every runtime. JSON, form and text bodies, group and dedup id from the
- * request, and clear 4xx answers for bad requests; a store that
+ * every runtime. JSON, form and text bodies, group, dedup id and delay
+ * from the request, and clear 4xx answers for bad requests; a store that
  * fails (500) or is closed (503); and, under node:http, a body over the
  * limit answered while the client is still sending it.
  *
@@ -77,12 +77,17 @@ async function serve(
   };
 }
 
+/** The server kind's words in a case name. */
+function through(kind: "native" | "node"): string {
+  return kind === "native"
+    ? "the runtime's own server"
+    : "node:http and nodeHandler";
+}
+
 function httpCase(kind: "native" | "node"): Case {
   return {
     name: `httpEnqueue: through ${
-      kind === "native"
-        ? "the runtime's own server"
-        : "node:http and nodeHandler"
+      through(kind)
     } on loopback, bodies become messages, bad requests get a clear 4xx`,
     run: (t) =>
       withNamed(t, async ({ q, api }) => {
@@ -192,6 +197,126 @@ function httpCase(kind: "native" | "node"): Case {
           res = await post("/", "after", { "content-type": "text/plain" });
           assertIs(res.status, 202);
           await res.body?.cancel();
+        } finally {
+          await server.close();
+        }
+      }),
+  };
+}
+
+/**
+ * The request fields and bodies the first case does not send, each
+ * checked in the queue (peek: nothing listens): the dedup id from
+ * X-Dedup-Id (a duplicate answered with the first id), the group from
+ * `?group=`, a delay from X-Delay (the message is delayed), a `+json`
+ * content type (parsed); and invalid UTF-8 in a text body (400) and a
+ * form carrying a file (415), neither enqueued.
+ */
+function fieldsCase(kind: "native" | "node"): Case {
+  return {
+    name: `httpEnqueue: through ${
+      through(kind)
+    }, X-Dedup-Id, ?group=, X-Delay and a +json type reach the message; invalid UTF-8 gets 400, a form with a file 415`,
+    run: (t) =>
+      withNamed(t, async ({ q, api }) => {
+        const jobs = q("http-fields");
+        const server = await serve(kind, api.httpEnqueue!(jobs), api);
+        try {
+          const post = (
+            path: string,
+            body: BodyInit,
+            headers: Record<string, string> = {},
+          ) => fetch(server.url + path, { method: "POST", body, headers });
+          const text = { "content-type": "text/plain" };
+          const accepted = async (res: Response) => {
+            assertIs(res.status, 202);
+            const body = await res.json();
+            assertIs(res.headers.get("x-job-id"), body.id);
+            return body as { id: string; duplicate: boolean };
+          };
+          // The dedup id from its header, twice: the second is the first.
+          const once = await accepted(
+            await post("/", "one", { ...text, "x-dedup-id": "order-9" }),
+          );
+          assertIs(once.duplicate, false);
+          assertEquals(
+            await accepted(
+              await post("/", "two", { ...text, "x-dedup-id": "order-9" }),
+            ),
+            { id: once.id, duplicate: true },
+          );
+          // The group from the query string.
+          const grouped = await accepted(
+            await post("/?group=cust-7", "grouped", text),
+          );
+          // A delay from its header.
+          const before = Date.now();
+          const later = await accepted(
+            await post("/", "later", { ...text, "x-delay": "60000" }),
+          );
+          // A +json type is JSON.
+          const vendor = await accepted(
+            await post("/", '{"v":[1,"two"]}', {
+              "content-type": "application/vnd.foo+json; charset=utf-8",
+            }),
+          );
+          // Invalid UTF-8 in a text body.
+          let res = await post(
+            "/",
+            new Uint8Array([0x68, 0x69, 0xff, 0xfe]),
+            text,
+          );
+          assertIs(res.status, 400, "invalid UTF-8");
+          assertEquals(await res.json(), {
+            error: "the body is not valid UTF-8",
+          });
+          // A multipart form with a file.
+          const form = new FormData();
+          form.append("name", "ada");
+          form.append(
+            "doc",
+            new Blob(["%PDF-1.7"], { type: "application/pdf" }),
+            "a.pdf",
+          );
+          res = await post("/", form);
+          assertIs(res.status, 415, "a form with a file");
+          assertEquals(await res.json(), {
+            error: 'form field "doc" is a file: files are not accepted',
+          });
+          // What the queue holds.
+          assertEquals(await jobs.counts(), {
+            ready: 3,
+            delayed: 1,
+            waiting: 0,
+            running: 0,
+            dead: 0,
+          });
+          const held = new Map(
+            (await jobs.peek({ limit: 10 })).map((m) => [m.id as string, m]),
+          );
+          assertIs(held.size, 4);
+          const m = (id: string) => {
+            const one = held.get(id);
+            assert(one !== undefined, `message ${id} is in the queue`);
+            return one as {
+              value: unknown;
+              state: string;
+              group: string | null;
+              dueAt: Date;
+            };
+          };
+          assertIs(m(once.id).value, "one");
+          assertIs(m(once.id).state, "ready");
+          assertIs(m(grouped.id).value, "grouped");
+          assertIs(m(grouped.id).group, "cust-7");
+          assertIs(m(later.id).value, "later");
+          assertIs(m(later.id).state, "delayed");
+          const due = m(later.id).dueAt.getTime();
+          assert(
+            due >= before + 60000 && due <= Date.now() + 60000,
+            `due in 60 s: ${due - before} ms after the request`,
+          );
+          assertEquals(m(vendor.id).value, { v: [1, "two"] });
         } finally {
           await server.close();
         }
@@ -459,6 +584,8 @@ const nodeLimitCase: Case = {
 export const cases: Case[] = [
   httpCase("native"),
   httpCase("node"),
+  fieldsCase("native"),
+  fieldsCase("node"),
   storeFailureCase,
   closedCase,
   nodeLimitCase,
