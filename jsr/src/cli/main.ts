@@ -8,6 +8,7 @@
  */
 
 import type { KvStore } from "../kvqueue/types.ts";
+import { isArgumentError } from "../fault.ts";
 import { copyCommand } from "./copy.ts";
 import { queuesCommand } from "./queues.ts";
 
@@ -112,7 +113,5 @@ export async function runCli(
  * that does not answer) is not a usage error.
  */
 function isUsage(error: unknown): boolean {
-  if (error instanceof UsageError) return true;
-  return error instanceof TypeError &&
-    (error as { code?: unknown }).code === undefined;
+  return error instanceof UsageError || isArgumentError(error);
 }

@@ -9,7 +9,7 @@
 
 import type { QueueEnqueueOptions } from "../queues/options.ts";
 import type { QueueEnqueueResult } from "../queues/enqueue.ts";
-import { isCallerError, isClosedError } from "./errors.ts";
+import { isCallerError, isClosedError } from "../fault.ts";
 
 /** The part of a named queue the handler uses. */
 export interface EnqueueTarget {

@@ -1,8 +1,8 @@
 /**
  * Whose fault an error of a store operation is: the caller's (a bad
  * argument, a value over one of Deno's limits) or the store's. The HTTP
- * handler answers 4xx or 5xx by it; the `kvq` command's rule for a usage
- * error (exit code 2) is {@link isArgumentError}.
+ * handler (http/enqueue.ts) answers 4xx or 5xx by it; the `kvq` command
+ * (cli/main.ts) exits with 2, a usage error, on {@link isArgumentError}.
  *
  * The engine raises most of its failures as a TypeError, as Deno does,
  * with a `KVQ_*` code (crates/kvq-core/src/error.rs): a TypeError is
