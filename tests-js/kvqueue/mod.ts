@@ -23,6 +23,7 @@ import { cases as admin } from "./queues.admin.ts";
 import { cases as http } from "./queues.http.ts";
 import { cases as cli } from "./queues.cli.ts";
 import { cases as close } from "./queues.close.ts";
+import { cases as retry } from "./queues.retry.ts";
 
 /** All cases, conformance first. */
 export const allCases: Case[] = [
@@ -39,5 +40,6 @@ export const allCases: Case[] = [
   ...http,
   ...cli,
   ...close,
+  ...retry,
   ...queueProcesses,
 ];
