@@ -16,7 +16,6 @@
  * @module
  */
 
-import process from "node:process";
 // The source, whatever build the target runs: pure functions, no native
 // code (bundled with the suite for Node 20).
 import { resolveQueueOptions } from "../../jsr/src/queues/options.ts";
@@ -84,11 +83,6 @@ function pure(body: () => void): () => Promise<void> {
       body();
       resolve();
     });
-}
-
-/** Cases that show a known bug of retryDelay run with KVQ_KNOWN_BUGS=1. */
-function knownBug(reason: string): () => string | undefined {
-  return () => process.env.KVQ_KNOWN_BUGS === "1" ? undefined : reason;
 }
 
 export const cases: Case[] = [
@@ -215,9 +209,6 @@ export const cases: Case[] = [
   {
     name:
       "queue retry delays: a jittered wait never exceeds maxRetryDelayMs (retryDelay over 20000 draws at the cap)",
-    skip: knownBug(
-      "known bug: retryDelay spreads the capped wait, so a wait reaches maxRetryDelayMs * (1 + retryJitter); run with KVQ_KNOWN_BUGS=1",
-    ),
     run: pure(() => {
       const config = resolveQueueOptions({
         retryDelayMs: 100,
@@ -239,9 +230,6 @@ export const cases: Case[] = [
   {
     name:
       "queue retry delays: with retryDelayMs 0 every wait is 0, also once retryFactor^(k-1) overflows to Infinity",
-    skip: knownBug(
-      "known bug: 0 * Infinity makes the wait NaN (retryFactor 100 from attempt 156; kept as keys the message then waits for ever); run with KVQ_KNOWN_BUGS=1",
-    ),
     run: pure(() => {
       const config = resolveQueueOptions({
         retryDelayMs: 0,

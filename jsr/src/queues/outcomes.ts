@@ -34,8 +34,10 @@ export const MAX_HAND_ONS = 16;
 
 /**
  * The wait before attempt `attempt + 1` after `attempt` failed ones:
- * `retryDelayMs * retryFactor^(attempt - 1)`, at most `maxRetryDelayMs`,
- * spread by `retryJitter`.
+ * `retryDelayMs * retryFactor^(attempt - 1)`, spread by `retryJitter`,
+ * and never more than `maxRetryDelayMs` (the cap holds after the spread:
+ * it is the longest wait between attempts). A step that overflows to
+ * Infinity on a zero delay (0 * Infinity) is a zero wait, not NaN.
  */
 export function retryDelay(config: QueueConfig, attempt: number): number {
   const base = Math.min(
@@ -43,7 +45,8 @@ export function retryDelay(config: QueueConfig, attempt: number): number {
     config.retryDelayMs * config.retryFactor ** Math.max(0, attempt - 1),
   );
   const spread = 1 + config.retryJitter * (2 * Math.random() - 1);
-  return Math.max(0, Math.round(base * spread));
+  const wait = Math.round(base * spread) || 0;
+  return Math.min(config.maxRetryDelayMs, Math.max(0, wait));
 }
 
 /**
