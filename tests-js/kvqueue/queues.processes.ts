@@ -57,8 +57,13 @@ export const cases: Case[] = [
     skip: needsFile,
     run: (t) =>
       withNamed(t, async ({ q, path }) => {
+        // A lease far longer than any pause of a loaded machine: this case
+        // is about order, and a lease that lapsed while its handler still
+        // ran would deliver the message again (at-least-once), out of it.
+        // The SIGKILL case below is the one about lapsed leases.
         const options = {
           ...QFAST,
+          leaseMs: 10_000,
           maxAttempts: 3,
           retryDelayMs: 150,
           retryFactor: 1,
