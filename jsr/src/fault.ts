@@ -5,7 +5,8 @@
  * (cli/main.ts) exits with 2, a usage error, on {@link isArgumentError}.
  *
  * The engine raises most of its failures as a TypeError, as Deno does,
- * with a `KVQ_*` code (crates/kvq-core/src/error.rs): a TypeError is
+ * with a `KVQ_*` code (crates/kvq-core/src/error.rs), and so does kvq's
+ * TypeScript for a stored value it cannot decode: a TypeError is
  * therefore a bad argument only when it has no code.
  *
  * @module
@@ -30,12 +31,14 @@ export function errorCode(error: unknown): string | undefined {
 
 /**
  * Whether `error` is a bad argument kvq refused before the store was
- * asked (a queue name, an option, a payload over Deno's limit): a
- * TypeError without a code. A TypeError with a code is the engine's
- * (KVQ_SQLITE, KVQ_READ_ONLY, …): the operation failed.
+ * asked (a queue name, an option, a payload over Deno's limit, a value
+ * nested too deep to serialize): a TypeError or RangeError without a
+ * code. One with a code is the engine's (KVQ_SQLITE, KVQ_READ_ONLY, …):
+ * the operation failed.
  */
 export function isArgumentError(error: unknown): boolean {
-  return error instanceof TypeError && errorCode(error) === undefined;
+  return (error instanceof TypeError || error instanceof RangeError) &&
+    errorCode(error) === undefined;
 }
 
 /**

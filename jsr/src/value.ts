@@ -5,6 +5,7 @@
  * @module
  */
 
+import { engineError, ErrorClass } from "./errors.ts";
 import { deserialize, serialize } from "./v8/mod.ts";
 
 /** Value encoding 1: V8 ValueSerializer bytes. */
@@ -174,6 +175,12 @@ export function decodeValue(encoding: number, bytes: Uint8Array): unknown {
         new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true),
       );
     default:
-      throw new TypeError(`The value encoding ${encoding} is unknown.`);
+      // A stored value this version cannot read: the store's, not the
+      // caller's (jsr/src/fault.ts), as the engine's own error says.
+      throw engineError(
+        ErrorClass.TypeError,
+        "KVQ_UNKNOWN_ENCODING",
+        `The value encoding ${encoding} is unknown.`,
+      );
   }
 }

@@ -22,7 +22,7 @@ import {
 } from "../harness/helpers.ts";
 import type { Case } from "../harness/types.ts";
 import type { QueuesApi } from "./flavours.ts";
-import { recordNamed, withNamed } from "./queues.helpers.ts";
+import { NO_COUNTS, recordNamed, withNamed } from "./queues.helpers.ts";
 import { asQueue } from "./targets.ts";
 
 type Handler = (req: Request) => Promise<Response>;
@@ -429,6 +429,37 @@ const closedCase: Case = {
     }),
 };
 
+/**
+ * A JSON body nested deeper than a message may be (1001 arrays: the
+ * payload's serializer refuses past 1000 levels, with a RangeError) is
+ * the client's mistake: 400 with the reason, nothing logged, nothing
+ * enqueued.
+ */
+const tooDeepCase: Case = {
+  name:
+    "httpEnqueue: a JSON body nested too deep to be a message answers 400, not logged",
+  run: (t) =>
+    withNamed(t, async ({ q, api }) => {
+      const jobs = q("http");
+      const handler = api.httpEnqueue!(jobs);
+      const depth = 1001;
+      const { value: res, logged } = await logging(() =>
+        handler(
+          new Request("http://127.0.0.1/", {
+            method: "POST",
+            body: "[".repeat(depth) + "]".repeat(depth),
+            headers: { "content-type": "application/json" },
+          }),
+        )
+      );
+      const answer = await res.json() as { error: string };
+      assertIs(res.status, 400, JSON.stringify(answer));
+      assert(answer.error.length > 0, "a reason");
+      assertIs(logged.length, 0, `logged: ${JSON.stringify(logged)}`);
+      assertEquals(await jobs.counts(), NO_COUNTS);
+    }),
+};
+
 /** What {@link neverEnding} saw. */
 interface Unended {
   /** The answer's status. */
@@ -591,5 +622,6 @@ export const cases: Case[] = [
   fieldsCase("node"),
   storeFailureCase,
   closedCase,
+  tooDeepCase,
   nodeLimitCase,
 ];

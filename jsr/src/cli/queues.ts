@@ -212,7 +212,7 @@ export const queuesCommand: CliCommand = async (args, ctx) => {
     (op === undefined && !p.flags.has("help") ? ctx.err : ctx.out)(HELP);
     return op === undefined && !p.flags.has("help") ? 2 : 0;
   }
-  if (!(op in FLAGS)) {
+  if (!Object.hasOwn(FLAGS, op)) {
     throw new UsageError(
       `unknown operation ${JSON.stringify(op)}\n\n${HELP}`,
     );
