@@ -21,12 +21,18 @@ source tests-js/package/lib.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# expect_line REGEX CMD...: "ok" when a line of CMD's output matches REGEX.
+# expect_line REGEX CMD...: "ok" when CMD succeeds and a line of its output
+# matches REGEX.
 expect_line() {
   local want=$1 out
   shift
-  out=$("$@" 2>&1) || true
-  if echo "$out" | grep -Eq "$want"; then echo ok; else echo "no line $want in: $out"; fi
+  if ! out=$("$@" 2>&1); then
+    echo "failed: $out"
+  elif echo "$out" | grep -Eq "$want"; then
+    echo ok
+  else
+    echo "no line $want in: $out"
+  fi
 }
 
 succeeds "deno doc --lint jsr/mod.ts: every export documented" \
