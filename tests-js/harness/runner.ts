@@ -110,7 +110,7 @@ export async function runCases(
       }
       const started = Date.now();
       try {
-        await runWithTimeout(() => c.run(t), timeoutMs);
+        await runWithTimeout(() => c.run(t), c.timeoutMs ?? timeoutMs);
         summary.passed++;
         row[ti] = "pass";
         log(`${prefixOf(t)}ok   ${c.name} (${Date.now() - started} ms)`);

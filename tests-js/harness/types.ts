@@ -125,4 +125,9 @@ export interface Case {
   run(t: Target): Promise<void>;
   /** Returns a reason to skip on this target, or undefined to run it. */
   skip?(t: Target): string | undefined;
+  /**
+   * Milliseconds before the case counts as failed, for a case that runs
+   * many processes one after another (default: the runner's).
+   */
+  timeoutMs?: number;
 }

@@ -58,6 +58,9 @@ export const cases: Case[] = [
     name:
       "kvq queues: list, peek, dead, stats, cancel, redrive and purge print readable output for a filled database",
     skip: needsFile,
+    // Eighteen runs of the command, each a process that opens the store:
+    // 1-3 s apiece on a loaded machine against Postgres.
+    timeoutMs: 90_000,
     run: (t) =>
       withNamed(t, async ({ q, path }) => {
         const emails = q("emails", { maxAttempts: 2 });
