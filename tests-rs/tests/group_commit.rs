@@ -26,6 +26,14 @@ fn concurrent_writers_get_distinct_stamps_with_few_fsyncs() {
     write(vec![set(key(&["v8"]), KvValue::V8(kvq_tests::v8_int(1)))]),
   ));
   let before = store.stats();
+  // Another connection holds the write lock while the writers send, so
+  // they all wait in the engine's queue, however the threads happen to be
+  // scheduled: what is measured is how the engine groups waiting writes,
+  // not how fast 200 threads start on a loaded machine.
+  let blocker = rusqlite::Connection::open(&path).expect("second connection");
+  blocker
+    .execute_batch("begin immediate")
+    .expect("the write lock");
   let barrier = Arc::new(Barrier::new(WRITERS));
   let threads: Vec<_> = (0..WRITERS)
     .map(|i| {
@@ -42,6 +50,8 @@ fn concurrent_writers_get_distinct_stamps_with_few_fsyncs() {
       })
     })
     .collect();
+  std::thread::sleep(std::time::Duration::from_millis(300));
+  blocker.execute_batch("commit").expect("the lock released");
   let results: Vec<_> = threads
     .into_iter()
     .map(|t| t.join().expect("writer thread"))
@@ -80,13 +90,8 @@ fn concurrent_writers_get_distinct_stamps_with_few_fsyncs() {
     WRITERS / 10
   );
   assert_eq!(commits as usize, WRITERS - WRITERS / 10);
-  // One fsync per commit is what no grouping gives. How many writers meet
-  // in one transaction depends on how the 200 threads get scheduled after
-  // the barrier: on a loaded 2-core machine 3.9 on average, on a quiet one
-  // far more. Two or more still shows grouping, without making the test
-  // one of the machine's load.
   assert!(
-    fsyncs * 2 <= commits,
+    fsyncs * 4 <= commits,
     "{fsyncs} fsyncs for {commits} commits is not group commit"
   );
   store.close();
