@@ -77,6 +77,18 @@ async fn named_tables_of_an_older_layout_are_refused_clearly() {
     assert_eq!(e.code(), "KVQ_UNSUPPORTED", "{e}");
     assert!(e.to_string().contains("development build"), "{e}");
   }
+  // The refused write added nothing beside the old table.
+  let conn = rusqlite::Connection::open(&path).expect("open");
+  let added: i64 = conn
+    .query_row(
+      "select count(*) from sqlite_master where name like 'kvq_named%' \
+       and name <> 'kvq_named'",
+      [],
+      |r| r.get(0),
+    )
+    .expect("schema");
+  assert_eq!(added, 0, "tables or indexes added beside the old table");
+  drop(conn);
   let plain =
     kvq_tests::enqueue(kvq_tests::v8_string("plain"), 0, vec![], None);
   kvq_tests::commit(&store, kvq_tests::enqueues(vec![plain])).await;

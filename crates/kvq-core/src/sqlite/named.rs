@@ -257,10 +257,15 @@ pub fn layout_ok(conn: &Connection) -> Result<bool> {
   Ok(conn.query_row(HAS_NEXT, [], |r| r.get(0))?)
 }
 
-/// Creates the tables if missing (inside the turn's transaction).
+/// Creates the tables if missing (inside the turn's transaction). Tables
+/// of another layout are refused first, before anything is added beside
+/// them: a refused write leaves the file as it was.
 pub fn create_tables(tx: &Connection) -> Result<()> {
+  if tables_exist(tx)? {
+    check_layout(tx)?;
+  }
   tx.execute_batch(CREATE_TABLES)?;
-  check_layout(tx)
+  Ok(())
 }
 
 /// Refuses `kvq_named` tables of the layout a development build wrote
