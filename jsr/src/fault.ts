@@ -33,8 +33,8 @@ export function errorCode(error: unknown): string | undefined {
  * Whether `error` is a bad argument kvq refused before the store was
  * asked (a queue name, an option, a payload over Deno's limit, a value
  * nested too deep to serialize): a TypeError or RangeError without a
- * code. One with a code is the engine's (KVQ_SQLITE, KVQ_READ_ONLY, …):
- * the operation failed.
+ * code. One with a code is the store's (KVQ_SQLITE, KVQ_READ_ONLY, a
+ * stored value that does not decode, …): the operation failed.
  */
 export function isArgumentError(error: unknown): boolean {
   return (error instanceof TypeError || error instanceof RangeError) &&

@@ -107,8 +107,9 @@ export async function runCli(
 
 /**
  * Whether `error` is the caller's mistake (exit code 2): a UsageError, or
- * a TypeError kvq threw on a bad argument (a queue name, an option). A
- * TypeError with a kvq code is the operation's failure (exit code 1):
+ * a TypeError or RangeError kvq threw on a bad argument (a queue name, an
+ * option; fault.ts). One with a kvq code is the operation's failure (exit
+ * code 1):
  * a store that cannot be opened (KVQ_CANNOT_OPEN: a wrong token, a server
  * that does not answer) is not a usage error.
  */

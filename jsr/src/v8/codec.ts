@@ -5,6 +5,7 @@
  * @module
  */
 
+import { engineError, ErrorClass } from "../errors.ts";
 import { Reader } from "./reader.ts";
 import { Writer } from "./writer.ts";
 
@@ -53,6 +54,13 @@ export function deserialize(bytes: Uint8Array): unknown {
     r.header();
     return r.value();
   } catch {
-    throw new RangeError("could not deserialize value");
+    // Deno's class and message. Stored bytes that do not decode are the
+    // store's failure, not the caller's (jsr/src/fault.ts): the code says
+    // so, as the engine's own errors carry one.
+    throw engineError(
+      ErrorClass.RangeError,
+      "KVQ_INVALID_VALUE",
+      "could not deserialize value",
+    );
   }
 }
