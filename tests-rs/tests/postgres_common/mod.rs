@@ -218,5 +218,7 @@ where
     failed.len(),
     started.elapsed()
   );
+  // Else the loop never met the outage, and showed nothing about it.
+  assert!(!failed.is_empty(), "the restart failed no {what}");
   (acknowledged, failed)
 }
