@@ -92,7 +92,7 @@ nice -n 19 scripts/denokv.sh --install >"$cache/denokv-install.log" 2>&1 &
 for t in tests-js/v8/golden_test.ts tests-js/v8/roundtrip_test.ts tests-js/v8/host_test.ts \
   tests-js/unit/key.codec.ts tests-js/unit/list.cursor.ts \
   tests-js/unit/wire.roundtrip.ts tests-js/unit/awake.ts tests-js/unit/write_batch.ts \
-  tests-js/unit/fault.ts; do
+  tests-js/unit/fault.ts tests-js/unit/cli_args.ts; do
   run "unit $(basename "$t") (deno)" "${DENO_KVQ[@]}" "$t"
   run "unit $(basename "$t") (node24)" "$NODE24" "$t"
   run "unit $(basename "$t") (bun)" "$BUN" "$t"

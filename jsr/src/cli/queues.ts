@@ -85,16 +85,26 @@ function checkFlags(p: Parsed, op: string): void {
   if (token === true || token === "") {
     throw new UsageError("--token needs a value: --token=T");
   }
+  // Values too are checked before the store is opened: a mistyped one is
+  // reported as such, not as a database that cannot be opened.
+  intFlag(p, "interval", 0);
+  intFlag(p, "limit", 0);
+  const watch = p.flags.get("watch");
+  if (typeof watch === "string" && intFlag(p, "watch", 1) < 1) {
+    throw new UsageError(`--watch must be at least 1: received ${watch}`);
+  }
+  if (watch !== undefined && intFlag(p, "interval", 1000) < 1) {
+    throw new UsageError("--watch needs an --interval of at least 1 ms");
+  }
 }
 
 function intFlag(p: Parsed, name: string, fallback: number): number {
   const v = p.flags.get(name);
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v === true || !Number.isInteger(n) || n < 0) {
+  if (v === true || !/^\d+$/.test(v)) {
     throw new UsageError(`--${name} must be a whole number: received ${v}`);
   }
-  return n;
+  return Number(v);
 }
 
 /** A value as one short line. */
@@ -259,12 +269,6 @@ export const queuesCommand: CliCommand = async (args, ctx) => {
           : watch === true
           ? Infinity
           : intFlag(p, "watch", 1);
-        if (reports < 1) {
-          throw new UsageError(`--watch must be at least 1: received ${watch}`);
-        }
-        if (watch !== undefined && intervalMs < 1) {
-          throw new UsageError("--watch needs an --interval of at least 1 ms");
-        }
         for (let n = 0; n < reports; n++) {
           const s = await q.stats({ intervalMs });
           if (n > 0) out("");
