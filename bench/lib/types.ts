@@ -31,8 +31,15 @@ export interface NamedQueues {
     messages: Payload[],
     options?: (message: Payload) => NamedOptions,
   ): Promise<void>;
-  /** Starts a listener of queue `name`, `concurrency` messages at a time. */
-  listen(name: string, handler: MessageHandler, concurrency: number): void;
+  /**
+   * Starts a listener of queue `name`, `concurrency` messages at a time;
+   * the promise settles when it stops (rejects when it failed).
+   */
+  listen(
+    name: string,
+    handler: MessageHandler,
+    concurrency: number,
+  ): Promise<void>;
 }
 
 /** Called by an adapter at the moment a handler starts on a message. */

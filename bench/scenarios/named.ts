@@ -101,13 +101,18 @@ export function namedDrain(
 ): Scenario {
   return sandwiched((instance, params, run) => {
     const named = namedOf(instance);
+    // A listener that fails ends the run with its error, rather than as
+    // a drain that ran out of time.
+    let failed!: (error: unknown) => void;
+    const failure = new Promise<never>((_, reject) => failed = reject);
     const through: SystemInstance = {
       ...instance,
       enqueueMany: (batch) => named.enqueueMany("bench", batch, options),
-      listen: (handler: MessageHandler) =>
-        named.listen("bench", handler, CONCURRENCY),
+      listen: (handler: MessageHandler) => {
+        named.listen("bench", handler, CONCURRENCY).catch(failed);
+      },
     };
-    return drain(through, params, run);
+    return Promise.race([drain(through, params, run), failure]);
   });
 }
 
@@ -137,8 +142,9 @@ export const drainBesideNamed: Scenario = sandwiched(
   (instance, params, run) =>
     onPeer(instance, (peer) => {
       const named = namedOf(peer);
+      // Closing the handle stops these; that end is expected.
       for (const name of ["idle-a", "idle-b"]) {
-        named.listen(name, () => {}, CONCURRENCY);
+        named.listen(name, () => {}, CONCURRENCY).catch(() => {});
       }
       return drain(peer, params, run);
     }),

@@ -153,10 +153,10 @@ function namedQueues(queue: (name: string) => NamedQueueLike): NamedQueues {
       const q = handle(name);
       await Promise.all(messages.map((m) => q.enqueue(m, options?.(m))));
     },
-    listen(name, handler, concurrency) {
-      handle(name).listen((value) => handler(value as Payload), {
+    async listen(name, handler, concurrency) {
+      await handle(name).listen((value) => handler(value as Payload), {
         concurrency,
-      }).catch(() => {});
+      });
     },
   };
 }
