@@ -172,10 +172,13 @@ export const cases: Case[] = [
       withQueue(t, async (kv, path) => {
         const seen: unknown[] = [];
         // Slow enough that this process cannot drain the queue alone
-        // before the Node worker's poll finds it.
+        // before the Node worker's poll finds it: 300 messages take 600 ms
+        // or more here, against a 50 ms poll, which a loaded machine
+        // (make test runs five such suites side by side) delayed past the
+        // 150 ms of 5 ms handlers once.
         kv.listenQueue(async (m: unknown) => {
           seen.push(m);
-          await sleep(5);
+          await sleep(20);
         }, { concurrency: 10 });
         const node = new Worker("kvq-node", path, "consume", {
           queue: FAST,
