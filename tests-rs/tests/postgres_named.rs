@@ -566,14 +566,15 @@ async fn a_schema_from_before_named_queues_is_migrated() {
   store.close();
   // Back to what the older kvq left.
   pg::admin(&format!(
-    "drop table {s}.named, {s}.named_dead, {s}.named_dedup, {s}.named_counters; \
+    "drop table {s}.named, {s}.named_dead, {s}.named_dedup, {s}.named_counters, \
+       {s}.queue_waiting; \
      delete from {s}.kvq_migrations where version > 1"
   ));
   let store = pg::open(&url, 30_000);
   let versions = pg::admin(&format!(
     "select string_agg(version::text, ',' order by version) from {s}.kvq_migrations"
   ));
-  assert_eq!(versions, "1,2,3");
+  assert_eq!(versions, "1,2,3,4");
   let entry = kvq_tests::get(&store, &k).await.expect("kept");
   assert_eq!(entry.versionstamp, vs);
   send(&store, vec![message("m", "works", None)]).await;
@@ -585,7 +586,8 @@ async fn a_schema_from_before_named_queues_is_migrated() {
 /// A store whose named tables an older kvq made (migration 2: one index
 /// of every message by state, text in the database's collation) keeps its
 /// messages through migration 3 (an index per state, text compared as
-/// bytes): ready and waiting ones, each group still in order.
+/// bytes) and 4 (the hand-off's registrations): ready and waiting ones,
+/// each group still in order.
 #[tokio::test]
 async fn named_tables_of_schema_version_2_are_migrated_with_their_messages() {
   let Some(url) = pg::url(
@@ -612,13 +614,14 @@ async fn named_tables_of_schema_version_2_are_migrated_with_their_messages() {
        alter column grp type text collate \"default\"; \
      create index named_by_due_idx on {s}.named (queue, state, due, id); \
      create index named_leases_idx on {s}.named (due) where state = 2; \
+     drop table {s}.queue_waiting; \
      delete from {s}.kvq_migrations where version > 2"
   ));
   let store = pg::open(&url, 30_000);
   let versions = pg::admin(&format!(
     "select string_agg(version::text, ',' order by version) from {s}.kvq_migrations"
   ));
-  assert_eq!(versions, "1,2,3");
+  assert_eq!(versions, "1,2,3,4");
   let collations = pg::admin(&format!(
     "select string_agg(column_name || ' ' || coalesce(collation_name, '-'), \
                        ',' order by column_name) \

@@ -268,6 +268,14 @@ pub trait Backend: Send {
   fn claims_cheaply(&self) -> bool {
     false
   }
+  /// Messages of the anonymous queue another process leased to this
+  /// store for a listener that no longer waits here (Postgres's
+  /// hand-off, postgres/queue.rs), taken from the backend: the engine
+  /// releases them at once, their attempt not counted. The default:
+  /// nothing is ever handed over.
+  fn unwanted_handoffs(&mut self) -> Vec<LeaseKey> {
+    Vec::new()
+  }
   /// kvq's own, for moving data (engine/inspect.rs): each key's expiry
   /// in epoch ms (`None`: none, or no such key). `Ok(None)`: this storage
   /// cannot tell (the default; KV Connect).

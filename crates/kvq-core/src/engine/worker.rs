@@ -702,6 +702,11 @@ impl Worker {
     // A caller that stopped waiting (its dequeue future was dropped) must
     // not be handed messages: they would sit leased to nobody.
     self.waiters.retain(|w| !w.reply.is_closed());
+    if closing || !self.waits_anonymous() {
+      // Handed over by another process for a listener gone since: back
+      // for others now rather than when the lease lapses.
+      self.orphaned.extend(self.backend.unwanted_handoffs());
+    }
     let blind = self.claims_blind();
     // Writes wait on this turn too: what it would first ask (the earliest
     // expiry, lapsed leases) waits for the next one, right after.

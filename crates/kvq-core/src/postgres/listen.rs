@@ -12,6 +12,13 @@
 //! notification costs at most that. `LISTEN` needs a session connection,
 //! so a transaction-pooling PgBouncer defeats it: the store still works,
 //! its wake-ups come from the backstop only.
+//!
+//! The same session listens on the store's own channel, where another
+//! process hands over a message it leased to this store (queue.rs,
+//! "hand-off"): the thread keeps it for the engine's next claim and wakes
+//! the engine. The session holds an advisory lock named after the store
+//! for as long as it lives: a process about to hand a message over tries
+//! the lock, and one it can take belongs to a session that is gone.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::AtomicI64;
@@ -24,6 +31,7 @@ use tokio::sync::Notify;
 use tokio_postgres::AsyncMessage;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::queue::Handed;
 use super::schema::quote_ident;
 
 /// The first pause before reconnecting; it doubles up to [`MAX_BACKOFF`].
@@ -52,9 +60,26 @@ struct Shared {
   stopped: AtomicBool,
   stop: Notify,
   wake: Mutex<Option<Wake>>,
+  /// Messages handed to this store, not yet taken by a claim.
+  handed: Mutex<Vec<Handed>>,
+  /// The advisory lock the LISTEN session holds, 0 while there is none.
+  alive: AtomicI64,
 }
 
 impl Shared {
+  /// A hand-off notification: kept for the next claim, and the engine
+  /// woken. A malformed one (not kvq's) is a change like any other.
+  fn handed(&self, payload: &str) {
+    if let Some(h) = Handed::parse(payload) {
+      self
+        .handed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(h);
+    }
+    self.changed();
+  }
+
   fn changed(&self) {
     self.token.fetch_add(1, Ordering::SeqCst);
     if self.woken.swap(true, Ordering::SeqCst) {
@@ -82,6 +107,8 @@ impl Listener {
       stopped: AtomicBool::new(false),
       stop: Notify::new(),
       wake: Mutex::new(None),
+      handed: Mutex::new(Vec::new()),
+      alive: AtomicI64::new(0),
     });
     let theirs = shared.clone();
     let thread = std::thread::Builder::new()
@@ -104,6 +131,28 @@ impl Listener {
   pub fn token(&self) -> i64 {
     self.shared.woken.store(false, Ordering::SeqCst);
     self.shared.token.load(Ordering::SeqCst)
+  }
+
+  /// The messages handed over since the last call.
+  pub fn take_handed(&self) -> Vec<Handed> {
+    std::mem::take(
+      &mut *self.shared.handed.lock().unwrap_or_else(|p| p.into_inner()),
+    )
+  }
+
+  /// Whether a message was handed over and not yet taken.
+  pub fn has_handed(&self) -> bool {
+    !self
+      .shared
+      .handed
+      .lock()
+      .unwrap_or_else(|p| p.into_inner())
+      .is_empty()
+  }
+
+  /// The advisory lock the LISTEN session holds, 0 while not listening.
+  pub fn alive(&self) -> i64 {
+    self.shared.alive.load(Ordering::SeqCst)
   }
 
   /// Calls `wake` on every change from now on.
@@ -133,6 +182,22 @@ impl Drop for Listener {
   }
 }
 
+/// The channel on which other processes hand messages to store `me`.
+pub fn handed_channel(me: &str) -> String {
+  format!("kvq_h_{me}")
+}
+
+/// The advisory lock a store's LISTEN session holds: its random id as a
+/// number (never 0, which means "no session").
+fn alive_key(me: &str) -> i64 {
+  let key = u64::from_str_radix(me, 16).unwrap_or(1) as i64;
+  if key == 0 {
+    1
+  } else {
+    key
+  }
+}
+
 async fn listen(
   shared: &Shared,
   config: tokio_postgres::Config,
@@ -152,7 +217,8 @@ async fn listen(
             std::future::poll_fn(|cx| connection.poll_message(cx)).await;
           match message {
             Some(Ok(AsyncMessage::Notification(n))) => {
-              if tx.send(n.payload().to_string()).is_err() {
+              let note = (n.channel().to_string(), n.payload().to_string());
+              if tx.send(note).is_err() {
                 break;
               }
             }
@@ -161,11 +227,22 @@ async fn listen(
           }
         }
       });
+      let mine = handed_channel(me);
       let listening = client
-        .batch_execute(&format!("listen {}", quote_ident(channel)))
+        .batch_execute(&format!(
+          "listen {}; listen {}",
+          quote_ident(channel),
+          quote_ident(&mine)
+        ))
         .await;
-      if listening.is_ok() {
+      let key = alive_key(me);
+      let locked = match listening {
+        Ok(()) => client.execute("select pg_advisory_lock($1)", &[&key]).await,
+        Err(e) => Err(e),
+      };
+      if locked.is_ok() {
         backoff = MIN_BACKOFF;
+        shared.alive.store(key, Ordering::SeqCst);
         // Whatever happened before LISTEN took effect is unknown.
         shared.changed();
         let mut backstop = tokio::time::interval(BACKSTOP);
@@ -174,8 +251,9 @@ async fn listen(
         backstop.tick().await;
         loop {
           tokio::select! {
-            payload = rx.recv() => match payload {
-              Some(p) if p == me => {}
+            note = rx.recv() => match note {
+              Some((c, p)) if c == mine => shared.handed(&p),
+              Some((_, p)) if p == me => {}
               Some(_) => shared.changed(),
               None => break,
             },
@@ -183,6 +261,7 @@ async fn listen(
             _ = shared.stop.notified() => break,
           }
         }
+        shared.alive.store(0, Ordering::SeqCst);
       }
       driver.abort();
       drop(client);

@@ -65,6 +65,7 @@ use self::named::HeldGroups;
 use self::named::NamedBuffer;
 use self::pipeline::Param;
 use self::pipeline::Stmt;
+use self::queue::Handed;
 use self::queue::QueueBuffer;
 use self::schema::Sql;
 use crate::engine::Applied;
@@ -131,6 +132,11 @@ pub struct PostgresBackend {
   lost: bool,
   /// The groups of the named messages this store holds (named.rs).
   held: HeldGroups,
+  /// Messages handed to this store beyond what the last claim took.
+  handed: Vec<Handed>,
+  /// Handed messages went unwanted: the next turn unregisters this store
+  /// as waiting, so that no more come until a claim registers it again.
+  unregister: bool,
 }
 
 /// What a turn knew when it set its savepoint ([`PostgresBackend::undo`]).
@@ -272,7 +278,52 @@ impl PostgresBackend {
       conflict: false,
       lost: false,
       held: HeldGroups::default(),
+      handed: Vec::new(),
+      unregister: false,
     })
+  }
+
+  /// Every message handed over and not yet taken, oldest first.
+  fn all_handed(&mut self) -> Vec<Handed> {
+    let mut all = std::mem::take(&mut self.handed);
+    if let Some(listener) = &self.listener {
+      all.extend(listener.take_handed());
+    }
+    all.sort_by_key(|h| h.id);
+    all
+  }
+
+  /// Handed messages as claimed ones: those whose payload came with the
+  /// notification at once, the others read by their lease (one round
+  /// trip). A message whose lease is no longer this store's is left out.
+  fn claim_handed(&mut self, handed: Vec<Handed>) -> Result<Vec<Claimed>> {
+    let to_read: Vec<&Handed> =
+      handed.iter().filter(|h| h.data.is_none()).collect();
+    let mut read = HashMap::new();
+    if !to_read.is_empty() {
+      let stmt = queue::claim_handed_stmt(&self.sql, &to_read);
+      let rows = self.run_in_turn(vec![stmt], false)?;
+      for c in queue::claimed(rows.first().map_or(&[][..], |r| r), 0)? {
+        read.insert(c.lease.id, c.payload);
+      }
+    }
+    let mut out = Vec::with_capacity(handed.len());
+    for h in handed {
+      let lease = h.lease();
+      let payload = match h.data {
+        Some(data) => data,
+        None => match read.remove(&lease.id) {
+          Some(data) => data,
+          None => continue,
+        },
+      };
+      out.push(Claimed {
+        lease,
+        payload,
+        named: None,
+      });
+    }
+    Ok(out)
   }
 
   fn rt(&self) -> Result<&tokio::runtime::Runtime> {
@@ -737,6 +788,11 @@ impl Backend for PostgresBackend {
       notify: false,
       ready: None,
     });
+    if std::mem::take(&mut self.unregister) {
+      let stmt =
+        Stmt::new(&self.sql.unregister, vec![Box::new(self.me.clone())]);
+      self.turn_mut()?.queue.push(stmt);
+    }
     Ok(())
   }
 
@@ -877,7 +933,20 @@ impl Backend for PostgresBackend {
     deadline: i64,
     max: usize,
   ) -> Result<Vec<Claimed>> {
-    let params = queue::claim_params(now, deadline, max);
+    // Messages other processes handed over go first, with no round trip:
+    // what the hand-off saves. The rest of the queue waits for the next
+    // claim (the engine asks again, its state being stale).
+    let mut handed = self.all_handed();
+    if !handed.is_empty() {
+      self.handed = handed.split_off(max.min(handed.len()));
+      // Not known, and not asked now (a round trip before the handlers):
+      // due, so that the next turn claims, and registers this store
+      // again if the listener still has room.
+      self.turn_mut()?.ready = Some(Some(now));
+      return self.claim_handed(handed);
+    }
+    let alive = self.listener.as_ref().map_or(0, Listener::alive);
+    let params = queue::claim_params(now, deadline, max, &self.me, alive);
     let claim = Stmt::new(&self.sql.claim, params);
     // The engine asks for the earliest due time right after a claim: it
     // goes with the claim, in the same round trip. So does the commit: a
@@ -902,6 +971,12 @@ impl Backend for PostgresBackend {
 
   fn claims_cheaply(&self) -> bool {
     true
+  }
+
+  fn unwanted_handoffs(&mut self) -> Vec<LeaseKey> {
+    let handed = self.all_handed();
+    self.unregister |= !handed.is_empty();
+    handed.iter().map(Handed::lease).collect()
   }
 
   /// Blind writes go out with their commit ([`Self::write_blind`]).
@@ -1075,7 +1150,13 @@ impl Backend for PostgresBackend {
     Ok(out)
   }
 
+  /// A message handed to this store is due now: the claim takes it.
   fn earliest_ready(&mut self) -> Result<Option<i64>> {
+    let handed = !self.handed.is_empty()
+      || self.listener.as_ref().is_some_and(Listener::has_handed);
+    if handed {
+      return Ok(Some(0));
+    }
     if let Some(known) = self.turn.as_ref().and_then(|t| t.ready) {
       return Ok(known);
     }

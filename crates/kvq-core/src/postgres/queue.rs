@@ -11,6 +11,19 @@
 //! ([`QueueBuffer`]) and sent in bulk with its next statement or its
 //! commit: one round trip for any number.
 //!
+//! Hand-off: a listener whose claim finds fewer messages than it asked
+//! for registers its store as waiting (`queue_waiting`, schema.rs), in
+//! the claim's statement. A transaction that enqueues a message ready at
+//! once then leases it to a waiting store itself and notifies that store
+//! alone, with the lease and (when small) the payload: the listener's
+//! process runs it as soon as the notification arrives, without a claim's
+//! round trip ([`Handed`]). The lease is an ordinary one: a handed
+//! message its store cannot take (no listener waits by then) is released
+//! at once, one whose store died lapses and is swept like any other, and
+//! a registration is passed over once its LISTEN session is gone (the
+//! advisory lock the session holds is free) or it went unrenewed for
+//! [`WAITING_FOR`].
+//!
 //! Deadlines and due times are epoch milliseconds from the clocks of the
 //! processes that write them: machines sharing a store need clocks within
 //! a fraction of the lease (NTP does far better).
@@ -105,9 +118,13 @@ impl QueueBuffer {
   }
 
   /// The statements that send everything buffered, emptying the buffer.
+  /// Enqueued messages ready now go to a waiting listener, if any (see
+  /// the module comment): the hand-off follows their insert.
   pub fn drain(&mut self, sql: &Sql) -> Vec<Stmt> {
     let mut out = std::mem::take(&mut self.other);
     if !self.messages.is_empty() {
+      let now = chrono::Utc::now().timestamp_millis();
+      let ready_now = self.messages.iter().any(|m| m.ts <= now);
       let mut ts = Vec::with_capacity(self.messages.len());
       let mut data = Vec::with_capacity(self.messages.len());
       let mut schedules = Vec::with_capacity(self.messages.len());
@@ -125,6 +142,9 @@ impl QueueBuffer {
         Box::new(keys),
       ];
       out.push(Stmt::new(&sql.enqueue_many, params));
+      if ready_now {
+        out.push(Stmt::new(&sql.hand_off, vec![Box::new(now)]));
+      }
     }
     if !self.acknowledged.0.is_empty() {
       let (ids, deadlines) = std::mem::take(&mut self.acknowledged);
@@ -150,9 +170,74 @@ pub fn lease_id(lease: &LeaseKey) -> Result<i64> {
   })
 }
 
-/// The claim statement's parameters.
-pub fn claim_params(now: i64, deadline: i64, max: usize) -> Vec<Param> {
-  vec![Box::new(now), Box::new(deadline), Box::new(max as i64)]
+/// How long a store's registration as waiting lasts unless a claim
+/// renews it. An idle listener claims at least once a second (the
+/// listening thread's backstop), so a live one stays registered; a store
+/// that stopped claiming (its listeners busy or gone) gets no more.
+pub const WAITING_FOR: i64 = 2500;
+
+/// The claim statement's parameters: the claiming store (`me`), and the
+/// advisory lock its LISTEN session holds (`alive`, 0 while it has no
+/// session: then it is not registered as waiting, since no hand-off
+/// could reach it).
+pub fn claim_params(
+  now: i64,
+  deadline: i64,
+  max: usize,
+  me: &str,
+  alive: i64,
+) -> Vec<Param> {
+  vec![
+    Box::new(now),
+    Box::new(deadline),
+    Box::new(max as i64),
+    Box::new(me.to_string()),
+    Box::new(now.saturating_add(WAITING_FOR)),
+    Box::new(alive),
+  ]
+}
+
+/// A message another process leased to this store and handed over in a
+/// notification (see the module comment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handed {
+  /// The row id.
+  pub id: i64,
+  /// The lease's end, epoch ms.
+  pub deadline: i64,
+  /// The payload, or `None` when it was too large to carry: read by its
+  /// lease.
+  pub data: Option<Vec<u8>>,
+}
+
+impl Handed {
+  /// Reads a hand-off notification's payload: `<id> <deadline> d<hex>`,
+  /// or `<id> <deadline> f` without the payload. `None` when malformed.
+  pub fn parse(text: &str) -> Option<Handed> {
+    let mut parts = text.splitn(3, ' ');
+    let id = parts.next()?.parse().ok()?;
+    let deadline = parts.next()?.parse().ok()?;
+    let rest = parts.next()?;
+    let data = match rest.split_at_checked(1)? {
+      ("d", hex) => Some(hex::decode(hex).ok()?),
+      ("f", "") => None,
+      _ => return None,
+    };
+    Some(Handed { id, deadline, data })
+  }
+
+  /// Its lease.
+  pub fn lease(&self) -> LeaseKey {
+    LeaseKey::anonymous(self.deadline, self.id.to_string())
+  }
+}
+
+/// The statement that reads handed messages too large for their
+/// notification.
+pub fn claim_handed_stmt(sql: &Sql, handed: &[&Handed]) -> Stmt {
+  let ids: Vec<i64> = handed.iter().map(|h| h.id).collect();
+  let deadlines: Vec<i64> = handed.iter().map(|h| h.deadline).collect();
+  Stmt::new(&sql.claim_handed, vec![Box::new(ids), Box::new(deadlines)])
 }
 
 /// Claimed rows (id, ts, data), oldest first, then in enqueue order.
@@ -262,4 +347,35 @@ pub fn requeue(
 
 fn column(e: tokio_postgres::Error) -> Error {
   Error::Postgres(format!("reading a queue row: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::Handed;
+
+  #[test]
+  fn hand_off_notifications_are_read_or_refused() {
+    assert_eq!(
+      Handed::parse("12 1700000000000 d00ff"),
+      Some(Handed {
+        id: 12,
+        deadline: 1_700_000_000_000,
+        data: Some(vec![0, 255]),
+      })
+    );
+    assert_eq!(
+      Handed::parse("7 5 f"),
+      Some(Handed {
+        id: 7,
+        deadline: 5,
+        data: None
+      })
+    );
+    assert_eq!(Handed::parse("7 5 d").map(|h| h.data), Some(Some(vec![])));
+    for bad in [
+      "", "7", "7 5", "x 5 f", "7 y f", "7 5 q", "7 5 dzz", "7 5 fx",
+    ] {
+      assert_eq!(Handed::parse(bad), None, "{bad:?}");
+    }
+  }
 }

@@ -44,6 +44,17 @@
 //!   retried, dead), in `stripe`s: a queue's total is the sum of its
 //!   stripes (each transaction adds to one stripe picked at random, so
 //!   processes draining one queue do not wait on one row).
+//! - `queue_waiting`: stores with a listener on the anonymous queue that
+//!   found nothing to claim (migration 4), one row each: `store` its id,
+//!   `free` how many more messages it would take now, `until` (epoch ms)
+//!   when the row goes stale unless a claim renews it, `lease_ms` its
+//!   lease, `alive` the advisory lock its LISTEN session holds. A process
+//!   that enqueues a message ready at once leases it to such a store in
+//!   the enqueuing transaction and hands it over in a notification on
+//!   the store's own channel (`kvq_h_<store>`), payload included when
+//!   small: the listener runs it without a claim's round trip (queue.rs,
+//!   "hand-off"). A row whose lock is free (its session is gone: a killed
+//!   process) is passed over.
 //! - `kvq_migrations`: the versions applied.
 //!
 //! The text columns of the `named` tables compare as bytes (`collate
@@ -60,7 +71,7 @@ use crate::error::Result;
 
 /// Migration i takes the schema from version i to i + 1. `{s}` stands for
 /// the quoted schema name. Never edit one that shipped: append.
-const MIGRATIONS: [&str; 3] = ["
+const MIGRATIONS: [&str; 4] = ["
 create table {s}.data_version (
   k integer primary key,
   version bigint not null
@@ -146,7 +157,20 @@ alter table {s}.named_counters alter column queue type text collate \"C\",
   alter column name type text collate \"C\";
 create index named_ready_idx on {s}.named (queue, due, id) where state = 0;
 create index named_leases_idx on {s}.named (due, queue, id) where state = 2;
+", "
+create table {s}.queue_waiting (
+  store text collate \"C\" primary key,
+  free integer not null,
+  until bigint not null,
+  lease_ms bigint not null,
+  alive bigint not null
+);
 "];
+
+/// The largest payload a hand-off notification carries (in hex, under
+/// Postgres's 8000-byte limit with the lease); a larger one is read by
+/// the listener.
+pub const HAND_OFF_MAX: usize = 3900;
 
 /// The schema version this engine writes and reads.
 pub const CURRENT: i32 = MIGRATIONS.len() as i32;
@@ -258,6 +282,9 @@ pub struct Sql {
   pub earliest_expiry: String,
   pub enqueue_many: String,
   pub claim: String,
+  pub claim_handed: String,
+  pub hand_off: String,
+  pub unregister: String,
   pub renew: String,
   pub acknowledge: String,
   pub release: String,
@@ -326,12 +353,49 @@ impl Sql {
          from unnest($1::bigint[], $2::bytea[], $3::text[], $4::text[]) \
          with ordinality as m(ts, data, schedule, keys, n) order by n"
       ),
+      // The claim of a listener (store $4, its LISTEN session's lock $6) that
+      // registers it as waiting when the claim finds fewer than it asked
+      // for, and unregisters it when it finds them all (see `hand_off`).
       claim: format!(
-        "update {s}.queue q set deadline = $2, attempts = q.attempts + 1 \
-         from (select id from {s}.queue where deadline is null and ts <= $1 \
-               order by ts, id limit $3 for update skip locked) c \
-         where q.id = c.id returning q.id, q.ts, q.data"
+        "with c as (update {s}.queue q set deadline = $2, attempts = q.attempts + 1 \
+           from (select id from {s}.queue where deadline is null and ts <= $1 \
+                 order by ts, id limit $3 for update skip locked) r \
+           where q.id = r.id returning q.id, q.ts, q.data), \
+         n as (select count(*) as got from c), \
+         w as (insert into {s}.queue_waiting (store, free, until, lease_ms, alive) \
+           select $4::text, $3 - n.got, $5::bigint, $2 - $1, $6::bigint from n \
+           where n.got < $3 and $6::bigint <> 0 \
+           on conflict (store) do update set free = excluded.free, until = excluded.until, \
+           lease_ms = excluded.lease_ms, alive = excluded.alive), \
+         d as (delete from {s}.queue_waiting where store = $4 \
+           and ((select got from n) >= $3 or $6::bigint = 0)) \
+         select id, ts, data from c"
       ),
+      // Messages handed over too large for the notification: read by
+      // their lease.
+      claim_handed: format!(
+        "select q.id, q.ts, q.data from {s}.queue q \
+         join unnest($1::bigint[], $2::bigint[]) as l(id, deadline) \
+         on q.id = l.id and q.deadline = l.deadline"
+      ),
+      // The hand-off: the oldest ready message, leased to a store whose
+      // listener waits (the freshest registration whose LISTEN session
+      // still holds its lock: taking it fails), and told to it on its own channel with the lease,
+      // and the payload when it fits a notification (8000 bytes, in hex).
+      hand_off: format!(
+        "with w as (select store, lease_ms from {s}.queue_waiting \
+           where free > 0 and until > $1 and not pg_try_advisory_xact_lock(alive) \
+           order by until desc limit 1 for update skip locked), \
+         r as (select id from {s}.queue where deadline is null and ts <= $1 \
+           and exists (select 1 from w) order by ts, id limit 1 for update skip locked), \
+         m as (update {s}.queue q set deadline = $1 + w.lease_ms, attempts = q.attempts + 1 \
+           from w, r where q.id = r.id returning q.id, q.deadline, q.data, w.store), \
+         f as (update {s}.queue_waiting x set free = x.free - 1 from m where x.store = m.store) \
+         select pg_notify('kvq_h_' || m.store, m.id || ' ' || m.deadline || ' ' || \
+           case when length(m.data) <= {HAND_OFF_MAX} then 'd' || encode(m.data, 'hex') else 'f' end) \
+         from m"
+      ),
+      unregister: format!("delete from {s}.queue_waiting where store = $1"),
       renew: format!(
         "update {s}.queue q set deadline = $1 \
          from unnest($2::bigint[], $3::bigint[]) as l(id, deadline) \
