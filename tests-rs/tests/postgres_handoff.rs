@@ -122,6 +122,31 @@ async fn a_waiting_listener_is_leased_the_message_by_the_enqueuing_transaction()
 }
 
 #[tokio::test]
+async fn a_store_claims_its_own_message_rather_than_hand_it_to_itself() {
+  let Some(url) =
+    pg::url("a_store_claims_its_own_message_rather_than_hand_it_to_itself")
+  else {
+    return;
+  };
+  let url = pg::fresh(&url);
+  let store = pg::open(&url, 30_000);
+  let waiting = store.clone();
+  let got = tokio::spawn(async move {
+    dequeue_within(&waiting, 1, Duration::from_secs(5)).await
+  });
+  wait_for_registrations(&url, "1").await;
+  send(&store, "mine").await;
+  let got = got.await.expect("join");
+  assert_eq!(got.iter().map(text).collect::<Vec<_>>(), ["mine"]);
+  // Its engine knew of the message at its commit and claimed it: the
+  // claim found all it asked for and removed the registration (a
+  // hand-off would have left it at 0, and cost a notification's trip
+  // through the server).
+  assert_eq!(registrations(&url), "");
+  store.close();
+}
+
+#[tokio::test]
 async fn a_live_registration_gets_the_lease_and_the_payload_in_a_notification()
 {
   let Some(url) = pg::url(

@@ -67,6 +67,7 @@ use self::pipeline::Param;
 use self::pipeline::Stmt;
 use self::queue::Handed;
 use self::queue::QueueBuffer;
+use self::queue::Registered;
 use self::schema::Sql;
 use crate::engine::Applied;
 use crate::engine::Backend;
@@ -137,6 +138,8 @@ pub struct PostgresBackend {
   /// Handed messages went unwanted: the next turn unregisters this store
   /// as waiting, so that no more come until a claim registers it again.
   unregister: bool,
+  /// What this store believes its registration as waiting to be.
+  registered: Registered,
 }
 
 /// What a turn knew when it set its savepoint ([`PostgresBackend::undo`]).
@@ -280,6 +283,7 @@ impl PostgresBackend {
       held: HeldGroups::default(),
       handed: Vec::new(),
       unregister: false,
+      registered: Registered::Unknown,
     })
   }
 
@@ -409,7 +413,7 @@ impl PostgresBackend {
       turn.version_dirty = false;
     }
     all.extend(turn.kv.drain(&sql));
-    all.extend(turn.queue.drain(&sql));
+    all.extend(turn.queue.drain(&sql, &self.me));
     let ctx = named::Ctx {
       channel: self.channel.clone(),
       me: self.me.clone(),
@@ -535,7 +539,7 @@ impl PostgresBackend {
       Stmt::new(&sql.bump_version, vec![Box::new(total)]),
     ];
     stmts.extend(rows.drain_with(&sql, &sql.upsert_many_offset));
-    stmts.extend(queue.drain(&sql));
+    stmts.extend(queue.drain(&sql, &self.me));
     // After the messages, so the answer counts them.
     let ready_at = stmts.len();
     stmts.push(Stmt::new(&sql.earliest_ready, Vec::new()));
@@ -789,6 +793,8 @@ impl Backend for PostgresBackend {
       ready: None,
     });
     if std::mem::take(&mut self.unregister) {
+      // Not known until this turn commits.
+      self.registered = Registered::Unknown;
       let stmt =
         Stmt::new(&self.sql.unregister, vec![Box::new(self.me.clone())]);
       self.turn_mut()?.queue.push(stmt);
@@ -943,10 +949,16 @@ impl Backend for PostgresBackend {
       // due, so that the next turn claims, and registers this store
       // again if the listener still has room.
       self.turn_mut()?.ready = Some(Some(now));
+      // The hand-offs took from its room.
+      self.registered = Registered::Unknown;
       return self.claim_handed(handed);
     }
     let alive = self.listener.as_ref().map_or(0, Listener::alive);
-    let params = queue::claim_params(now, deadline, max, &self.me, alive);
+    let registered = self.registered;
+    // Until the claim is known to have committed.
+    self.registered = Registered::Unknown;
+    let params =
+      queue::claim_params(now, deadline, max, &self.me, alive, registered);
     let claim = Stmt::new(&self.sql.claim, params);
     // The engine asks for the earliest due time right after a claim: it
     // goes with the claim, in the same round trip. So does the commit: a
@@ -966,6 +978,9 @@ impl Backend for PostgresBackend {
       queue::claimed(rows.first().map_or(&[][..], |r| r), deadline)?;
     let ready = min_of(rows.get(1))?;
     self.turn_mut()?.ready = Some(ready);
+    if commit {
+      self.registered = registered.after_claim(now, claimed.len(), max, alive);
+    }
     Ok(claimed)
   }
 

@@ -14,10 +14,12 @@
 //! Hand-off: a listener whose claim finds fewer messages than it asked
 //! for registers its store as waiting (`queue_waiting`, schema.rs), in
 //! the claim's statement. A transaction that enqueues a message ready at
-//! once then leases it to a waiting store itself and notifies that store
-//! alone, with the lease and (when small) the payload: the listener's
-//! process runs it as soon as the notification arrives, without a claim's
-//! round trip ([`Handed`]). The lease is an ordinary one: a handed
+//! once then inserts it leased to a waiting store (another one: a store's
+//! own engine claims what it enqueued right after its commit, sooner than
+//! a notification could come back) and notifies that store alone, with
+//! the lease and (when small) the payload: the listener's process runs it
+//! as soon as the notification arrives, without a claim's round trip
+//! ([`Handed`]). The lease is an ordinary one: a handed
 //! message its store cannot take (no listener waits by then) is released
 //! at once, one whose store died lapses and is swept like any other, and
 //! a registration is passed over once its LISTEN session is gone (the
@@ -118,13 +120,19 @@ impl QueueBuffer {
   }
 
   /// The statements that send everything buffered, emptying the buffer.
-  /// Enqueued messages ready now go to a waiting listener, if any (see
-  /// the module comment): the hand-off follows their insert.
-  pub fn drain(&mut self, sql: &Sql) -> Vec<Stmt> {
+  /// The first enqueued message ready now goes to a waiting listener of
+  /// another store than `me`, if any (see the module comment), in the
+  /// statement that inserts it.
+  pub fn drain(&mut self, sql: &Sql, me: &str) -> Vec<Stmt> {
     let mut out = std::mem::take(&mut self.other);
     if !self.messages.is_empty() {
       let now = chrono::Utc::now().timestamp_millis();
-      let ready_now = self.messages.iter().any(|m| m.ts <= now);
+      // Numbered from 1, as `with ordinality` numbers them; 0: none.
+      let first = self
+        .messages
+        .iter()
+        .position(|m| m.ts <= now)
+        .map_or(0, |i| i as i64 + 1);
       let mut ts = Vec::with_capacity(self.messages.len());
       let mut data = Vec::with_capacity(self.messages.len());
       let mut schedules = Vec::with_capacity(self.messages.len());
@@ -140,11 +148,11 @@ impl QueueBuffer {
         Box::new(data),
         Box::new(schedules),
         Box::new(keys),
+        Box::new(first),
+        Box::new(now),
+        Box::new(me.to_string()),
       ];
       out.push(Stmt::new(&sql.enqueue_many, params));
-      if ready_now {
-        out.push(Stmt::new(&sql.hand_off, vec![Box::new(now)]));
-      }
     }
     if !self.acknowledged.0.is_empty() {
       let (ids, deadlines) = std::mem::take(&mut self.acknowledged);
@@ -176,17 +184,71 @@ pub fn lease_id(lease: &LeaseKey) -> Result<i64> {
 /// that stopped claiming (its listeners busy or gone) gets no more.
 pub const WAITING_FOR: i64 = 2500;
 
-/// The claim statement's parameters: the claiming store (`me`), and the
+/// What a store believes its registration as waiting to be, so that a
+/// claim writes it only when it changes: an idle listener's claims, and
+/// the claims of a store that handles its own messages, then write
+/// nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registered {
+  /// Surely none.
+  No,
+  /// Not known: a turn failed, or a hand-off took from its room.
+  Unknown,
+  /// With room for `free` more, until `until` (epoch ms).
+  Yes { free: i64, until: i64 },
+}
+
+impl Registered {
+  /// What the claim statement is told: the room believed registered
+  /// (-1: none, -2: not known), and whether to write it again anyway (it
+  /// would go stale within half of [`WAITING_FOR`]).
+  fn params(self, now: i64) -> (i64, bool) {
+    match self {
+      Registered::No => (-1, false),
+      Registered::Unknown => (-2, false),
+      Registered::Yes { free, until } => {
+        (free, until.saturating_sub(now) < WAITING_FOR / 2)
+      }
+    }
+  }
+
+  /// The registration after a claim at `now` that found `got` of `max`,
+  /// as the claim statement left it.
+  pub fn after_claim(
+    self,
+    now: i64,
+    got: usize,
+    max: usize,
+    alive: i64,
+  ) -> Self {
+    if got >= max || alive == 0 {
+      return Registered::No;
+    }
+    let free = (max - got) as i64;
+    let (believed, refresh) = self.params(now);
+    if believed == free && !refresh {
+      return self;
+    }
+    Registered::Yes {
+      free,
+      until: now.saturating_add(WAITING_FOR),
+    }
+  }
+}
+
+/// The claim statement's parameters: the claiming store (`me`), the
 /// advisory lock its LISTEN session holds (`alive`, 0 while it has no
 /// session: then it is not registered as waiting, since no hand-off
-/// could reach it).
+/// could reach it), and what it believes its registration to be.
 pub fn claim_params(
   now: i64,
   deadline: i64,
   max: usize,
   me: &str,
   alive: i64,
+  registered: Registered,
 ) -> Vec<Param> {
+  let (believed, refresh) = registered.params(now);
   vec![
     Box::new(now),
     Box::new(deadline),
@@ -194,6 +256,8 @@ pub fn claim_params(
     Box::new(me.to_string()),
     Box::new(now.saturating_add(WAITING_FOR)),
     Box::new(alive),
+    Box::new(believed),
+    Box::new(refresh),
   ]
 }
 
@@ -352,6 +416,31 @@ fn column(e: tokio_postgres::Error) -> Error {
 #[cfg(test)]
 mod tests {
   use super::Handed;
+
+  #[test]
+  fn a_registration_is_written_only_when_it_changes() {
+    use super::Registered;
+    use super::WAITING_FOR;
+    let yes = |free, until| Registered::Yes { free, until };
+    // Found nothing of 4: room for 4, written.
+    let r = Registered::No.after_claim(1000, 0, 4, 7);
+    assert_eq!(r, yes(4, 1000 + WAITING_FOR));
+    // Again a moment later: the same, nothing written.
+    assert_eq!(r.after_claim(1100, 0, 4, 7), r);
+    assert_eq!(r.params(1100), (4, false));
+    // Half its time gone: written again.
+    let late = 1000 + WAITING_FOR / 2 + 1;
+    assert_eq!(r.params(late), (4, true));
+    assert_eq!(r.after_claim(late, 0, 4, 7), yes(4, late + WAITING_FOR));
+    // Less room: written.
+    assert_eq!(r.after_claim(1100, 1, 4, 7), yes(3, 1100 + WAITING_FOR));
+    // Found all it asked for, or no LISTEN session: none.
+    assert_eq!(r.after_claim(1100, 4, 4, 7), Registered::No);
+    assert_eq!(r.after_claim(1100, 0, 4, 0), Registered::No);
+    // Not known: written whatever it finds.
+    assert_eq!(Registered::Unknown.params(0), (-2, false));
+    assert_eq!(Registered::No.params(0), (-1, false));
+  }
 
   #[test]
   fn hand_off_notifications_are_read_or_refused() {

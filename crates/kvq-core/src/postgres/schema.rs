@@ -283,7 +283,6 @@ pub struct Sql {
   pub enqueue_many: String,
   pub claim: String,
   pub claim_handed: String,
-  pub hand_off: String,
   pub unregister: String,
   pub renew: String,
   pub acknowledge: String,
@@ -347,15 +346,37 @@ impl Sql {
       earliest_expiry: format!(
         "select min(expires_at) from {s}.kv where expires_at is not null"
       ),
+      // The messages, the one numbered $5 (none: 0) leased at once to a
+      // store whose listener waits, if any: the freshest registration
+      // other than this store's ($7; its own engine claims right after
+      // its commit) whose LISTEN session still holds its lock (taking it
+      // fails). That store is told on its own channel, with the lease and
+      // the payload when it fits a notification (8000 bytes, in hex).
       enqueue_many: format!(
-        "insert into {s}.queue (ts, data, backoff_schedule, keys_if_undelivered) \
-         select ts, data, schedule::jsonb, keys::jsonb \
-         from unnest($1::bigint[], $2::bytea[], $3::text[], $4::text[]) \
-         with ordinality as m(ts, data, schedule, keys, n) order by n"
+        "with w as (select store, lease_ms from {s}.queue_waiting \
+           where $5::bigint > 0 and free > 0 and until > $6::bigint and store <> $7::text \
+           and not pg_try_advisory_xact_lock(alive) \
+           order by until desc limit 1 for update skip locked), \
+         ins as (insert into {s}.queue \
+           (ts, deadline, attempts, data, backoff_schedule, keys_if_undelivered) \
+           select m.ts, case when m.n = $5 then $6 + w.lease_ms end, \
+             case when m.n = $5 and w.store is not null then 1 else 0 end, \
+             m.data, m.schedule::jsonb, m.keys::jsonb \
+           from unnest($1::bigint[], $2::bytea[], $3::text[], $4::text[]) \
+           with ordinality as m(ts, data, schedule, keys, n) left join w on true order by m.n \
+           returning id, deadline, case when deadline is not null then data end as data), \
+         h as (select ins.id, ins.deadline, ins.data, w.store from ins, w \
+           where ins.deadline is not null), \
+         f as (update {s}.queue_waiting x set free = x.free - 1 from h where x.store = h.store) \
+         select pg_notify('kvq_h_' || h.store, h.id || ' ' || h.deadline || ' ' || \
+           case when length(h.data) <= {HAND_OFF_MAX} then 'd' || encode(h.data, 'hex') else 'f' end) \
+         from h"
       ),
       // The claim of a listener (store $4, its LISTEN session's lock $6) that
       // registers it as waiting when the claim finds fewer than it asked
-      // for, and unregisters it when it finds them all (see `hand_off`).
+      // for, and unregisters it when it finds them all (see `enqueue_many`);
+      // each only when that changes what the store believes registered
+      // ($7: its room, -1 none, -2 not known; $8: write it again anyway).
       claim: format!(
         "with c as (update {s}.queue q set deadline = $2, attempts = q.attempts + 1 \
            from (select id from {s}.queue where deadline is null and ts <= $1 \
@@ -364,10 +385,10 @@ impl Sql {
          n as (select count(*) as got from c), \
          w as (insert into {s}.queue_waiting (store, free, until, lease_ms, alive) \
            select $4::text, $3 - n.got, $5::bigint, $2 - $1, $6::bigint from n \
-           where n.got < $3 and $6::bigint <> 0 \
+           where n.got < $3 and $6::bigint <> 0 and ($7::bigint <> $3 - n.got or $8::boolean) \
            on conflict (store) do update set free = excluded.free, until = excluded.until, \
            lease_ms = excluded.lease_ms, alive = excluded.alive), \
-         d as (delete from {s}.queue_waiting where store = $4 \
+         d as (delete from {s}.queue_waiting where store = $4 and $7::bigint <> -1 \
            and ((select got from n) >= $3 or $6::bigint = 0)) \
          select id, ts, data from c"
       ),
@@ -377,23 +398,6 @@ impl Sql {
         "select q.id, q.ts, q.data from {s}.queue q \
          join unnest($1::bigint[], $2::bigint[]) as l(id, deadline) \
          on q.id = l.id and q.deadline = l.deadline"
-      ),
-      // The hand-off: the oldest ready message, leased to a store whose
-      // listener waits (the freshest registration whose LISTEN session
-      // still holds its lock: taking it fails), and told to it on its own channel with the lease,
-      // and the payload when it fits a notification (8000 bytes, in hex).
-      hand_off: format!(
-        "with w as (select store, lease_ms from {s}.queue_waiting \
-           where free > 0 and until > $1 and not pg_try_advisory_xact_lock(alive) \
-           order by until desc limit 1 for update skip locked), \
-         r as (select id from {s}.queue where deadline is null and ts <= $1 \
-           and exists (select 1 from w) order by ts, id limit 1 for update skip locked), \
-         m as (update {s}.queue q set deadline = $1 + w.lease_ms, attempts = q.attempts + 1 \
-           from w, r where q.id = r.id returning q.id, q.deadline, q.data, w.store), \
-         f as (update {s}.queue_waiting x set free = x.free - 1 from m where x.store = m.store) \
-         select pg_notify('kvq_h_' || m.store, m.id || ' ' || m.deadline || ' ' || \
-           case when length(m.data) <= {HAND_OFF_MAX} then 'd' || encode(m.data, 'hex') else 'f' end) \
-         from m"
       ),
       unregister: format!("delete from {s}.queue_waiting where store = $1"),
       renew: format!(
