@@ -69,19 +69,28 @@ impl KvBuffer {
 
   /// The statements that write everything buffered, emptying the buffer.
   pub fn drain(&mut self, sql: &Sql) -> Vec<Stmt> {
-    self.drain_with(sql, &sql.upsert_many)
+    let rows = self.take();
+    let mut out = Vec::new();
+    if !rows.deleted.is_empty() {
+      out.push(Stmt::new(&sql.delete_many, vec![Box::new(rows.deleted)]));
+    }
+    if !rows.keys.is_empty() {
+      let params: Vec<Param> = vec![
+        Box::new(rows.keys),
+        Box::new(rows.values),
+        Box::new(rows.encodings),
+        Box::new(rows.versions),
+        Box::new(rows.expiries),
+      ];
+      out.push(Stmt::new(&sql.upsert_many, params));
+    }
+    out
   }
 
-  /// As [`KvBuffer::drain`], with `upsert` for the rows written: either
-  /// `upsert_many` (versions as they are) or `upsert_many_offset`
-  /// (versions as offsets from the counter this transaction moved).
-  pub fn drain_with(&mut self, sql: &Sql, upsert: &str) -> Vec<Stmt> {
-    let mut keys = Vec::new();
-    let mut values = Vec::new();
-    let mut encodings = Vec::new();
-    let mut versions = Vec::new();
-    let mut expiries = Vec::new();
-    let mut deleted = Vec::new();
+  /// Everything buffered, as the arrays the statements take, emptying
+  /// the buffer.
+  pub fn take(&mut self) -> KvRows {
+    let mut rows = KvRows::default();
     for (key, state) in self.keys.drain() {
       match state {
         Pending::Put {
@@ -90,31 +99,30 @@ impl KvBuffer {
           version,
           expires_at,
         } => {
-          keys.push(key);
-          values.push(value);
-          encodings.push(encoding);
-          versions.push(version);
-          expiries.push(expires_at);
+          rows.keys.push(key);
+          rows.values.push(value);
+          rows.encodings.push(encoding);
+          rows.versions.push(version);
+          rows.expiries.push(expires_at);
         }
-        Pending::Delete => deleted.push(key),
+        Pending::Delete => rows.deleted.push(key),
       }
     }
-    let mut out = Vec::new();
-    if !deleted.is_empty() {
-      out.push(Stmt::new(&sql.delete_many, vec![Box::new(deleted)]));
-    }
-    if !keys.is_empty() {
-      let params: Vec<Param> = vec![
-        Box::new(keys),
-        Box::new(values),
-        Box::new(encodings),
-        Box::new(versions),
-        Box::new(expiries),
-      ];
-      out.push(Stmt::new(upsert, params));
-    }
-    out
+    rows
   }
+}
+
+/// A turn's KV rows as arrays, one element per key.
+#[derive(Default)]
+pub struct KvRows {
+  /// Keys deleted.
+  pub deleted: Vec<Vec<u8>>,
+  /// Keys written, and their values, encodings, versions and expiries.
+  pub keys: Vec<Vec<u8>>,
+  pub values: Vec<Vec<u8>>,
+  pub encodings: Vec<i16>,
+  pub versions: Vec<i64>,
+  pub expiries: Vec<Option<i64>>,
 }
 
 /// A stored, unexpired entry.

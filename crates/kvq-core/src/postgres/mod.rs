@@ -5,9 +5,10 @@
 //! current-thread tokio runtime that the backend owns: the engine's worker
 //! thread blocks on each call, as it does on SQLite. `config.rs` reads the
 //! URL, `schema.rs` holds the tables and every statement, `kv.rs` and
-//! `queue.rs` the two halves, `named.rs` and `named_admin.rs` kvq's named
-//! queues, `pipeline.rs` sends statements in bulk, `listen.rs` hears other
-//! processes' commits.
+//! `queue.rs` the two halves, `blind.rs` a turn of writes that need
+//! nothing from the database as one statement, `named.rs` and
+//! `named_admin.rs` kvq's named queues, `pipeline.rs` sends statements in
+//! bulk, `listen.rs` hears other processes' commits.
 //!
 //! A turn is one transaction on one pooled connection, begun lazily with
 //! its first statement. Work that needs no answer (acknowledgements,
@@ -25,6 +26,7 @@
 //! the engine backs off and the next turn takes a fresh connection: nothing
 //! acknowledged is lost, and outcomes not yet recorded are tried again.
 
+mod blind;
 mod config;
 mod inspect;
 mod kv;
@@ -140,6 +142,8 @@ pub struct PostgresBackend {
   unregister: bool,
   /// What this store believes its registration as waiting to be.
   registered: Registered,
+  /// The last claim found all it asked for.
+  claims_full: bool,
 }
 
 /// What a turn knew when it set its savepoint ([`PostgresBackend::undo`]).
@@ -284,6 +288,7 @@ impl PostgresBackend {
       handed: Vec::new(),
       unregister: false,
       registered: Registered::Unknown,
+      claims_full: false,
     })
   }
 
@@ -484,10 +489,11 @@ impl PostgresBackend {
 
   /// Writes that need nothing from the database ([`kv::is_blind`]), as the
   /// turn's first job: decided in memory with versions counted from zero,
-  /// then sent in ONE round trip with the counter's move (by their total)
-  /// and the commit, their rows' versions offsets from the counter the
-  /// server moved. The versionstamps follow from the counter's new value.
-  /// The rest of the turn runs in a transaction of its own.
+  /// then sent as ONE statement, its own transaction, with the counter's
+  /// move (by their total), their rows' versions offsets from the counter
+  /// the server moved (blind.rs). The versionstamps follow from the
+  /// counter's new value. The rest of the turn runs in a transaction of
+  /// its own.
   fn write_blind(
     &mut self,
     writes: &[&AtomicWrite],
@@ -533,32 +539,34 @@ impl PostgresBackend {
       }
       rows.put(key, state);
     }
-    let sql = self.sql.clone();
-    let mut stmts = vec![
-      Stmt::simple("begin"),
-      Stmt::new(&sql.bump_version, vec![Box::new(total)]),
-    ];
-    stmts.extend(rows.drain_with(&sql, &sql.upsert_many_offset));
-    stmts.extend(queue.drain(&sql, &self.me));
-    // After the messages, so the answer counts them.
-    let ready_at = stmts.len();
-    stmts.push(Stmt::new(&sql.earliest_ready, Vec::new()));
-    if wakes {
-      let params: Vec<Param> =
-        vec![Box::new(self.channel.clone()), Box::new(self.me.clone())];
-      stmts.push(Stmt::new(&sql.notify, params));
-    }
-    stmts.push(Stmt::simple("commit"));
+    let wake = wakes.then_some(self.channel.as_str());
+    let messages = queue.take_messages();
+    let stmt =
+      blind::statement(&self.sql, total, rows.take(), messages, &self.me, wake);
     let rt = self.rt.as_ref().ok_or(Error::Closed)?;
     let Some(turn) = self.turn.as_mut() else {
       return Err(Error::Internal("no transaction is open".into()));
     };
-    // Whatever happens from here, a failure rolls back on this connection.
-    turn.begun = true;
-    let answered = rt.block_on(pipeline::run(&turn.client, &stmts));
+    // One statement, its own transaction: nothing stays open after it.
+    let answered = rt.block_on(pipeline::run(&turn.client, &[stmt]));
     let answers = answered.map_err(|e| self.error(&e, true))?;
-    let moved = self.version_of(&answers[1..])?;
-    let ready = min_of(answers.get(ready_at))?;
+    let row = answers.first().and_then(|r| r.first());
+    let read = |i: usize| -> Result<Option<i64>> {
+      row
+        .map(|r| r.try_get::<_, Option<i64>>(i))
+        .transpose()
+        .map(Option::flatten)
+        .map_err(|e| {
+          Error::Postgres(format!("reading a blind write's answer: {e}"))
+        })
+    };
+    let (moved, ready) = (read(0)?, read(1)?);
+    let moved = moved.ok_or_else(|| {
+      Error::Postgres(format!(
+        "the data_version row of schema \"{}\" is missing",
+        self.config.schema
+      ))
+    })?;
     let base = moved - total;
     for (outcome, offset) in outcomes.iter_mut().zip(offsets) {
       if let (Ok(applied), Some(offset)) = (outcome, offset) {
@@ -955,11 +963,22 @@ impl Backend for PostgresBackend {
     }
     let alive = self.listener.as_ref().map_or(0, Listener::alive);
     let registered = self.registered;
-    // Until the claim is known to have committed.
-    self.registered = Registered::Unknown;
-    let params =
-      queue::claim_params(now, deadline, max, &self.me, alive, registered);
-    let claim = Stmt::new(&self.sql.claim, params);
+    // While claims find all they ask for and nothing is registered, the
+    // claim alone: the first to come back short registers the next.
+    let plain = registered == Registered::No && self.claims_full;
+    let claim = match plain {
+      true => Stmt::new(
+        &self.sql.claim_plain,
+        queue::claim_plain_params(now, deadline, max),
+      ),
+      false => {
+        // Until the claim is known to have committed.
+        self.registered = Registered::Unknown;
+        let params =
+          queue::claim_params(now, deadline, max, &self.me, alive, registered);
+        Stmt::new(&self.sql.claim, params)
+      }
+    };
     // The engine asks for the earliest due time right after a claim: it
     // goes with the claim, in the same round trip. So does the commit: a
     // claim is the last job of a turn that changes anything (turn.rs), so
@@ -978,7 +997,8 @@ impl Backend for PostgresBackend {
       queue::claimed(rows.first().map_or(&[][..], |r| r), deadline)?;
     let ready = min_of(rows.get(1))?;
     self.turn_mut()?.ready = Some(ready);
-    if commit {
+    self.claims_full = claimed.len() >= max;
+    if commit && !plain {
       self.registered = registered.after_claim(now, claimed.len(), max, alive);
     }
     Ok(claimed)

@@ -36,6 +36,7 @@ use tokio_postgres::Row;
 use super::pipeline::Param;
 use super::pipeline::Stmt;
 use super::schema::Sql;
+use super::schema::HAND_OFF_MAX;
 use crate::engine::Claimed;
 use crate::engine::LeaseKey;
 use crate::error::Error;
@@ -106,6 +107,35 @@ impl QueueBuffer {
     Ok(())
   }
 
+  /// The messages enqueued, as the arrays their insert takes, if any.
+  pub fn take_messages(&mut self) -> Option<MessageRows> {
+    if self.messages.is_empty() {
+      return None;
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    // Numbered from 1, as `with ordinality` numbers them; 0: none.
+    let first = self
+      .messages
+      .iter()
+      .position(|m| m.ts <= now)
+      .map_or(0, |i| i as i64 + 1);
+    let mut rows = MessageRows {
+      ts: Vec::with_capacity(self.messages.len()),
+      data: Vec::with_capacity(self.messages.len()),
+      schedules: Vec::with_capacity(self.messages.len()),
+      keys: Vec::with_capacity(self.messages.len()),
+      first,
+      now,
+    };
+    for m in self.messages.drain(..) {
+      rows.ts.push(m.ts);
+      rows.data.push(m.data);
+      rows.schedules.push(m.schedule);
+      rows.keys.push(m.keys);
+    }
+    Some(rows)
+  }
+
   /// Another statement to send with the rest.
   pub fn push(&mut self, stmt: Stmt) {
     self.other.push(stmt);
@@ -125,34 +155,8 @@ impl QueueBuffer {
   /// statement that inserts it.
   pub fn drain(&mut self, sql: &Sql, me: &str) -> Vec<Stmt> {
     let mut out = std::mem::take(&mut self.other);
-    if !self.messages.is_empty() {
-      let now = chrono::Utc::now().timestamp_millis();
-      // Numbered from 1, as `with ordinality` numbers them; 0: none.
-      let first = self
-        .messages
-        .iter()
-        .position(|m| m.ts <= now)
-        .map_or(0, |i| i as i64 + 1);
-      let mut ts = Vec::with_capacity(self.messages.len());
-      let mut data = Vec::with_capacity(self.messages.len());
-      let mut schedules = Vec::with_capacity(self.messages.len());
-      let mut keys = Vec::with_capacity(self.messages.len());
-      for m in self.messages.drain(..) {
-        ts.push(m.ts);
-        data.push(m.data);
-        schedules.push(m.schedule);
-        keys.push(m.keys);
-      }
-      let params: Vec<Param> = vec![
-        Box::new(ts),
-        Box::new(data),
-        Box::new(schedules),
-        Box::new(keys),
-        Box::new(first),
-        Box::new(now),
-        Box::new(me.to_string()),
-      ];
-      out.push(Stmt::new(&sql.enqueue_many, params));
+    if let Some(messages) = self.take_messages() {
+      out.push(Stmt::new(&sql.enqueue_many, messages.params(me)));
     }
     if !self.acknowledged.0.is_empty() {
       let (ids, deadlines) = std::mem::take(&mut self.acknowledged);
@@ -169,6 +173,75 @@ impl QueueBuffer {
     }
     out
   }
+}
+
+/// Messages to insert, as arrays, and which one to hand over.
+pub struct MessageRows {
+  ts: Vec<i64>,
+  data: Vec<Vec<u8>>,
+  schedules: Vec<String>,
+  keys: Vec<String>,
+  /// The first ready one, numbered from 1 (0: none is ready).
+  first: i64,
+  /// When they were sent, epoch ms.
+  now: i64,
+}
+
+impl MessageRows {
+  /// The parameters of [`messages_ctes`], in its order.
+  pub fn params(self, me: &str) -> Vec<Param> {
+    vec![
+      Box::new(self.ts),
+      Box::new(self.data),
+      Box::new(self.schedules),
+      Box::new(self.keys),
+      Box::new(self.first),
+      Box::new(self.now),
+      Box::new(me.to_string()),
+    ]
+  }
+}
+
+/// The common table expressions that insert messages (`ins`) and hand
+/// the one numbered `first` over (`w`: the waiting store, `h`: the
+/// hand-off, `f`: the room it takes), schema `s` (quoted). Their seven
+/// parameters are numbered from `at`, in [`MessageRows::params`]'s order:
+/// due times, payloads, schedules, dead-letter keys, `first`, now, and the
+/// enqueuing store (never handed its own: its engine claims them at
+/// commit). The waiting store is the freshest registration whose LISTEN
+/// session still holds its lock (taking the lock fails).
+pub fn messages_ctes(s: &str, at: usize) -> String {
+  let p = |i: usize| format!("${}", at + i);
+  let (ts, data, schedules, keys) = (p(0), p(1), p(2), p(3));
+  let (first, now, me) = (p(4), p(5), p(6));
+  format!(
+    "w as (select store, lease_ms from {s}.queue_waiting \
+       where {first}::bigint > 0 and free > 0 and until > {now}::bigint \
+       and store <> {me}::text and not pg_try_advisory_xact_lock(alive) \
+       order by until desc limit 1 for update skip locked), \
+     ins as (insert into {s}.queue \
+       (ts, deadline, attempts, data, backoff_schedule, keys_if_undelivered) \
+       select m.ts, case when m.n = {first} then {now} + w.lease_ms end, \
+         case when m.n = {first} and w.store is not null then 1 else 0 end, \
+         m.data, m.schedule::jsonb, m.keys::jsonb \
+       from unnest({ts}::bigint[], {data}::bytea[], {schedules}::text[], {keys}::text[]) \
+       with ordinality as m(ts, data, schedule, keys, n) left join w on true order by m.n \
+       returning id, ts, deadline, case when deadline is not null then data end as data), \
+     h as (select ins.id, ins.deadline, ins.data, w.store from ins, w \
+       where ins.deadline is not null), \
+     f as (update {s}.queue_waiting x set free = x.free - 1 from h where x.store = h.store)"
+  )
+}
+
+/// The hand-off's notification, one per row of `h` (see
+/// [`messages_ctes`]): on the waiting store's channel, the lease and the
+/// payload when it fits (8000 bytes, in hex).
+pub fn hand_off_notify() -> String {
+  format!(
+    "pg_notify('kvq_h_' || h.store, h.id || ' ' || h.deadline || ' ' || \
+       case when length(h.data) <= {HAND_OFF_MAX} then 'd' || encode(h.data, 'hex') \
+       else 'f' end)"
+  )
 }
 
 /// The row id in a lease.
@@ -249,16 +322,21 @@ pub fn claim_params(
   registered: Registered,
 ) -> Vec<Param> {
   let (believed, refresh) = registered.params(now);
-  vec![
-    Box::new(now),
-    Box::new(deadline),
-    Box::new(max as i64),
+  let mut params = claim_plain_params(now, deadline, max);
+  params.extend::<[Param; 5]>([
     Box::new(me.to_string()),
     Box::new(now.saturating_add(WAITING_FOR)),
     Box::new(alive),
     Box::new(believed),
     Box::new(refresh),
-  ]
+  ]);
+  params
+}
+
+/// The parameters of the claim without the registration: the first three
+/// of [`claim_params`].
+pub fn claim_plain_params(now: i64, deadline: i64, max: usize) -> Vec<Param> {
+  vec![Box::new(now), Box::new(deadline), Box::new(max as i64)]
 }
 
 /// A message another process leased to this store and handed over in a

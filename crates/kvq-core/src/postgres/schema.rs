@@ -270,18 +270,20 @@ async fn version(
 
 /// Every statement kvq runs, with the schema written in.
 pub struct Sql {
+  /// The schema, quoted.
+  pub schema: String,
   pub bump_version: String,
   pub set_version: String,
   pub read_range: String,
   pub read_range_reverse: String,
   pub get_many: String,
   pub upsert_many: String,
-  pub upsert_many_offset: String,
   pub delete_many: String,
   pub delete_expired: String,
   pub earliest_expiry: String,
   pub enqueue_many: String,
   pub claim: String,
+  pub claim_plain: String,
   pub claim_handed: String,
   pub unregister: String,
   pub renew: String,
@@ -302,6 +304,7 @@ impl Sql {
   pub fn new(schema: &str) -> Sql {
     let s = quote_ident(schema);
     Sql {
+      schema: s.clone(),
       bump_version: format!(
         "update {s}.data_version set version = version + $1 where k = 0 returning version"
       ),
@@ -328,17 +331,6 @@ impl Sql {
          on conflict (k) do update set v = excluded.v, v_encoding = excluded.v_encoding, \
          version = excluded.version, expires_at = excluded.expires_at"
       ),
-      // The versions are offsets from the counter, read after this
-      // transaction moved it (and holds its lock): one round trip writes
-      // the counter and the rows.
-      upsert_many_offset: format!(
-        "insert into {s}.kv (k, v, v_encoding, version, expires_at) \
-         select k, v, e, (select version from {s}.data_version where k = 0) + o, x \
-         from unnest($1::bytea[], $2::bytea[], $3::smallint[], $4::bigint[], $5::bigint[]) \
-         as r(k, v, e, o, x) \
-         on conflict (k) do update set v = excluded.v, v_encoding = excluded.v_encoding, \
-         version = excluded.version, expires_at = excluded.expires_at"
-      ),
       delete_many: format!("delete from {s}.kv where k = any($1)"),
       delete_expired: format!(
         "delete from {s}.kv where expires_at <= $1 returning k"
@@ -346,31 +338,12 @@ impl Sql {
       earliest_expiry: format!(
         "select min(expires_at) from {s}.kv where expires_at is not null"
       ),
-      // The messages, the one numbered $5 (none: 0) leased at once to a
-      // store whose listener waits, if any: the freshest registration
-      // other than this store's ($7; its own engine claims right after
-      // its commit) whose LISTEN session still holds its lock (taking it
-      // fails). That store is told on its own channel, with the lease and
-      // the payload when it fits a notification (8000 bytes, in hex).
+      // The messages, the first ready one leased at once to a store whose
+      // listener waits, if any (queue.rs, "hand-off").
       enqueue_many: format!(
-        "with w as (select store, lease_ms from {s}.queue_waiting \
-           where $5::bigint > 0 and free > 0 and until > $6::bigint and store <> $7::text \
-           and not pg_try_advisory_xact_lock(alive) \
-           order by until desc limit 1 for update skip locked), \
-         ins as (insert into {s}.queue \
-           (ts, deadline, attempts, data, backoff_schedule, keys_if_undelivered) \
-           select m.ts, case when m.n = $5 then $6 + w.lease_ms end, \
-             case when m.n = $5 and w.store is not null then 1 else 0 end, \
-             m.data, m.schedule::jsonb, m.keys::jsonb \
-           from unnest($1::bigint[], $2::bytea[], $3::text[], $4::text[]) \
-           with ordinality as m(ts, data, schedule, keys, n) left join w on true order by m.n \
-           returning id, deadline, case when deadline is not null then data end as data), \
-         h as (select ins.id, ins.deadline, ins.data, w.store from ins, w \
-           where ins.deadline is not null), \
-         f as (update {s}.queue_waiting x set free = x.free - 1 from h where x.store = h.store) \
-         select pg_notify('kvq_h_' || h.store, h.id || ' ' || h.deadline || ' ' || \
-           case when length(h.data) <= {HAND_OFF_MAX} then 'd' || encode(h.data, 'hex') else 'f' end) \
-         from h"
+        "with {} select {} from h",
+        super::queue::messages_ctes(&s, 1),
+        super::queue::hand_off_notify()
       ),
       // The claim of a listener (store $4, its LISTEN session's lock $6) that
       // registers it as waiting when the claim finds fewer than it asked
@@ -391,6 +364,15 @@ impl Sql {
          d as (delete from {s}.queue_waiting where store = $4 and $7::bigint <> -1 \
            and ((select got from n) >= $3 or $6::bigint = 0)) \
          select id, ts, data from c"
+      ),
+      // The claim alone, without the registration: while claims find all
+      // they ask for (a backlog drains), a store that is not registered
+      // has none to write, and this statement is the cheaper one.
+      claim_plain: format!(
+        "update {s}.queue q set deadline = $2, attempts = q.attempts + 1 \
+         from (select id from {s}.queue where deadline is null and ts <= $1 \
+               order by ts, id limit $3 for update skip locked) c \
+         where q.id = c.id returning q.id, q.ts, q.data"
       ),
       // Messages handed over too large for the notification: read by
       // their lease.
