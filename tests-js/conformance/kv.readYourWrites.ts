@@ -149,11 +149,22 @@ export const cases: Case[] = [
         const got = await Promise.all(
           Array.from({ length: 7 }, (_, k) => kv.get(["m", k])),
         );
-        assertEquals(
-          got.map((e) => e.value),
-          [98, 99, 93, 94, 95, 96, 97],
-          `values (${where})`,
-        );
+        const last = [98, 99, 93, 94, 95, 96, 97];
+        const values = got.map((e) => e.value as number);
+        if (t.isDenoNative) {
+          // Deno: usually the last, but not always. Under make test's
+          // load on a 2-core machine, Deno 2.9.6 answered 63 for key 0
+          // (memory) once, a value written earlier to the same key: its
+          // reads can overtake queued writes. kvq answers in order.
+          values.forEach((v, k) =>
+            assert(
+              v % 7 === k && v <= last[k],
+              `values (${where}): ${values}`,
+            )
+          );
+        } else {
+          assertEquals(values, last, `values (${where})`);
+        }
         await Promise.all(writes);
       }),
   },
