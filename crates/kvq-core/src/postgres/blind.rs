@@ -25,6 +25,7 @@ use super::queue::hand_off_notify;
 use super::queue::messages_ctes;
 use super::queue::MessageRows;
 use super::schema::Sql;
+use super::schema::KV_UPSERT;
 
 /// The statement, and where its one row's answers are: column 0 the
 /// counter after the move, column 1 the earliest ready time.
@@ -64,8 +65,7 @@ pub fn statement(
        select r.k, r.v, r.e, (select version from v) + r.o, r.x \
        from unnest({k}::bytea[], {v}::bytea[], {e}::smallint[], {o}::bigint[], \
                    {x}::bigint[]) as r(k, v, e, o, x) \
-       on conflict (k) do update set v = excluded.v, v_encoding = excluded.v_encoding, \
-       version = excluded.version, expires_at = excluded.expires_at)"
+       {KV_UPSERT})"
     ));
   }
   let mut columns = vec!["(select version from v)".to_string()];

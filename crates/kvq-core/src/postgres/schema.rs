@@ -172,6 +172,11 @@ create table {s}.queue_waiting (
 /// the listener.
 pub const HAND_OFF_MAX: usize = 3900;
 
+/// How a written row replaces the stored one, in every insert into `kv`.
+pub const KV_UPSERT: &str = "on conflict (k) do update set v = excluded.v, \
+  v_encoding = excluded.v_encoding, version = excluded.version, \
+  expires_at = excluded.expires_at";
+
 /// The schema version this engine writes and reads.
 pub const CURRENT: i32 = MIGRATIONS.len() as i32;
 
@@ -303,6 +308,15 @@ impl Sql {
   /// The statements for tables in `schema`.
   pub fn new(schema: &str) -> Sql {
     let s = quote_ident(schema);
+    // The claim alone, without the registration: while claims find all
+    // they ask for (a backlog drains), a store that is not registered
+    // has none to write, and this statement is the cheaper one.
+    let claim_plain = format!(
+      "update {s}.queue q set deadline = $2, attempts = q.attempts + 1 \
+       from (select id from {s}.queue where deadline is null and ts <= $1 \
+             order by ts, id limit $3 for update skip locked) r \
+       where q.id = r.id returning q.id, q.ts, q.data"
+    );
     Sql {
       schema: s.clone(),
       bump_version: format!(
@@ -328,8 +342,7 @@ impl Sql {
       upsert_many: format!(
         "insert into {s}.kv (k, v, v_encoding, version, expires_at) \
          select * from unnest($1::bytea[], $2::bytea[], $3::smallint[], $4::bigint[], $5::bigint[]) \
-         on conflict (k) do update set v = excluded.v, v_encoding = excluded.v_encoding, \
-         version = excluded.version, expires_at = excluded.expires_at"
+         {KV_UPSERT}"
       ),
       delete_many: format!("delete from {s}.kv where k = any($1)"),
       delete_expired: format!(
@@ -351,10 +364,7 @@ impl Sql {
       // each only when that changes what the store believes registered
       // ($7: its room, -1 none, -2 not known; $8: write it again anyway).
       claim: format!(
-        "with c as (update {s}.queue q set deadline = $2, attempts = q.attempts + 1 \
-           from (select id from {s}.queue where deadline is null and ts <= $1 \
-                 order by ts, id limit $3 for update skip locked) r \
-           where q.id = r.id returning q.id, q.ts, q.data), \
+        "with c as ({claim_plain}), \
          n as (select count(*) as got from c), \
          w as (insert into {s}.queue_waiting (store, free, until, lease_ms, alive) \
            select $4::text, $3 - n.got, $5::bigint, $2 - $1, $6::bigint from n \
@@ -365,15 +375,7 @@ impl Sql {
            and ((select got from n) >= $3 or $6::bigint = 0)) \
          select id, ts, data from c"
       ),
-      // The claim alone, without the registration: while claims find all
-      // they ask for (a backlog drains), a store that is not registered
-      // has none to write, and this statement is the cheaper one.
-      claim_plain: format!(
-        "update {s}.queue q set deadline = $2, attempts = q.attempts + 1 \
-         from (select id from {s}.queue where deadline is null and ts <= $1 \
-               order by ts, id limit $3 for update skip locked) c \
-         where q.id = c.id returning q.id, q.ts, q.data"
-      ),
+      claim_plain,
       // Messages handed over too large for the notification: read by
       // their lease.
       claim_handed: format!(
